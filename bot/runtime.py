@@ -1,0 +1,132 @@
+"""Composition root: config -> logging -> store -> bank -> service -> adapters.
+
+Platform adapters are imported only when their token is configured, so the console quiz
+starts fast and small. Every adapter is an object with `name` and `async run()`, which runs
+until cancelled and raises AdapterError (one clear line) on a fatal problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from bot.config import Config
+from bot.core.bank import QuestionBank, load_bank
+from bot.core.service import QuizService
+from bot.storage.sqlite import SqliteStore
+
+log = logging.getLogger("stackprep")
+STARTED = time.perf_counter()
+
+
+class AdapterError(Exception):
+    """A fatal adapter problem (invalid token, another instance polling...): one log line."""
+
+
+class Adapter(Protocol):
+    name: str
+
+    async def run(self) -> None: ...
+
+
+def build_service(config: Config, bank: QuestionBank, store: SqliteStore) -> QuizService:
+    return QuizService(
+        bank,
+        store,
+        rules=config.scoring,
+        round_ttl=config.quiz.round_ttl,
+        ask_rate=(config.quiz.asks_per_minute, 60.0),
+    )
+
+
+def platform_adapters(config: Config, service: QuizService) -> list[Adapter]:
+    """The enabled platform adapters; AdapterError if one is configured but unavailable."""
+    adapters: list[Adapter] = []
+    for platform, active in (
+        ("discord", config.discord_active),
+        ("telegram", config.telegram_active),
+    ):
+        if not active:
+            continue
+        try:
+            factory = _factory(platform)
+        except ImportError:
+            raise AdapterError(
+                f"a {platform.capitalize()} token is set, but the {platform.capitalize()} "
+                "adapter is not available in this version of Stackprep yet; unset "
+                f"STACKPREP_{platform.upper()}_TOKEN (or set [{platform}] enabled = false) "
+                "to use the console quiz"
+            ) from None
+        adapters.append(factory(config, service))
+    return adapters
+
+
+def _factory(platform: str) -> Callable[[Config, QuizService], Adapter]:
+    import importlib
+
+    module = importlib.import_module(f"bot.adapters.{platform}_adapter")
+    factory: Callable[[Config, QuizService], Adapter] = module.create_adapter
+    return factory
+
+
+async def run(config: Config, *, console: bool = False) -> int:
+    """Run the bot until its adapters finish or SIGINT/SIGTERM; return the exit code."""
+    bank = load_bank(config.quiz.questions_dir)
+    store = SqliteStore(config.database.path, busy_timeout_ms=config.database.busy_timeout_ms)
+    await store.open()
+    try:
+        service = build_service(config, bank, store)
+        if console or not (config.discord_active or config.telegram_active):
+            from bot.adapters.console_adapter import ConsoleAdapter
+
+            log.debug("ready in %.0f ms", (time.perf_counter() - STARTED) * 1000)
+            return await _until_signal(ConsoleAdapter(service).run())
+        adapters = platform_adapters(config, service)
+        log.info(
+            "serving %s with %d questions in %d topics",
+            " and ".join(a.name for a in adapters), len(bank), len(bank.topics()),
+        )  # fmt: skip
+        return await _until_signal(_run_all(adapters))
+    finally:
+        await store.close()  # finishes queued answers before closing
+
+
+async def _run_all(adapters: list[Adapter]) -> int:
+    """Run every adapter; the first fatal AdapterError stops them all and is re-raised."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for adapter in adapters:
+                group.create_task(adapter.run(), name=adapter.name)
+    except* AdapterError as errors:
+        raise errors.exceptions[0] from None
+    return 0
+
+
+async def _until_signal(work: Awaitable[int]) -> int:
+    """Run `work`; on SIGINT/SIGTERM cancel it cleanly and return 0."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            log.info("stopping: finishing in-flight work")
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return 0
+        return task.result()
+    finally:
+        stopper.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)

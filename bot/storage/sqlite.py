@@ -1,0 +1,449 @@
+"""The aiosqlite Store: WAL, foreign keys, one writer connection with group commit, one reader.
+
+Answers are queued and written by one writer task in batches: each batch is one transaction,
+and a caller's `record_answer` returns only after the batch that holds its answer has
+committed. So a burst of answers shares one commit, and an acknowledged answer is never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.core.errors import AlreadyAnswered, StorageUnavailable
+from bot.core.identity import ChatRef, Platform, UserRef
+from bot.core.ports import Attempt, PlayerStats, RoundStats, Solver, TopicStat
+from bot.core.rounds import Round, RoundKind
+from bot.core.scoring import AnswerContext, Award, BoardRow
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 512
+_PLAYER_CACHE = 100_000
+
+_CONTEXT_SQL = """
+SELECT
+    (SELECT points FROM player_days WHERE player_id = :p AND day = :day),
+    (SELECT max(answered_at) FROM answers
+      WHERE player_id = :p AND question_id = :q AND points > 0),
+    daily_streak, last_daily_day
+FROM players WHERE id = :p
+"""
+_INSERT_ANSWER_SQL = """
+INSERT INTO answers (round_id, player_id, question_id, topic, kind, label, correct, points,
+    answered_at, seconds, scope1, scope2, week, day, daily_streak, daily_day)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (round_id, player_id) DO NOTHING
+"""
+
+
+def _ts(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def _dt(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, sql) of every shipped migration, in order."""
+    folder = resources.files("bot.storage") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql") and entry.name[:4].isdigit():
+            found.append((int(entry.name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+SCHEMA_VERSION = migrations()[-1][0]
+
+
+@dataclass
+class _Job:
+    attempt: Attempt
+    decide: Callable[[AnswerContext], Award]
+    future: asyncio.Future[Award] = field(repr=False)
+
+
+class SqliteStore:
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = Path(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._pending: list[_Job] = []
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self._players: OrderedDict[tuple[str, str], tuple[int, str]] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = await self._connect()
+            await migrate(self._writer)
+            self._reader = await self._connect()
+        except (sqlite3.Error, OSError) as exc:
+            await self._close_connections()
+            raise StorageUnavailable(
+                f"Cannot open the database {self.path}: {exc}. Check that the file is a "
+                "Stackprep database, that its folder is writable, and that no other program "
+                "holds a lock on it."
+            ) from exc
+        self._closing = False
+        self._task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    async def close(self) -> None:
+        """Finish every queued answer, then close. Safe to call twice."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        await self._close_connections()
+
+    async def _close_connections(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Several writes in one transaction on the writer connection (rolled back on error)."""
+        try:
+            async with self._write_lock:
+                await self._w.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._w
+                    await self._w.execute("COMMIT")
+                except BaseException:
+                    await self._w.execute("ROLLBACK")
+                    raise
+        except sqlite3.OperationalError as exc:
+            raise StorageUnavailable() from exc
+
+    @property
+    def _w(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise StorageUnavailable("The database is not open.")
+        return self._writer
+
+    @property
+    def _r(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise StorageUnavailable("The database is not open.")
+        return self._reader
+
+    async def write(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> int:
+        """Run one write statement on the writer connection (autocommit); return rowcount.
+
+        Feature stores (daily, practice) built on this store use it and `read` so that all
+        writes go through the one writer connection.
+        """
+        try:
+            async with self._write_lock:
+                cursor = await self._w.execute(sql, params)
+                return cursor.rowcount
+        except sqlite3.OperationalError as exc:
+            raise StorageUnavailable() from exc
+
+    async def read(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[Any]:
+        """Run one query on the reader connection (sees committed data only)."""
+        try:
+            return list(await self._r.execute_fetchall(sql, params))
+        except sqlite3.OperationalError as exc:
+            raise StorageUnavailable() from exc
+
+    # -- players ----------------------------------------------------------------------------
+
+    async def player(self, user: UserRef, display_name: str) -> int:
+        key = (user.platform.value, user.user_id)
+        name = display_name.strip()[:64] or f"player {user.user_id[-4:]}"
+        cached = self._players.get(key)
+        if cached is not None and cached[1] == name:
+            self._players.move_to_end(key)
+            return cached[0]
+        try:
+            async with self._write_lock:
+                rows = await self._w.execute_fetchall(
+                    "SELECT player_id FROM identities WHERE platform = ? AND user_id = ?", key
+                )
+                if rows:
+                    player_id = int(next(iter(rows))[0])
+                    await self._w.execute(
+                        "UPDATE players SET name = ? WHERE id = ? AND name != ?",
+                        (name, player_id, name),
+                    )
+                else:
+                    await self._w.execute("BEGIN IMMEDIATE")
+                    try:
+                        cursor = await self._w.execute(
+                            "INSERT INTO players (name, created_at) VALUES (?, ?)",
+                            (name, time.time()),
+                        )
+                        player_id = int(cursor.lastrowid or 0)
+                        await self._w.execute(
+                            "INSERT INTO identities (platform, user_id, player_id) "
+                            "VALUES (?, ?, ?)",
+                            (*key, player_id),
+                        )
+                        await self._w.execute("COMMIT")
+                    except BaseException:
+                        await self._w.execute("ROLLBACK")
+                        raise
+        except sqlite3.OperationalError as exc:
+            raise StorageUnavailable() from exc
+        self._players[key] = (player_id, name)
+        if len(self._players) > _PLAYER_CACHE:
+            self._players.popitem(last=False)
+        return player_id
+
+    async def player_stats(self, player_id: int) -> PlayerStats:
+        rows = await self.read(
+            "SELECT answered, correct, points, daily_streak, best_streak, last_daily_day "
+            "FROM players WHERE id = ?",
+            (player_id,),
+        )
+        if not rows:
+            return PlayerStats()
+        a, c, p, s, b, last = rows[0]
+        return PlayerStats(a, c, p, s, b, date.fromisoformat(last) if last else None)
+
+    async def topic_stats(self, player_id: int) -> list[TopicStat]:
+        rows = await self.read(
+            "SELECT topic, answered, correct FROM topic_stats WHERE player_id = ? ORDER BY topic",
+            (player_id,),
+        )
+        return [TopicStat(t, a, c) for t, a, c in rows]
+
+    # -- rounds -----------------------------------------------------------------------------
+
+    async def create_round(self, rnd: Round) -> None:
+        await self.write(
+            "INSERT INTO rounds (id, question_id, platform, chat_id, community_id, kind, "
+            "choice_order, opened_at, closes_at, asked_by, day) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                rnd.id, rnd.question_id, rnd.chat.platform.value, rnd.chat.chat_id,
+                rnd.chat.community_id, rnd.kind.value, ",".join(map(str, rnd.order)),
+                _ts(rnd.opened_at), _ts(rnd.closes_at) if rnd.closes_at else None,
+                rnd.asked_by, rnd.day.isoformat() if rnd.day else None,
+            ),
+        )  # fmt: skip
+
+    async def get_round(self, round_id: str) -> Round | None:
+        rows = await self.read(
+            "SELECT id, question_id, platform, chat_id, community_id, kind, choice_order, "
+            "opened_at, closes_at, asked_by, day FROM rounds WHERE id = ?",
+            (round_id,),
+        )
+        if not rows:
+            return None
+        rid, qid, platform, chat_id, community, kind, order, opened, closes, asker, day = rows[0]
+        return Round(
+            id=rid, question_id=qid, chat=ChatRef(Platform(platform), chat_id, community),
+            kind=RoundKind(kind), order=tuple(int(i) for i in order.split(",")),
+            opened_at=_dt(opened), closes_at=_dt(closes) if closes is not None else None,
+            asked_by=asker, day=date.fromisoformat(day) if day else None,
+        )  # fmt: skip
+
+    async def last_seen(self, player_id: int, place: str) -> dict[str, datetime]:
+        rows = await self.read(
+            "SELECT question_id, seen_at FROM seen WHERE player_id = ? AND place = ?",
+            (player_id, place),
+        )
+        return {qid: _dt(at) for qid, at in rows}
+
+    async def link_round(self, platform: str, ref: str, round_id: str) -> None:
+        await self.write(
+            "INSERT OR REPLACE INTO round_links (platform, ref, round_id) VALUES (?, ?, ?)",
+            (platform, ref, round_id),
+        )
+
+    async def linked_round(self, platform: str, ref: str) -> str | None:
+        rows = await self.read(
+            "SELECT round_id FROM round_links WHERE platform = ? AND ref = ?", (platform, ref)
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def round_stats(self, round_id: str) -> RoundStats:
+        rows = await self.read(
+            "SELECT count(*), coalesce(sum(correct), 0) FROM answers WHERE round_id = ?",
+            (round_id,),
+        )
+        fastest = await self.read(
+            "SELECT a.player_id, p.name, a.seconds FROM answers a JOIN players p "
+            "ON p.id = a.player_id WHERE a.round_id = ? AND a.correct = 1 "
+            "ORDER BY a.seconds, a.player_id LIMIT 3",
+            (round_id,),
+        )
+        return RoundStats(rows[0][0], rows[0][1], tuple(Solver(*f) for f in fastest))
+
+    # -- answers (group commit) -------------------------------------------------------------
+
+    async def record_answer(
+        self, attempt: Attempt, decide: Callable[[AnswerContext], Award]
+    ) -> Award:
+        if self._task is None or self._closing:
+            raise StorageUnavailable("The quiz is shutting down; nothing was recorded.")
+        future: asyncio.Future[Award] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Job(attempt, decide, future))
+        self._wake.set()
+        # shield: a caller that gives up still gets its answer recorded, never half-recorded
+        return await asyncio.shield(future)
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._write_batch(batch)
+            if self._closing:
+                return
+
+    async def _write_batch(self, batch: list[_Job]) -> None:
+        results: list[Award | BaseException] = []
+        try:
+            async with self._write_lock:
+                await self._w.execute("BEGIN IMMEDIATE")
+                try:
+                    for job in batch:
+                        results.append(await self._write_one(job))
+                    await self._w.execute("COMMIT")
+                except BaseException:
+                    await self._w.execute("ROLLBACK")
+                    raise
+        except Exception as exc:
+            log.exception("writing %d answers failed; none of them was recorded", len(batch))
+            failure = StorageUnavailable()
+            failure.__cause__ = exc
+            results = [failure] * len(batch)
+        for job, result in zip(batch, results, strict=True):
+            if job.future.done():
+                continue
+            if isinstance(result, BaseException):
+                job.future.set_exception(result)
+            else:
+                job.future.set_result(result)
+
+    async def _write_one(self, job: _Job) -> Award | BaseException:
+        a = job.attempt
+        rows = await self._w.execute_fetchall(
+            _CONTEXT_SQL, {"p": a.player_id, "q": a.question_id, "day": a.day.isoformat()}
+        )
+        today, last_scored, streak, last_daily = next(iter(rows))
+        ctx = AnswerContext(
+            points_today=today or 0,
+            last_scored_at=_dt(last_scored) if last_scored is not None else None,
+            daily_streak=streak,
+            last_daily_day=date.fromisoformat(last_daily) if last_daily else None,
+        )
+        try:
+            award = job.decide(ctx)
+        except Exception as exc:  # a bug in scoring fails this answer only
+            return exc
+        rnd = a.round
+        cursor = await self._w.execute(
+            _INSERT_ANSWER_SQL,
+            (
+                rnd.id, a.player_id, a.question_id, a.topic, rnd.kind.value, a.label,
+                int(award.correct), award.points, _ts(a.at),
+                max(0.0, (a.at - rnd.opened_at).total_seconds()),
+                a.scopes[0] if a.scopes else None, a.scopes[1] if len(a.scopes) > 1 else None,
+                a.week, a.day.isoformat(), award.daily_streak,
+                rnd.day.isoformat() if rnd.day and award.daily_streak is not None else None,
+            ),
+        )  # fmt: skip
+        if cursor.rowcount == 0:
+            return AlreadyAnswered()
+        return award
+
+    # -- leaderboards -----------------------------------------------------------------------
+
+    async def top(self, scope: str, period: str, limit: int) -> list[BoardRow]:
+        rows = await self.read(
+            "SELECT s.player_id, p.name, s.points, s.correct, s.answered FROM scores s "
+            "JOIN players p ON p.id = s.player_id WHERE s.scope = ? AND s.period = ? "
+            "AND s.points > 0 ORDER BY s.points DESC, s.correct DESC, s.player_id LIMIT ?",
+            (scope, period, limit),
+        )
+        return [BoardRow(*r) for r in rows]
+
+    async def board_entry(
+        self, scope: str, period: str, player_id: int
+    ) -> tuple[int, BoardRow] | None:
+        rows = await self.read(
+            "SELECT s.player_id, p.name, s.points, s.correct, s.answered FROM scores s "
+            "JOIN players p ON p.id = s.player_id "
+            "WHERE s.scope = ? AND s.period = ? AND s.player_id = ?",
+            (scope, period, player_id),
+        )
+        if not rows or rows[0][2] <= 0:
+            return None
+        row = BoardRow(*rows[0])
+        above = await self.read(
+            "SELECT count(*) FROM scores WHERE scope = ? AND period = ? AND points > ?",
+            (scope, period, row.points),
+        )
+        return above[0][0] + 1, row
+
+
+async def migrate(conn: aiosqlite.Connection) -> int:
+    """Apply every migration newer than the file's `user_version`; return the version."""
+    rows = await conn.execute_fetchall("PRAGMA user_version")
+    current = int(next(iter(rows))[0])
+    if current > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(
+            f"the database has schema version {current}, newer than this Stackprep "
+            f"({SCHEMA_VERSION}); upgrade Stackprep"
+        )
+    for version, sql in migrations():
+        if version <= current:
+            continue
+        try:
+            await conn.executescript(
+                f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            raise
+        log.info("database migrated to schema version %d", version)
+        current = version
+    return current
+
+
+async def backup(source: Path, target: Path) -> None:
+    """Copy a live database with SQLite's online backup API (safe while the bot runs)."""
+    if not await asyncio.to_thread(source.exists):
+        raise StorageUnavailable(f"There is no database at {source}.")
+    await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+    async with aiosqlite.connect(source) as src, aiosqlite.connect(target) as dst:
+        await src.backup(dst)

@@ -1,0 +1,156 @@
+"""SQLite-specific behaviour: migrations, persistence, locking, group commit, backup."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core.errors import StorageUnavailable
+from bot.core.identity import ChatRef, Platform, UserRef
+from bot.core.ports import Attempt
+from bot.core.rounds import Round, RoundKind
+from bot.core.scoring import AnswerContext, Award, iso_week
+from bot.storage.sqlite import SCHEMA_VERSION, SqliteStore, backup
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+CHAT = ChatRef(Platform.TELEGRAM, "-100", "-100")
+
+
+def _round(i: int) -> Round:
+    return Round(f"round{i:06d}", "alpha-one", CHAT, RoundKind.ASK, (0, 1, 2), T0, None)
+
+
+def _attempt(rnd: Round, player: int) -> Attempt:
+    return Attempt(
+        rnd, player, "alpha-one", "alpha", "A", True, T0, ("global",), iso_week(T0), T0.date()
+    )
+
+
+def _ten(ctx: AnswerContext) -> Award:
+    return Award(True, 10, 10)
+
+
+async def test_fresh_file_gets_schema_and_pragmas(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "sub" / "q.db")
+    await store.open()
+    await store.close()
+    conn = sqlite3.connect(tmp_path / "sub" / "q.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    again = SqliteStore(tmp_path / "sub" / "q.db")  # reopening applies nothing twice
+    await again.open()
+    await again.close()
+
+
+async def test_scores_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    store = SqliteStore(path)
+    await store.open()
+    p = await store.player(UserRef(Platform.TELEGRAM, "7"), "Ada")
+    await store.create_round(_round(1))
+    await store.record_answer(_attempt(_round(1), p), _ten)
+    await store.close()
+    reopened = SqliteStore(path)
+    await reopened.open()
+    assert await reopened.player(UserRef(Platform.TELEGRAM, "7"), "Ada") == p
+    assert (await reopened.player_stats(p)).points == 10
+    assert await reopened.get_round(_round(1).id) == _round(1)
+    await reopened.close()
+
+
+async def test_close_finishes_queued_answers(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    store = SqliteStore(path)
+    await store.open()
+    players = [await store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(50)]
+    await store.create_round(_round(1))
+    pending = [
+        asyncio.create_task(store.record_answer(_attempt(_round(1), p), _ten)) for p in players
+    ]
+    await asyncio.sleep(0)  # queued, not yet written
+    await store.close()
+    assert all(t.done() and not t.exception() for t in pending)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM answers").fetchone()[0] == 50
+    assert conn.execute("SELECT sum(points) FROM scores WHERE period = 'all'").fetchone()[0] == 500
+    conn.close()
+
+
+async def test_group_commit_batches_many_answers(sqlite_store: SqliteStore) -> None:
+    players = [
+        await sqlite_store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(300)
+    ]
+    await sqlite_store.create_round(_round(1))
+    results = await asyncio.gather(
+        *(sqlite_store.record_answer(_attempt(_round(1), p), _ten) for p in players)
+    )
+    assert len(results) == 300
+    assert (await sqlite_store.round_stats(_round(1).id)).answered == 300
+
+
+async def test_locked_database_fails_clearly_and_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    store = SqliteStore(path, busy_timeout_ms=50)
+    await store.open()
+    p = await store.player(UserRef(Platform.DISCORD, "1"), "Ada")
+    await store.create_round(_round(1))
+    await store.create_round(_round(2))
+    await store.record_answer(_attempt(_round(1), p), _ten)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(StorageUnavailable, match="nothing was recorded"):
+        await store.record_answer(_attempt(_round(2), p), _ten)
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert (await store.record_answer(_attempt(_round(2), p), _ten)).points == 10
+    assert (await store.player_stats(p)).points == 20
+    await store.close()
+
+
+async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StorageUnavailable, match="Cannot open the database"):
+        await SqliteStore(path).open()
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StorageUnavailable, match="newer than this Stackprep"):
+        await SqliteStore(path).open()
+
+
+async def test_online_backup_while_open(sqlite_store: SqliteStore, tmp_path: Path) -> None:
+    p = await sqlite_store.player(UserRef(Platform.DISCORD, "1"), "Ada")
+    await sqlite_store.create_round(_round(1))
+    await sqlite_store.record_answer(_attempt(_round(1), p), _ten)
+    target = tmp_path / "backups" / "copy.db"
+    await backup(sqlite_store.path, target)
+    conn = sqlite3.connect(target)
+    assert conn.execute("SELECT points FROM players").fetchone()[0] == 10
+    conn.close()
+    with pytest.raises(StorageUnavailable, match="no database"):
+        await backup(tmp_path / "missing.db", tmp_path / "x.db")
+
+
+async def test_shutdown_refuses_new_answers(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "q.db")
+    await store.open()
+    await store.close()
+    with pytest.raises(StorageUnavailable):
+        await store.record_answer(_attempt(_round(1), 1), _ten)
+
+
+def test_repr_is_safe(tmp_path: Path) -> None:
+    assert repr(SqliteStore(tmp_path / "q.db")).startswith("SqliteStore(")
+
+
+_ = timedelta
