@@ -126,7 +126,9 @@ def to_anki(questions: list[Question], titles: dict[str, str]) -> str:
     for q in questions:
         deck = f"Stackprep::{titles.get(q.topic, q.topic)}"
         tags = " ".join([f"stackprep::{q.topic}", *q.tags])
-        writer.writerow([f"stackprep-{q.id}", deck, _anki_front(q), _anki_back(q), tags])
+        # one note per line: HTML line breaks instead of raw newlines (also inside <pre>)
+        front, back = (field.replace("\n", "<br>") for field in (_anki_front(q), _anki_back(q)))
+        writer.writerow([f"stackprep-{q.id}", deck, front, back, tags])
     return buffer.getvalue()
 
 

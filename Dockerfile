@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# Build: docker build -t stackprep .
+# Run:   docker run -e STACKPREP_TELEGRAM_TOKEN=... -v stackprep-data:/data stackprep
+
+FROM python:3.12-slim-bookworm AS build
+COPY --from=ghcr.io/astral-sh/uv:0.9 /uv /usr/local/bin/uv
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
+WORKDIR /app
+# Dependencies first: this layer is reused until pyproject.toml or uv.lock change.
+COPY pyproject.toml uv.lock ./
+RUN uv sync --locked --no-dev --no-install-project
+COPY README.md ./
+COPY bot ./bot
+COPY questions ./questions
+RUN uv sync --locked --no-dev --no-editable
+
+FROM python:3.12-slim-bookworm AS runtime
+RUN groupadd --system --gid 10001 stackprep \
+    && useradd --system --uid 10001 --gid stackprep --home-dir /app --shell /usr/sbin/nologin stackprep \
+    && mkdir /data && chown stackprep:stackprep /data
+WORKDIR /app
+COPY --from=build --chown=stackprep:stackprep /app/.venv /app/.venv
+COPY --from=build --chown=stackprep:stackprep /app/questions /app/questions
+ENV PATH="/app/.venv/bin:$PATH" \
+    PYTHONUNBUFFERED=1 \
+    STACKPREP_DATABASE=/data/stackprep.db
+VOLUME ["/data"]
+USER 10001:10001
+# Tokens come from the environment at run time (STACKPREP_DISCORD_TOKEN,
+# STACKPREP_TELEGRAM_TOKEN); nothing secret is baked into the image.
+ENTRYPOINT ["stackprep"]
+CMD ["run"]
