@@ -214,3 +214,23 @@ def welcome_reply(platform: Platform) -> Reply:
         "the reason it is right."
     )
     return Reply((intro, *help_reply(platform).blocks[1:]))
+
+
+# -- chat platform command menus and command errors -------------------------------------------
+
+COMMAND_DESCRIPTIONS = {
+    "start": "Welcome and how to play",
+    "help": "All commands",
+    "question": "A question: /question [topic] [junior|mid|senior]",
+    "topics": "Topics and how many questions each has",
+    "score": "Your points, accuracy and streak",
+    "leaderboard": "Top 10: /leaderboard [week|all] [global]",
+}
+
+
+def unknown_command(command: str) -> str:
+    return f"I don't know the command /{command[:32]}. Type /help for the commands."
+
+
+def group_admins_only(command: str) -> str:
+    return f"Only the admins of a group can use /{command[:32]}, and only in that group."
