@@ -234,3 +234,19 @@ def unknown_command(command: str) -> str:
 
 def group_admins_only(command: str) -> str:
     return f"Only the admins of a group can use /{command[:32]}, and only in that group."
+
+
+# -- slash-command options (Discord menus) ----------------------------------------------------
+
+OPTION_DESCRIPTIONS = {
+    "topic": "Topic to ask about (start typing to search)",
+    "difficulty": "junior, mid or senior (default: any)",
+    "period": "This week (default) or all time",
+    "scope": "This server (default) or everywhere",
+}
+SCOPE_NAMES = {"here": "this server", "global": "everywhere"}
+
+
+def notice_reply(message: str) -> Reply:
+    """A short private message: a QuizError's message, the apology, a refusal."""
+    return Reply((Paragraph(message),), private=True, summary=message[:200])
