@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
 import time
@@ -31,15 +32,21 @@ from bot.core.scoring import AnswerContext, Award, BoardRow
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
+CHECKPOINT_INTERVAL = 1.0  # seconds
 _PLAYER_CACHE = 100_000
 
 _CONTEXT_SQL = """
-SELECT
-    (SELECT points FROM player_days WHERE player_id = :p AND day = :day),
+WITH req(k, p, q, day, r) AS (
+    SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+        json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)
+)
+SELECT req.k,
+    (SELECT points FROM player_days WHERE player_id = req.p AND day = req.day),
     (SELECT max(answered_at) FROM answers
-      WHERE player_id = :p AND question_id = :q AND points > 0),
-    daily_streak, last_daily_day
-FROM players WHERE id = :p
+      WHERE player_id = req.p AND question_id = req.q AND points > 0),
+    pl.daily_streak, pl.last_daily_day,
+    EXISTS (SELECT 1 FROM answers WHERE round_id = req.r AND player_id = req.p)
+FROM req JOIN players pl ON pl.id = req.p
 """
 _INSERT_ANSWER_SQL = """
 INSERT INTO answers (round_id, player_id, question_id, topic, kind, label, correct, points,
@@ -83,6 +90,8 @@ class SqliteStore:
         self._busy_timeout_ms = busy_timeout_ms
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        self._checkpointer: aiosqlite.Connection | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
         self._pending: list[_Job] = []
         self._wake = asyncio.Event()
@@ -100,7 +109,11 @@ class SqliteStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = await self._connect()
             await migrate(self._writer)
+            # Checkpoints move WAL pages into the database file and fsync it; on the writer
+            # they would stall answers for milliseconds, so a third connection does them.
+            await self._writer.execute("PRAGMA wal_autocheckpoint = 0")
             self._reader = await self._connect()
+            self._checkpointer = await self._connect()
         except (sqlite3.Error, OSError) as exc:
             await self._close_connections()
             raise StorageUnavailable(
@@ -110,6 +123,7 @@ class SqliteStore:
             ) from exc
         self._closing = False
         self._task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
+        self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="sqlite-checkpoint")
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -130,13 +144,37 @@ class SqliteStore:
         if self._task is not None:
             await self._task
             self._task = None
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoints
+            self._checkpoints = None
+        if self._checkpointer is not None:
+            with contextlib.suppress(sqlite3.Error):
+                await self._checkpointer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         await self._close_connections()
 
+    async def _checkpoint_loop(self) -> None:
+        """A passive checkpoint once a second when anything was written (never blocks writes)."""
+        last = -1
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL)
+            if self._writer is None or self._checkpointer is None:
+                continue
+            changes = self._writer.total_changes
+            if changes == last:
+                continue
+            last = changes
+            try:
+                await self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                log.warning("WAL checkpoint failed; will retry", exc_info=True)
+
     async def _close_connections(self) -> None:
-        for conn in (self._reader, self._writer):
+        for conn in (self._checkpointer, self._reader, self._writer):
             if conn is not None:
                 await conn.close()
-        self._reader = self._writer = None
+        self._checkpointer = self._reader = self._writer = None
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -333,13 +371,28 @@ class SqliteStore:
                 return
 
     async def _write_batch(self, batch: list[_Job]) -> None:
-        results: list[Award | BaseException] = []
+        """Write a batch in one transaction: per chunk one context query and one executemany.
+
+        A chunk holds each player at most once, so every answer's context (points today,
+        streak...) already includes the same player's earlier answers in the batch.
+        """
+        chunks: list[list[int]] = []
+        seen_count: dict[int, int] = {}
+        for index, job in enumerate(batch):
+            n = seen_count.get(job.attempt.player_id, 0)
+            seen_count[job.attempt.player_id] = n + 1
+            if n == len(chunks):
+                chunks.append([])
+            chunks[n].append(index)
+        results: list[Award | BaseException | None] = [None] * len(batch)
         try:
             async with self._write_lock:
                 await self._w.execute("BEGIN IMMEDIATE")
                 try:
-                    for job in batch:
-                        results.append(await self._write_one(job))
+                    for chunk in chunks:
+                        jobs = [batch[i] for i in chunk]
+                        for i, result in zip(chunk, await self._write_chunk(jobs), strict=True):
+                            results[i] = result
                     await self._w.execute("COMMIT")
                 except BaseException:
                     await self._w.execute("ROLLBACK")
@@ -349,45 +402,60 @@ class SqliteStore:
             failure = StorageUnavailable()
             failure.__cause__ = exc
             results = [failure] * len(batch)
-        for job, result in zip(batch, results, strict=True):
+        for job, outcome in zip(batch, results, strict=True):
             if job.future.done():
                 continue
-            if isinstance(result, BaseException):
-                job.future.set_exception(result)
+            if isinstance(outcome, Award):
+                job.future.set_result(outcome)
             else:
-                job.future.set_result(result)
+                job.future.set_exception(outcome or StorageUnavailable())
 
-    async def _write_one(self, job: _Job) -> Award | BaseException:
-        a = job.attempt
-        rows = await self._w.execute_fetchall(
-            _CONTEXT_SQL, {"p": a.player_id, "q": a.question_id, "day": a.day.isoformat()}
-        )
-        today, last_scored, streak, last_daily = next(iter(rows))
-        ctx = AnswerContext(
-            points_today=today or 0,
-            last_scored_at=_dt(last_scored) if last_scored is not None else None,
-            daily_streak=streak,
-            last_daily_day=date.fromisoformat(last_daily) if last_daily else None,
-        )
-        try:
-            award = job.decide(ctx)
-        except Exception as exc:  # a bug in scoring fails this answer only
-            return exc
-        rnd = a.round
-        cursor = await self._w.execute(
-            _INSERT_ANSWER_SQL,
-            (
-                rnd.id, a.player_id, a.question_id, a.topic, rnd.kind.value, a.label,
-                int(award.correct), award.points, _ts(a.at),
-                max(0.0, (a.at - rnd.opened_at).total_seconds()),
-                a.scopes[0] if a.scopes else None, a.scopes[1] if len(a.scopes) > 1 else None,
-                a.week, a.day.isoformat(), award.daily_streak,
-                rnd.day.isoformat() if rnd.day and award.daily_streak is not None else None,
-            ),
+    async def _write_chunk(self, jobs: list[_Job]) -> list[Award | BaseException]:
+        request = json.dumps(
+            [
+                [j.attempt.player_id, j.attempt.question_id, j.attempt.day.isoformat(),
+                 j.attempt.round.id]
+                for j in jobs
+            ]
         )  # fmt: skip
-        if cursor.rowcount == 0:
-            return AlreadyAnswered()
-        return award
+        contexts = {
+            int(k): rest for k, *rest in await self._w.execute_fetchall(_CONTEXT_SQL, (request,))
+        }
+        results: list[Award | BaseException] = []
+        rows = []
+        for k, job in enumerate(jobs):
+            today, last_scored, streak, last_daily, answered = contexts[k]
+            if answered:
+                results.append(AlreadyAnswered())
+                continue
+            ctx = AnswerContext(
+                points_today=today or 0,
+                last_scored_at=_dt(last_scored) if last_scored is not None else None,
+                daily_streak=streak,
+                last_daily_day=date.fromisoformat(last_daily) if last_daily else None,
+            )
+            try:
+                award = job.decide(ctx)
+            except Exception as exc:  # a bug in scoring fails this answer only
+                log.exception("scoring failed for round %s", job.attempt.round.id)
+                results.append(exc)
+                continue
+            a, rnd = job.attempt, job.attempt.round
+            rows.append(
+                (
+                    rnd.id, a.player_id, a.question_id, a.topic, rnd.kind.value, a.label,
+                    int(award.correct), award.points, _ts(a.at),
+                    max(0.0, (a.at - rnd.opened_at).total_seconds()),
+                    a.scopes[0] if a.scopes else None,
+                    a.scopes[1] if len(a.scopes) > 1 else None,
+                    a.week, a.day.isoformat(), award.daily_streak,
+                    rnd.day.isoformat() if rnd.day and award.daily_streak is not None else None,
+                )
+            )  # fmt: skip
+            results.append(award)
+        if rows:
+            await self._w.executemany(_INSERT_ANSWER_SQL, rows)
+        return results
 
     # -- leaderboards -----------------------------------------------------------------------
 
