@@ -1,0 +1,289 @@
+"""A loopback Bot API for the Telegram adapter tests: a `BaseRequest` that records every call
+(method + parameters) and answers with valid Bot API JSON, plus real Update payload builders.
+
+The real `Application`, `ExtBot` and handlers run on top of it; only the HTTP transport is
+replaced. Errors are queued per method with `fail(...)` and come back as Telegram sends them
+(status code, description, parameters), so PTB maps them to its own exception types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.request import BaseRequest, RequestData
+
+from bot.adapters.telegram_adapter import TelegramAdapter, build_application
+from bot.adapters.telegram_commands import COMMANDS, CommandSpec
+from bot.core.service import QuizService
+
+TOKEN = "123456:TEST-secret-token-value"  # a fake token for the loopback API
+BOT_USER = {
+    "id": 777000,
+    "is_bot": True,
+    "first_name": "Stackprep",
+    "username": "stackprep_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+GROUP_ID = -1001234
+DATE = 1_764_590_400  # 2025-12-01T12:00:00Z
+
+_ADMIN_RIGHTS = dict.fromkeys(
+    (
+        "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+        "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+        "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+        "can_delete_stories",
+    ),
+    False,
+)  # fmt: skip
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass(eq=False)
+class FakeBotApi(BaseRequest):
+    calls: list[Call] = field(default_factory=list)
+    member_status: str = "member"
+    updates: list[dict[str, Any]] = field(default_factory=list)  # served by getUpdates
+    _failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
+    _polls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    initialized: int = 0
+    shut_down: int = 0
+    activity: asyncio.Event = field(default_factory=asyncio.Event)  # set on every call
+
+    # -- BaseRequest ------------------------------------------------------------------------
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 5.0
+
+    async def initialize(self) -> None:
+        self.initialized += 1
+
+    async def shutdown(self) -> None:
+        self.shut_down += 1
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        name = url.rsplit("/", 1)[-1]
+        params = json.loads(json.dumps(request_data.parameters)) if request_data else {}
+        self.calls.append(Call(name, params))
+        self.activity.set()
+        queued = self._failures.get(name)
+        if queued:
+            status, body = queued.pop(0)
+            return status, json.dumps(body).encode()
+        if name == "getUpdates":
+            await asyncio.sleep(0.005)  # a very short long poll
+            served, self.updates = self.updates, []
+            return 200, json.dumps({"ok": True, "result": served}).encode()
+        return 200, json.dumps({"ok": True, "result": self._result(name, params)}).encode()
+
+    # -- test controls ----------------------------------------------------------------------
+
+    def fail(
+        self, method: str, status: int, description: str, times: int = 1, **parameters: Any
+    ) -> None:
+        """Make the next `times` calls of `method` fail as Telegram would."""
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if parameters:
+            body["parameters"] = parameters
+        self._failures.setdefault(method, []).extend([(status, body)] * times)
+
+    def sent(self, *methods: str) -> list[Call]:
+        """Calls of these methods (default: everything that posts or answers something)."""
+        wanted = methods or ("sendMessage", "sendPoll", "answerCallbackQuery", "editMessageText")
+        return [c for c in self.calls if c.method in wanted]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _result(self, name: str, params: dict[str, Any]) -> Any:
+        if name == "getMe":
+            return BOT_USER
+        if name in {"sendMessage", "editMessageText"}:
+            message_id = params.get("message_id") or next(self._ids)
+            return self._message(params["chat_id"], message_id, text=params["text"])
+        if name == "sendPoll":
+            poll_id = f"poll-{next(self._ids)}"
+            poll = {
+                "id": poll_id,
+                "question": params["question"],
+                "options": [
+                    {"text": o["text"], "voter_count": 0, "persistent_id": str(i)}
+                    for i, o in enumerate(params["options"])
+                ],
+                "total_voter_count": 0,
+                "is_closed": False,
+                "is_anonymous": params.get("is_anonymous", True),
+                "type": params.get("type", "regular"),
+                "allows_multiple_answers": False,
+                "allows_revoting": False,
+                "members_only": False,
+                "correct_option_ids": params.get("correct_option_ids", []),
+                "explanation": params.get("explanation"),
+            }
+            self._polls[poll_id] = poll
+            return self._message(params["chat_id"], next(self._ids), poll=poll)
+        if name == "stopPoll":
+            return {**next(iter(self._polls.values())), "is_closed": True}
+        if name == "getChatMember":
+            user = {"id": params["user_id"], "is_bot": False, "first_name": "Member"}
+            extra = _ADMIN_RIGHTS if self.member_status == "administrator" else {}
+            if self.member_status == "creator":
+                extra = {"is_anonymous": False}
+            return {"status": self.member_status, "user": user, **extra}
+        return True  # answerCallbackQuery, setMyCommands, deleteWebhook, ...
+
+    @staticmethod
+    def _message(chat_id: int | str, message_id: int, **content: Any) -> dict[str, Any]:
+        return {
+            "message_id": message_id,
+            "date": DATE,
+            "chat": chat(int(chat_id)),
+            "from": BOT_USER,
+            **{k: v for k, v in content.items() if v is not None},
+        }
+
+
+@dataclass
+class Harness:
+    adapter: TelegramAdapter
+    api: FakeBotApi
+    service: QuizService
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        """Drive one real Update through the Application, as polling would."""
+        app = self.adapter.app
+        await app.process_update(Update.de_json(payload, app.bot))
+
+
+@contextlib.asynccontextmanager
+async def harness(
+    service: QuizService, commands: Sequence[CommandSpec] = COMMANDS
+) -> AsyncIterator[Harness]:
+    """The real Application and adapter over the fake Bot API, initialized (getMe done)."""
+    api = FakeBotApi()
+    app = build_application(TOKEN, request=api, get_updates_request=api)
+    adapter = TelegramAdapter(service, app, commands)
+    async with app:
+        api.clear()
+        yield Harness(adapter, api, service)
+
+
+async def until(
+    condition: Callable[[], object], activity: asyncio.Event, seconds: float = 5
+) -> None:
+    """Wait until `condition()` holds, re-checking whenever the fake API sees a call."""
+    async with asyncio.timeout(seconds):
+        while True:
+            activity.clear()
+            if condition():
+                return
+            await activity.wait()
+
+
+# -- update payloads --------------------------------------------------------------------------
+
+_update_ids = itertools.count(1)
+
+
+def chat(chat_id: int) -> dict[str, Any]:
+    if chat_id > 0:
+        return {"id": chat_id, "type": "private", "first_name": "Someone"}
+    return {"id": chat_id, "type": "supergroup", "title": "Python interview prep"}
+
+
+def user(user_id: int, first_name: str = "Ada", last_name: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+    if last_name:
+        data["last_name"] = last_name
+    return data
+
+
+def command(
+    text: str,
+    *,
+    chat_id: int = GROUP_ID,
+    user_id: int = 1,
+    first_name: str = "Ada",
+    message_id: int = 10,
+    **message: Any,
+) -> dict[str, Any]:
+    """A message whose text starts with a bot command, as Telegram sends it."""
+    return {
+        "update_id": next(_update_ids),
+        "message": {
+            "message_id": message_id,
+            "date": DATE,
+            "chat": chat(chat_id),
+            "from": user(user_id, first_name),
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+            **message,
+        },
+    }
+
+
+def press(
+    data: str | None,
+    *,
+    chat_id: int = GROUP_ID,
+    message_id: int = 100,
+    user_id: int = 1,
+    first_name: str = "Ada",
+) -> dict[str, Any]:
+    """A press of an inline keyboard button under one of the bot's messages."""
+    query: dict[str, Any] = {
+        "id": f"cbq-{next(_update_ids)}",
+        "from": user(user_id, first_name),
+        "chat_instance": "ci-1",
+        "message": {
+            "message_id": message_id,
+            "date": DATE,
+            "chat": chat(chat_id),
+            "from": BOT_USER,
+            "text": "a question",
+        },
+    }
+    if data is not None:
+        query["data"] = data
+    return {"update_id": next(_update_ids), "callback_query": query}
+
+
+def poll_answer(
+    poll_id: str, option: int, *, user_id: int = 1, first_name: str = "Ada"
+) -> dict[str, Any]:
+    return {
+        "update_id": next(_update_ids),
+        "poll_answer": {
+            "poll_id": poll_id,
+            "user": user(user_id, first_name),
+            "option_ids": [option],
+            "option_persistent_ids": [str(option)],
+        },
+    }
