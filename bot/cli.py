@@ -55,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     dsub.add_parser("migrate", help="apply pending schema migrations")
     backup = dsub.add_parser("backup", help="online backup of the database (safe while running)")
     backup.add_argument("target", type=Path)
+
+    discord = sub.add_parser("discord", help="Discord setup")
+    discord_sub = discord.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sync = discord_sub.add_parser(
+        "sync", help="register the slash commands with Discord (run after install or upgrade)"
+    )
+    sync.add_argument(
+        "--guild", type=int, metavar="ID", help="register in this server only, instantly"
+    )
     return parser
 
 
@@ -108,7 +117,23 @@ def dispatch(args: argparse.Namespace, config: Config) -> int:
         asyncio.run(sqlite.backup(config.database.path, args.target))
         print(f"backed up {config.database.path} to {args.target}")
         return 0
+    if command == "discord":
+        return _discord_sync(config, args.guild)
     raise AssertionError(command)
+
+
+def _discord_sync(config: Config, guild: int | None) -> int:
+    from bot import runtime
+    from bot.adapters import discord_adapter
+
+    try:
+        names = asyncio.run(discord_adapter.sync_commands(config, guild))
+    except runtime.AdapterError as exc:
+        log.error("%s", exc)
+        return 1
+    where = f"in server {guild}" if guild else "globally"
+    print(f"registered {len(names)} commands {where}: " + " ".join(f"/{n}" for n in names))
+    return 0
 
 
 async def _migrate(config: Config) -> int:

@@ -1,0 +1,125 @@
+"""The slash commands: /question, /topics, /score, /leaderboard, /help, and AdminGroup.
+
+Each command only turns its options into a QuizService call and hands the work to
+`DiscordAdapter.serve`, which defers when needed, renders the result and reports errors.
+Names, descriptions and choice labels come from the core's texts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import discord
+from discord import app_commands
+
+from bot.core import texts
+from bot.core.identity import ChatRef, Platform, UserRef
+from bot.core.questions import DIFFICULTY_NAMES
+
+if TYPE_CHECKING:
+    from .discord_adapter import DiscordAdapter
+
+T = TypeVar("T")
+Interaction = discord.Interaction[Any]
+AnyCommand = app_commands.Command[Any, ..., Any] | app_commands.Group
+
+EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
+ANY_INSTALL = app_commands.AppInstallationType(guild=True, user=True)
+
+
+def who(interaction: Interaction) -> tuple[UserRef, str, ChatRef]:
+    """The person (stable id, display name) and the place of an interaction."""
+    user = interaction.user
+    guild = str(interaction.guild_id) if interaction.guild_id else None
+    chat = ChatRef(Platform.DISCORD, str(interaction.channel_id), guild)
+    return UserRef(Platform.DISCORD, str(user.id)), user.display_name, chat
+
+
+class AdminGroup(app_commands.Group):
+    """A command group for server managers only: hidden from members by default
+    (default_permissions manage_guild, which a server may re-map), usable only in a server
+    the bot is installed in, and checked again on every call (a DM or an ordinary member can
+    never change a server's settings; they get NotAllowed's message)."""
+
+    def __init__(self, *, name: str, description: str) -> None:
+        super().__init__(
+            name=name,
+            description=description,
+            guild_only=True,
+            default_permissions=discord.Permissions(manage_guild=True),
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=False, private_channel=False
+            ),
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        )
+
+    async def interaction_check(self, interaction: Interaction, /) -> bool:
+        return interaction.guild_id is not None and interaction.permissions.manage_guild
+
+
+def quiz_commands(adapter: DiscordAdapter) -> list[AnyCommand]:
+    service = adapter.service
+    describe = texts.COMMAND_DESCRIPTIONS
+    options = texts.OPTION_DESCRIPTIONS
+    levels = [app_commands.Choice(name=DIFFICULTY_NAMES[i], value=i) for i in (1, 2, 3)]
+    periods = [app_commands.Choice(name=n, value=v) for v, n in texts.PERIOD_NAMES.items()]
+    scopes = [app_commands.Choice(name=n, value=v) for v, n in texts.SCOPE_NAMES.items()]
+
+    @app_commands.command(name="question", description=describe["question"])
+    @app_commands.describe(topic=options["topic"], difficulty=options["difficulty"])
+    @app_commands.choices(difficulty=levels)
+    async def question(
+        interaction: Interaction,
+        topic: str | None = None,
+        difficulty: app_commands.Choice[int] | None = None,
+    ) -> None:
+        user, name, chat = who(interaction)
+        level = difficulty.value if difficulty else None
+        work = service.ask(user, name, chat, topic, level)
+        await adapter.serve(interaction, work, private=False, what="/question")
+
+    @question.autocomplete("topic")
+    async def topic_choices(
+        interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        needle = current.casefold().strip()
+        found = [
+            app_commands.Choice(name=f"{t.title} ({t.slug})"[:100], value=t.slug)
+            for t in service.bank.topics()
+            if needle in t.slug or needle in t.title.casefold()
+        ]
+        return found[:25]
+
+    @app_commands.command(name="topics", description=describe["topics"])
+    async def topics(interaction: Interaction) -> None:
+        await adapter.serve(interaction, _value(service.topics()), private=False, what="/topics")
+
+    @app_commands.command(name="score", description=describe["score"])
+    async def score(interaction: Interaction) -> None:
+        user, name, _ = who(interaction)
+        await adapter.serve(interaction, service.score(user, name), private=True, what="/score")
+
+    @app_commands.command(name="leaderboard", description=describe["leaderboard"])
+    @app_commands.describe(period=options["period"], scope=options["scope"])
+    @app_commands.choices(period=periods, scope=scopes)
+    async def leaderboard(
+        interaction: Interaction,
+        period: app_commands.Choice[str] | None = None,
+        scope: app_commands.Choice[str] | None = None,
+    ) -> None:
+        user, name, chat = who(interaction)
+        work = service.leaderboard(
+            user, name, chat, period.value if period else None, scope.value if scope else None
+        )
+        await adapter.serve(interaction, work, private=False, what="/leaderboard")
+
+    @app_commands.command(name="help", description=describe["help"])
+    async def help_(interaction: Interaction) -> None:
+        reply = service.help(Platform.DISCORD)
+        await adapter.serve(interaction, _value(reply), private=False, what="/help")
+
+    return [question, topics, score, leaderboard, help_]
+
+
+async def _value(value: T) -> T:
+    return value
