@@ -472,19 +472,17 @@ class SqliteStore:
         self, scope: str, period: str, player_id: int
     ) -> tuple[int, BoardRow] | None:
         rows = await self.read(
-            "SELECT s.player_id, p.name, s.points, s.correct, s.answered FROM scores s "
-            "JOIN players p ON p.id = s.player_id "
-            "WHERE s.scope = ? AND s.period = ? AND s.player_id = ?",
+            "SELECT s.player_id, p.name, s.points, s.correct, s.answered, "
+            "(SELECT count(*) FROM scores o WHERE o.scope = s.scope AND o.period = s.period "
+            "AND o.points > s.points) + 1 "
+            "FROM scores s JOIN players p ON p.id = s.player_id "
+            "WHERE s.scope = ? AND s.period = ? AND s.player_id = ? AND s.points > 0",
             (scope, period, player_id),
         )
-        if not rows or rows[0][2] <= 0:
+        if not rows:
             return None
-        row = BoardRow(*rows[0])
-        above = await self.read(
-            "SELECT count(*) FROM scores WHERE scope = ? AND period = ? AND points > ?",
-            (scope, period, row.points),
-        )
-        return above[0][0] + 1, row
+        *row, rank = rows[0]
+        return rank, BoardRow(*row)
 
 
 async def migrate(conn: aiosqlite.Connection) -> int:
