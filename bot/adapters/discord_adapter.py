@@ -104,6 +104,15 @@ class StackprepClient(discord.Client):
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("discord: event %s failed; carrying on", event_method)
 
+    async def close(self) -> None:
+        await super().close()
+        # discord.py leaves its "wait for the guilds, then fire on_ready" task running when
+        # closed within guild_ready_timeout of connecting: end it so no task outlives us
+        pending: asyncio.Task[None] | None = getattr(self._connection, "_ready_task", None)
+        if pending is not None and not pending.done():
+            pending.cancel()
+            await asyncio.wait({pending})
+
 
 class DiscordAdapter:
     name = "discord"
@@ -140,7 +149,14 @@ class DiscordAdapter:
         async with self.client:  # closes the client (gateway, HTTP session) however we leave
             await self._login()
             log.info("discord: logged in; commands: %s", ", ".join(self._names()))
-            await self.client.connect(reconnect=True)
+            try:
+                await self.client.connect(reconnect=True)  # reconnects by itself when it can
+            except discord.ConnectionClosed as exc:
+                raise AdapterError(
+                    f"Discord closed the gateway connection for good (close code {exc.code})"
+                ) from None
+            except discord.ClientException as exc:  # e.g. intents the app is not allowed
+                raise AdapterError(f"Discord refused the gateway connection: {exc}") from None
 
     async def sync(self, guild_id: int | None = None) -> list[str]:
         """Register the commands with Discord (globally, or in one server at once)."""

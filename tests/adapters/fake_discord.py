@@ -99,6 +99,7 @@ class FakeDiscord:
         self.requests: list[Recorded] = []
         self.messages: dict[int, dict[str, Any]] = {}
         self.identify: dict[str, Any] | None = None
+        self.refuse_identify = False  # close the gateway with 4004 after IDENTIFY
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> payload
         self._nonces: dict[tuple[str, str], int] = {}
         self._token_channels: dict[str, str] = {}
@@ -439,7 +440,7 @@ class FakeDiscord:
                     await ws.send_str(json.dumps({"op": 11}))
                 elif frame["op"] == 2:  # identify
                     self.identify = frame["d"]
-                    if frame["d"].get("token") != self.token:
+                    if self.refuse_identify or frame["d"].get("token") != self.token:
                         await ws.close(code=4004, message=b"Authentication failed.")
                         break
                     self._seq += 1

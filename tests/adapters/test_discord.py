@@ -7,7 +7,9 @@ sync payload, the slash commands in a server and in a DM, and error handling.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,27 @@ async def test_invalid_token_fails_with_one_clear_line_and_never_logs_the_token(
     assert not any(wrong in r.getMessage() or wrong in (r.exc_text or "") for r in caplog.records)
 
 
+async def test_a_gateway_that_refuses_the_session_stops_the_adapter_with_one_line(
+    bank: QuestionBank,
+) -> None:
+    async with FakeDiscord() as fake:
+        fake.refuse_identify = True
+        adapter = DiscordAdapter(Secret(TOKEN), QuizService(bank, MemoryStore()))
+        with pytest.raises(runtime.AdapterError, match=r"close code 4004"):
+            await asyncio.wait_for(adapter.run(), 10)
+        assert adapter.client.is_closed()
+
+
+async def test_stackprep_with_a_token_serves_discord_until_sigterm(tmp_path: Path) -> None:
+    async with FakeDiscord() as fake:
+        serving = asyncio.create_task(runtime.run(config_for(tmp_path, TOKEN)))
+        callback = await fake.interact(fake.command("topics", user=ANN))
+        assert "alpha — Alpha topic: 3" in callback.body["data"]["content"]
+        signal.raise_signal(signal.SIGTERM)  # handled by the bot's loop: a clean stop
+        assert await asyncio.wait_for(serving, 10) == 0
+    assert (tmp_path / "q.db").exists()
+
+
 async def test_token_never_reaches_a_log_line_while_serving(
     tmp_path: Path, bank: QuestionBank, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -126,8 +149,6 @@ async def test_sync_registers_every_command_with_options_contexts_and_installs(
 async def test_cli_discord_sync_into_one_guild(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import asyncio
-
     from bot import cli
 
     config = tmp_path / "c.toml"

@@ -1,0 +1,80 @@
+"""Rendering core Replies for Discord: text shows literally, code stays inside its block,
+and long replies are cut without breaking the markdown."""
+
+from __future__ import annotations
+
+import re
+
+import discord
+
+from bot.adapters.discord_render import (
+    CONTENT_MAX,
+    TOKEN_TEMPLATE,
+    TokenButton,
+    escape,
+    fit,
+    render,
+    render_text,
+)
+from bot.core.replies import Button, Code, Paragraph, Reply
+from bot.core.tokens import answer_token, next_token
+
+
+def test_user_text_cannot_format_link_list_or_heading() -> None:
+    assert escape("**bold** _it_ `code` ~~s~~ ||spoiler||") == (
+        "\\*\\*bold\\*\\* \\_it\\_ \\`code\\` \\~\\~s\\~\\~ \\|\\|spoiler\\|\\|"
+    )
+    assert escape("[free nitro](https://evil.example)").startswith("\\[")
+    assert escape("# Big\n- item\n> quote") == "\\# Big\n\\- item\n\\> quote"
+    assert escape("1. Ann\n12. Bob") == "1\\. Ann\n12\\. Bob"  # no auto-numbered list
+    assert escape("see https://docs.python.org/3/library/asyncio_task.html") == (
+        "see https://docs.python.org/3/library/asyncio_task.html"  # bare URLs stay clickable
+    )
+
+
+def test_code_is_fenced_with_its_language_and_cannot_break_out() -> None:
+    reply = Reply((Paragraph("What runs?", bold=True), Code('s = """```"""\nprint(s)', "py thon!")))
+    text = render_text(reply)
+    assert text.startswith("**What runs?**\n\n```python\n")
+    assert text.endswith("\n```")
+    assert text.count("```") == 2  # the fence inside the code was neutralised
+
+
+def test_long_content_is_cut_to_the_limit_and_a_cut_code_block_is_closed() -> None:
+    long_code = Reply((Paragraph("intro"), Code("x = 1\n" * 600)))
+    text = render_text(long_code)
+    assert len(text) <= CONTENT_MAX
+    assert text.count("```") % 2 == 0 and text.endswith("```")
+    prose = fit("word " * 1000, 100)
+    assert len(prose) <= 100 and prose.endswith("…")
+    assert fit("short", 100) == "short"
+
+
+def test_buttons_carry_the_core_tokens_in_rows_and_nobody_is_pinged() -> None:
+    reply = Reply(
+        (Paragraph("@everyone look"),),
+        choices=tuple(Button(label, answer_token("r0und1d0001", label)) for label in "ABCD"),
+        actions=(Button("Next question", next_token("asyncio", 3)),),
+        private=True,
+    )
+    rendered = render(reply)
+    assert rendered.ephemeral
+    kwargs = rendered.message_kwargs()
+    assert kwargs["allowed_mentions"].to_dict() == {"parse": []}
+    assert rendered.view is not None
+    rows = rendered.view.to_components()
+    assert [[c["custom_id"] for c in row["components"]] for row in rows] == [
+        [f"a1.r0und1d0001.{label}" for label in "ABCD"],
+        ["n1.asyncio.3"],
+    ]
+    assert [c["style"] for c in rows[0]["components"]] == [discord.ButtonStyle.primary.value] * 4
+    assert render(Reply((Paragraph("plain"),))).view is None
+
+
+def test_the_button_template_takes_every_core_token_and_nothing_foreign() -> None:
+    template = re.compile(TOKEN_TEMPLATE)
+    assert template.fullmatch(answer_token("abcDEF_-123", "D"))
+    assert template.fullmatch(next_token(None, None))
+    assert template.fullmatch("a2.future-version.A")  # reaches the core: "no longer open"
+    assert not template.fullmatch("daily:settings")  # other features' ids are left alone
+    assert TokenButton("a1.abcdefghijk.A", "A").custom_id == "a1.abcdefghijk.A"
