@@ -83,6 +83,14 @@ class DailyConfig:
 
 
 @dataclass(frozen=True)
+class PracticeConfig:
+    session_size: int = 5
+    timeout: timedelta = timedelta(minutes=30)
+    fuzzy_threshold: float = 88.0
+    desired_retention: float = 0.9
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path | None = None
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -91,6 +99,7 @@ class Config:
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     daily: DailyConfig = field(default_factory=DailyConfig)
+    practice: PracticeConfig = field(default_factory=PracticeConfig)
     log_level: str = "INFO"
 
     @property
@@ -193,6 +202,12 @@ _SCHEMA: dict[str, dict[str, Check]] = {
     "discord": {"enabled": _bool},
     "telegram": {"enabled": _bool, "api_base_url": _url},
     "daily": {"time": _hhmm, "timezone": _tz, "answer_window_hours": _num(0.1, 24)},
+    "practice": {
+        "session_size": _int(1, 50),
+        "timeout_minutes": _int(1, 24 * 60),
+        "fuzzy_threshold": _num(50, 100),
+        "desired_retention": _num(0.7, 0.99),
+    },
     "logging": {"level": _level},
 }
 
@@ -270,6 +285,7 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
         daily_cap=s.get("daily_cap", d.daily_cap),
     )
     daily = v.get("daily", {})
+    practice = v.get("practice", {})
     return Config(
         source=path,
         database=DatabaseConfig(db_path, db.get("busy_timeout_ms", 5000)),
@@ -291,6 +307,12 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
             daily.get("time", "09:00"),
             daily.get("timezone", "UTC"),
             timedelta(hours=daily.get("answer_window_hours", 12)),
+        ),
+        practice=PracticeConfig(
+            practice.get("session_size", 5),
+            timedelta(minutes=practice.get("timeout_minutes", 30)),
+            practice.get("fuzzy_threshold", 88.0),
+            practice.get("desired_retention", 0.9),
         ),
         log_level=v.get("logging", {}).get("level", "INFO"),
     )

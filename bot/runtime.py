@@ -17,7 +17,9 @@ from typing import Protocol
 
 from bot.config import Config
 from bot.core.bank import QuestionBank, load_bank
+from bot.core.practice import PracticeService, PracticeSettings
 from bot.core.service import QuizService
+from bot.storage.practice_store import SqlitePracticeStore
 from bot.storage.sqlite import SqliteStore
 
 log = logging.getLogger("stackprep")
@@ -42,6 +44,21 @@ def build_service(config: Config, bank: QuestionBank, store: SqliteStore) -> Qui
         round_ttl=config.quiz.round_ttl,
         ask_rate=(config.quiz.asks_per_minute, 60.0),
     )
+
+
+def build_practice(config: Config, service: QuizService, store: SqliteStore) -> PracticeService:
+    """Private practice; its listener makes every multiple-choice answer update FSRS cards."""
+    from bot.bank_tools import to_anki
+    from bot.core.grading import GradingRules
+
+    p = config.practice
+    grading = GradingRules(threshold=p.fuzzy_threshold)
+    settings = PracticeSettings(p.session_size, p.timeout, grading, p.desired_retention)
+    practice = PracticeService(
+        service, SqlitePracticeStore(store), settings=settings, exporter=to_anki
+    )
+    practice.attach()
+    return practice
 
 
 def platform_adapters(config: Config, service: QuizService) -> list[Adapter]:
@@ -81,11 +98,14 @@ async def run(config: Config, *, console: bool = False) -> int:
     await store.open()
     try:
         service = build_service(config, bank, store)
+        practice = build_practice(config, service, store)
         if console or not (config.discord_active or config.telegram_active):
             from bot.adapters.console_adapter import ConsoleAdapter
 
             log.debug("ready in %.0f ms", (time.perf_counter() - STARTED) * 1000)
-            return await _until_signal(ConsoleAdapter(service).run())
+            files = config.database.path.parent
+            adapter = ConsoleAdapter(service, practice=practice, files_dir=files)
+            return await _until_signal(adapter.run())
         adapters = platform_adapters(config, service)
         log.info(
             "serving %s with %d questions in %d topics",

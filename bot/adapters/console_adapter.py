@@ -12,15 +12,19 @@ import logging
 import shlex
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
 from typing import IO, assert_never
 
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
 
-from bot.core import texts
+from bot.core import practice_texts, texts
 from bot.core.errors import QuizError
 from bot.core.identity import ChatRef, Platform, UserRef
+from bot.core.practice import PracticeService, Step
+from bot.core.practice_ports import Awaiting
 from bot.core.questions import LABELS
 from bot.core.replies import Code, Paragraph, Reply
 from bot.core.service import Asked, QuizService
@@ -56,8 +60,13 @@ class ConsoleAdapter:
         stdin: IO[str] | None = None,
         console: Console | None = None,
         user_id: str | None = None,
+        practice: PracticeService | None = None,
+        files_dir: Path | None = None,
     ) -> None:
         self.service = service
+        self.practice = practice
+        self.files_dir = files_dir or Path.cwd()  # where /progress and /export write files
+        self._step: Step | None = None  # the last practice step shown
         self.stdin = stdin or sys.stdin
         self.console = console or Console(highlight=False)
         name = user_id or _login_name()
@@ -101,6 +110,8 @@ class ConsoleAdapter:
         try:
             if command in {"/quit", "/exit", "quit", "exit"}:
                 return False
+            if self.practice is not None and await self._practice(line, command, args):
+                return True
             if command in {"/question", "/q"}:
                 topic = args[0] if args else None
                 difficulty = args[1] if len(args) > 1 else None
@@ -146,6 +157,82 @@ class ConsoleAdapter:
             render(self.console, await self.service.answer(self.user, self.name, button.token))
         finally:
             self._open = None
+
+    async def _practice(self, line: str, command: str, args: list[str]) -> bool:
+        """Practice commands and answers; False when `line` is not for practice."""
+        assert self.practice is not None
+        practice = self.practice
+        if command == "/practice":
+            await self._show(
+                await practice.start(self.user, self.name, CHAT, " ".join(args) or None)
+            )
+        elif command == "/stop":
+            self._step = None
+            render(self.console, await practice.stop(self.user, self.name))
+        elif command == "/due":
+            render(self.console, await practice.due(self.user, self.name))
+        elif command == "/progress":
+            progress = await practice.progress(self.user, self.name)
+            render(self.console, progress.reply)
+            if progress.chart is not None:
+                from bot.progress_chart import chart_png
+
+                path = self.files_dir / practice_texts.CHART_FILENAME
+                await asyncio.to_thread(path.write_bytes, await chart_png(progress.chart))
+                self._say(practice_texts.file_written(str(path.resolve())))
+        elif command == "/export":
+            export = await practice.export(self.user, self.name)
+            path = self.files_dir / export.filename
+            await asyncio.to_thread(path.write_text, export.content, encoding="utf-8")
+            render(self.console, export.reply)
+            self._say(practice_texts.file_written(str(path.resolve())))
+        elif command == "/remind":
+            render(self.console, await practice.remind(self.user, self.name, CHAT, args))
+        elif command.startswith("/"):
+            return False
+        else:
+            return await self._practice_answer(line, command)
+        return True
+
+    async def _practice_answer(self, line: str, command: str) -> bool:
+        assert self.practice is not None
+        awaiting = await self.practice.awaiting(self.user, self.name)
+        if awaiting is Awaiting.CHOICE and command.upper() in LABELS and len(command) == 1:
+            if self._step is None or not self._step.replies[-1].choices:
+                self._step = await self.practice.resume(self.user, self.name)  # a new process
+            question = self._step.replies[-1]
+            button = next((b for b in question.choices if b.label == command.upper()), None)
+            if button is None:
+                self._say(practice_texts.WANT_CHOICE)
+            else:
+                await self._show(await self.practice.press(self.user, self.name, button.token))
+            return True
+        if awaiting is Awaiting.TEXT and not (self._open and command.upper() in LABELS):
+            await self._show(await self.practice.answer_text(self.user, self.name, line))
+            return True
+        if awaiting is Awaiting.RATING:
+            rating = practice_texts.parse_rating(command)
+            if rating is None:
+                self._say(practice_texts.RATING_PROMPT)
+            else:
+                await self._show(await self.practice.rate(self.user, self.name, rating))
+            return True
+        return False
+
+    async def _show(self, step: Step) -> None:
+        """Render a practice step; buttons become typed input (A-D, text, 1-4)."""
+        self._step = step
+        for reply in step.replies:
+            render(self.console, replace(reply, actions=()))
+        last = step.replies[-1] if step.replies else None
+        if step.awaiting is Awaiting.TEXT:
+            self.console.print(Text(practice_texts.ANSWER_PROMPT, style="dim"))
+            self.console.print()
+        elif step.awaiting is Awaiting.RATING and last is not None:
+            options = "   ".join(f"{n}) {b.label}" for n, b in enumerate(last.actions, 1))
+            self.console.print(Text(options, style="bold"))
+            self.console.print(Text(practice_texts.RATING_PROMPT, style="dim"))
+            self.console.print()
 
     def _say(self, message: str) -> None:
         self.console.print(Text(message, style="yellow"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -31,6 +33,25 @@ _PERIODS = {"week": "week", "weekly": "week", "all": "all", "alltime": "all", "a
 _SCOPES = {"global": True, "everywhere": True, "all": True, "here": False, "local": False}
 _ROUND_CACHE = 4096
 _LIMITER_CACHE = 10_000
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerEvent:
+    """A recorded multiple-choice answer, as passed to answer listeners."""
+
+    player_id: int
+    question_id: str
+    topic: str
+    round_id: str
+    kind: RoundKind
+    correct: bool
+    at: datetime
+
+
+# Called after every recorded multiple-choice answer (e.g. practice updates the FSRS card).
+# A failing listener is logged; it never fails the answer, which is already recorded.
+AnswerListener = Callable[[AnswerEvent], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +86,7 @@ class QuizService:
         self._rounds: OrderedDict[str, Round] = OrderedDict()
         self._limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
         self._titles = {t.slug: t.title for t in bank.topics()}
+        self.answer_listeners: list[AnswerListener] = []
 
     # -- asking -----------------------------------------------------------------------------
 
@@ -194,6 +216,12 @@ class QuizService:
             raise AlreadyAnswered(
                 f"You have already answered this one. The answer is {rnd.correct_label(question)}."
             ) from None
+        event = AnswerEvent(player, question.id, question.topic, rnd.id, rnd.kind, correct, now)
+        for listener in list(self.answer_listeners):
+            try:
+                await listener(event)
+            except Exception:
+                log.exception("answer listener %r failed for round %s", listener, rnd.id)
         following = None
         if rnd.chat.is_private and rnd.kind is RoundKind.ASK:
             following = Button("Next question", next_token(None, None))

@@ -8,6 +8,7 @@ from datetime import date
 from .bank import TopicInfo
 from .identity import Platform
 from .ports import PlayerStats, RoundStats, TopicStat
+from .practice_texts import HELP_LINES as PRACTICE_HELP_LINES
 from .questions import DIFFICULTY_NAMES, LABELS, Question
 from .replies import Button, Code, Paragraph, Reply
 from .rounds import Round
@@ -190,6 +191,7 @@ def help_reply(platform: Platform) -> Reply:
         "/topics — the topics and how many questions each has",
         "/score — your points, accuracy, streak and per-topic results",
         "/leaderboard [week|all] [global] — the top 10 here (or everywhere)",
+        *PRACTICE_HELP_LINES,
         "/help — this message",
     ]
     if platform is Platform.CONSOLE:

@@ -1,0 +1,458 @@
+"""PracticeService: private practice sessions, free-text grading and FSRS spaced repetition.
+
+A session is N questions (due cards first, most overdue first, then new ones) that alternate
+multiple choice and open questions. Multiple-choice answers go through QuizService (a practice
+round: no points, no leaderboard) and, like every multiple-choice answer anywhere, update the
+card through the answer listener. Open answers are graded, then the learner rates their recall;
+the rating schedules the card. Free-text answers never touch the leaderboard tables.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fsrs import Rating
+
+from . import practice_texts as pt
+from . import texts
+from .errors import EmptyBank, InvalidAnswer, QuizError
+from .grading import GradingRules, grade
+from .identity import ChatRef, UserRef
+from .practice_ports import Awaiting, PracticeStore, Reminder, Session, SessionState
+from .questions import Question
+from .replies import Reply
+from .rounds import RoundKind
+from .service import AnswerEvent, QuizService
+from .srs import CardState, Review, Source, Srs, new_card
+
+_CHOICE_RE = re.compile(r"^p1\.c\.([A-Za-z0-9_-]{6,24})\.([A-D])$")
+_RATING_RE = re.compile(r"^p1\.r\.([A-Za-z0-9_-]{6,24})\.([1-4])$")
+_OWN_WORDS_RE = re.compile(r"^p1\.o\.([A-Za-z0-9_-]{6,24})$")
+_HHMM_RE = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
+
+Exporter = Callable[[list[Question], dict[str, str]], str]
+
+
+def choice_token(round_id: str, label: str) -> str:
+    return f"p1.c.{round_id}.{label}"
+
+
+def rating_token(session_id: str, rating: int) -> str:
+    return f"p1.r.{session_id}.{rating}"
+
+
+def own_words_token(session_id: str) -> str:
+    return f"p1.o.{session_id}"
+
+
+def is_practice_token(token: object) -> bool:
+    return isinstance(token, str) and token.startswith("p1.")
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeSettings:
+    session_size: int = 5
+    timeout: timedelta = timedelta(minutes=30)
+    grading: GradingRules = field(default_factory=GradingRules)
+    desired_retention: float = 0.9
+    export_limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one practice action produced: replies to show, and what the session waits for."""
+
+    replies: tuple[Reply, ...]
+    awaiting: Awaiting = Awaiting.NOTHING
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    reply: Reply
+    chart: pt.ChartSpec | None  # None when there is nothing to draw yet
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    filename: str
+    content: str
+    reply: Reply
+
+
+class PracticeService:
+    def __init__(
+        self,
+        quiz: QuizService,
+        store: PracticeStore,
+        *,
+        settings: PracticeSettings | None = None,
+        exporter: Exporter | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.quiz = quiz
+        self.store = store
+        self.settings = settings or PracticeSettings()
+        self.srs = Srs(self.settings.desired_retention)
+        self._exporter = exporter
+        self._rng = rng or random.SystemRandom()
+        self._titles = {t.slug: t.title for t in quiz.bank.topics()}
+
+    def attach(self) -> None:
+        """Let every multiple-choice answer anywhere update the learner's card."""
+        if self.on_answer not in self.quiz.answer_listeners:
+            self.quiz.answer_listeners.append(self.on_answer)
+
+    @property
+    def _timeout_minutes(self) -> int:
+        return round(self.settings.timeout.total_seconds() / 60)
+
+    # -- cards --------------------------------------------------------------------------------
+
+    async def on_answer(self, event: AnswerEvent) -> None:
+        """A multiple-choice answer: wrong = Again, right = Good."""
+        rating = Rating.Good if event.correct else Rating.Again
+        await self._review(event.player_id, event.question_id, event.topic, rating, event.at)
+
+    async def _review(
+        self, player: int, question_id: str, topic: str, rating: Rating, at: datetime,
+        score: float | None = None,
+    ) -> CardState:  # fmt: skip
+        card = await self._card(player, question_id, topic, at)
+        updated = self.srs.review(card, rating, at)
+        source = Source.CHOICE if score is None else Source.TEXT
+        review = Review(player, question_id, topic, int(rating), source, at, score)
+        await self.store.save_review(updated, review)
+        return updated
+
+    async def _card(self, player: int, question_id: str, topic: str, at: datetime) -> CardState:
+        card = await self.store.card(player, question_id)
+        return card or new_card(player, question_id, topic, at)
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    async def start(
+        self, user: UserRef, name: str, chat: ChatRef, topic: str | None = None
+    ) -> Step:
+        """`/practice [topic]` in a private chat: a new session (ending any running one)."""
+        if not chat.is_private:
+            raise QuizError(pt.DM_ONLY)
+        slug = self.quiz.bank.resolve_topic(topic)
+        player = await self.quiz.store.player(user, name)
+        now = self.quiz.clock.now()
+        running = await self.store.active_session(player)
+        if running is not None:
+            state = SessionState.EXPIRED if self._idle(running, now) else SessionState.STOPPED
+            await self.store.save_session(replace(running, state=state, awaiting=Awaiting.NOTHING))
+        plan, due = await self._plan(player, slug, now)
+        session = Session(
+            id=secrets.token_urlsafe(8), player_id=player, chat=chat, topic=slug, plan=plan,
+            position=0, awaiting=Awaiting.NOTHING, started_at=now, touched_at=now,
+        )  # fmt: skip
+        intro = Reply(
+            (pt.session_intro(len(plan), due, self._titles.get(slug or "")),), private=True
+        )
+        return await self._present(session, now, (intro,))
+
+    async def _plan(
+        self, player: int, topic: str | None, now: datetime
+    ) -> tuple[tuple[str, ...], int]:
+        size = self.settings.session_size
+        bank = self.quiz.bank
+        due = [
+            c.question_id
+            for c in await self.store.due_cards(player, now, topic, size)
+            if c.question_id in bank
+        ]
+        carded = await self.store.carded(player)
+        fresh = [q.id for q in bank.candidates(topic, None) if q.id not in carded]
+        self._rng.shuffle(fresh)
+        n_new = min(len(fresh), max(size - len(due), 1))  # mix in a new one even when busy
+        plan = due[: size - n_new] + fresh[:n_new]
+        if len(plan) < size:
+            later = await self.store.upcoming_cards(player, now, topic, size)
+            plan += [c.question_id for c in later if c.question_id in bank][: size - len(plan)]
+        if not plan:
+            raise EmptyBank()
+        return tuple(plan), min(len(due), size - n_new)
+
+    async def _present(self, session: Session, now: datetime, before: tuple[Reply, ...]) -> Step:
+        """Ask the session's current question (multiple choice on even positions)."""
+        while session.position < len(session.plan):
+            question = self.quiz.bank.get(session.question_id)
+            if question is not None:
+                break
+            session = replace(session, position=session.position + 1)  # left the bank
+        else:
+            return await self._finish(session, now, before)
+        total, title = len(session.plan), self._titles.get(question.topic, question.topic)
+        if session.position % 2 == 0:
+            asked = await self.quiz.open_round(
+                question, session.chat, RoundKind.PRACTICE, now, now + self.settings.timeout,
+                asked_by=session.player_id,
+            )  # fmt: skip
+            tokens = [choice_token(asked.round.id, b.label) for b in asked.reply.choices]
+            reply = pt.choice_question(asked.reply, session.position, total, tokens)
+            session = replace(session, awaiting=Awaiting.CHOICE, round_id=asked.round.id)
+        else:
+            reply = pt.open_question(
+                question, title, session.position, total, own_words_token(session.id)
+            )
+            session = replace(session, awaiting=Awaiting.TEXT, round_id=None)
+        session = replace(session, touched_at=now, suggestion=None, score=None)
+        await self.store.save_session(session)
+        return Step((*before, reply), session.awaiting, session.id)
+
+    async def _finish(self, session: Session, now: datetime, before: tuple[Reply, ...]) -> Step:
+        session = replace(
+            session, state=SessionState.DONE, awaiting=Awaiting.NOTHING, touched_at=now
+        )
+        await self.store.save_session(session)
+        return Step((*before, pt.done_reply(session)), Awaiting.NOTHING, session.id)
+
+    def _idle(self, session: Session, now: datetime) -> bool:
+        return now - session.touched_at >= self.settings.timeout
+
+    async def _current(self, user: UserRef, name: str, now: datetime) -> Session:
+        """The running session, or a QuizError saying there is none (or that it timed out)."""
+        player = await self.quiz.store.player(user, name)
+        session = await self.store.active_session(player)
+        if session is None:
+            raise QuizError(pt.NO_SESSION)
+        if self._idle(session, now):
+            await self.store.save_session(
+                replace(session, state=SessionState.EXPIRED, awaiting=Awaiting.NOTHING)
+            )
+            raise QuizError(pt.timed_out_text(self._timeout_minutes))
+        return session
+
+    async def press(self, user: UserRef, name: str, token: str) -> Step:
+        """A practice button: a multiple-choice option, a rating, or "answer in my own words"."""
+        if not isinstance(token, str) or len(token) > 64:
+            raise InvalidAnswer()
+        if m := _CHOICE_RE.match(token):
+            return await self.choose(user, name, m.group(1), m.group(2))
+        if m := _RATING_RE.match(token):
+            return await self.rate(user, name, int(m.group(2)), session_id=m.group(1))
+        if m := _OWN_WORDS_RE.match(token):
+            return await self.own_words(user, name, m.group(1))
+        raise InvalidAnswer()
+
+    async def choose(self, user: UserRef, name: str, round_id: str, label: str) -> Step:
+        reply = await self.quiz.answer_choice(user, name, round_id, label)  # updates the card
+        now = self.quiz.clock.now()
+        player = await self.quiz.store.player(user, name)
+        session = await self.store.active_session(player)
+        if (
+            session is None
+            or session.round_id != round_id
+            or session.awaiting is not Awaiting.CHOICE
+        ):
+            return Step((reply,))
+        rnd = await self.quiz.get_round(round_id)
+        question = self.quiz.bank.get(session.question_id)
+        right = (
+            rnd is not None
+            and question is not None
+            and rnd.choice_index(label) == question.correct_index
+        )
+        session = replace(
+            session, position=session.position + 1, answered=session.answered + 1,
+            recalled=session.recalled + int(right),
+        )  # fmt: skip
+        return await self._present(session, now, (replace(reply, actions=()),))
+
+    async def own_words(self, user: UserRef, name: str, session_id: str) -> Step:
+        """The "Answer in my own words" button: ask for the text (adapters show a prompt)."""
+        now = self.quiz.clock.now()
+        session = await self._current(user, name, now)
+        if session.id != session_id or session.awaiting is not Awaiting.TEXT:
+            raise QuizError(pt.NOT_THIS_STEP)
+        return Step((pt.answer_prompt_reply(),), Awaiting.TEXT, session.id)
+
+    async def answer_text(
+        self, user: UserRef, name: str, text: str, *, session_id: str | None = None
+    ) -> Step:
+        """An answer in the learner's own words: grade it and offer the rating buttons."""
+        now = self.quiz.clock.now()
+        session = await self._current(user, name, now)
+        if session_id is not None and session_id != session.id:
+            raise QuizError(pt.NOT_THIS_STEP)
+        if session.awaiting is Awaiting.CHOICE:
+            raise QuizError(pt.WANT_CHOICE)
+        if session.awaiting is Awaiting.RATING:
+            raise QuizError(pt.WANT_RATING)
+        question = self.quiz.bank.get(session.question_id)
+        if session.awaiting is not Awaiting.TEXT or question is None:
+            raise QuizError(pt.NO_SESSION)
+        result = grade(question, text, self.settings.grading)
+        card = await self._card(session.player_id, question.id, question.topic, now)
+        previews = {int(r): d for r, d in self.srs.preview(card, now).items()}
+        tokens = {r: rating_token(session.id, r) for r in pt.RATING_LABELS}
+        session = replace(
+            session, awaiting=Awaiting.RATING, suggestion=result.suggestion, score=result.score,
+            touched_at=now,
+        )  # fmt: skip
+        await self.store.save_session(session)
+        reply = pt.graded_reply(question, result, previews, tokens)
+        return Step((reply,), Awaiting.RATING, session.id)
+
+    async def rate(
+        self, user: UserRef, name: str, rating: int, *, session_id: str | None = None
+    ) -> Step:
+        """Again (1), Hard (2), Good (3) or Easy (4) after an open answer: schedule the card."""
+        now = self.quiz.clock.now()
+        session = await self._current(user, name, now)
+        if (session_id is not None and session_id != session.id) or (
+            session.awaiting is not Awaiting.RATING
+        ):
+            raise QuizError(pt.NOT_THIS_STEP)
+        if rating not in pt.RATING_LABELS:
+            raise QuizError(pt.RATING_PROMPT)
+        question = self.quiz.bank.get(session.question_id)
+        topic = question.topic if question else "unknown"
+        card = await self._review(
+            session.player_id, session.question_id, topic, Rating(rating), now,
+            session.score if session.score is not None else 0.0,
+        )  # fmt: skip
+        line = Reply((pt.scheduled_line(rating, card.due - now),), private=True)
+        session = replace(
+            session, position=session.position + 1, answered=session.answered + 1,
+            recalled=session.recalled + int(rating > 1),
+        )  # fmt: skip
+        return await self._present(session, now, (line,))
+
+    async def resume(self, user: UserRef, name: str) -> Step:
+        """Show the running session's current step again (e.g. after the console restarted)."""
+        now = self.quiz.clock.now()
+        session = await self._current(user, name, now)
+        question = self.quiz.bank.get(session.question_id)
+        if question is None:
+            raise QuizError(pt.NO_SESSION)
+        total, title = len(session.plan), self._titles.get(question.topic, question.topic)
+        if session.awaiting is Awaiting.CHOICE and session.round_id is not None:
+            rnd = await self.quiz.get_round(session.round_id)
+            if rnd is None:
+                raise QuizError(pt.NO_SESSION)
+            asked = texts.question_reply(question, rnd, title)
+            tokens = [choice_token(rnd.id, b.label) for b in asked.choices]
+            reply = pt.choice_question(asked, session.position, total, tokens)
+        elif session.awaiting is Awaiting.TEXT:
+            reply = pt.open_question(
+                question, title, session.position, total, own_words_token(session.id)
+            )
+        else:
+            raise QuizError(pt.WANT_RATING)
+        return Step((reply,), session.awaiting, session.id)
+
+    async def stop(self, user: UserRef, name: str) -> Reply:
+        player = await self.quiz.store.player(user, name)
+        session = await self.store.active_session(player)
+        if session is None:
+            raise QuizError(pt.NO_SESSION)
+        session = replace(session, state=SessionState.STOPPED, awaiting=Awaiting.NOTHING)
+        await self.store.save_session(session)
+        return pt.stopped_reply(session)
+
+    async def awaiting(self, user: UserRef, name: str) -> Awaiting:
+        """What the running session waits for (NOTHING if none or timed out)."""
+        player = await self.quiz.store.player(user, name)
+        session = await self.store.active_session(player)
+        if session is None or self._idle(session, self.quiz.clock.now()):
+            return Awaiting.NOTHING
+        return session.awaiting
+
+    async def expire_idle(self, limit: int = 500) -> list[tuple[ChatRef, Reply]]:
+        """End sessions nobody answered for `timeout`; the polite notes to send, by chat."""
+        now = self.quiz.clock.now()
+        notes = []
+        for session in await self.store.idle_sessions(now - self.settings.timeout, limit):
+            await self.store.save_session(
+                replace(session, state=SessionState.EXPIRED, awaiting=Awaiting.NOTHING)
+            )
+            notes.append((session.chat, pt.timed_out_reply(self._timeout_minutes)))
+        return notes
+
+    # -- due, progress, export ----------------------------------------------------------------
+
+    async def due(self, user: UserRef, name: str) -> Reply:
+        player = await self.quiz.store.player(user, name)
+        now = self.quiz.clock.now()
+        return pt.due_reply(await self.store.due_summary(player, now), now)
+
+    async def progress(self, user: UserRef, name: str) -> Progress:
+        player = await self.quiz.store.player(user, name)
+        rows = await self.store.progress(player)
+        return Progress(
+            pt.progress_reply(rows, self._titles), pt.progress_chart(rows, self._titles)
+        )
+
+    async def export(self, user: UserRef, name: str) -> Export:
+        """The learner's hardest questions as an Anki import file."""
+        if self._exporter is None:
+            raise QuizError("Export is not available in this setup.")
+        player = await self.quiz.store.player(user, name)
+        cards = await self.store.hardest(player, self.settings.export_limit)
+        questions = [q for c in cards if (q := self.quiz.bank.get(c.question_id)) is not None]
+        if not questions:
+            raise QuizError(pt.NOTHING_TO_EXPORT)
+        content = self._exporter(questions, dict(self._titles))
+        return Export(pt.EXPORT_FILENAME, content, pt.export_reply(len(questions)))
+
+    # -- reminders ----------------------------------------------------------------------------
+
+    async def remind(self, user: UserRef, name: str, chat: ChatRef, args: list[str]) -> Reply:
+        """`/remind HH:MM [timezone]`, `/remind off`, or `/remind` for the current setting."""
+        if not chat.is_private:
+            raise QuizError(pt.REMIND_DM_ONLY)
+        player = await self.quiz.store.player(user, name)
+        if not args:
+            current = await self.store.reminder(player)
+            return pt.reminder_status_reply(
+                current.time if current else None, current.timezone if current else None
+            )
+        if args[0].casefold() in {"off", "stop", "none", "disable"}:
+            return pt.reminder_off_reply(await self.store.delete_reminder(player))
+        match = _HHMM_RE.match(args[0].strip())
+        if match is None:
+            raise QuizError(pt.bad_time(args[0]))
+        hhmm = f"{int(match.group(1)):02d}:{match.group(2)}"
+        zone = args[1].strip() if len(args) > 1 else "UTC"
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise QuizError(pt.bad_timezone(zone)) from None
+        # set after today's time: the first reminder comes tomorrow, not right now
+        local = self.quiz.clock.now().astimezone(ZoneInfo(zone))
+        sent = local.date() if local.time() >= _parse_hhmm(hhmm) else None
+        await self.store.set_reminder(Reminder(player, chat, hhmm, zone, sent))
+        return pt.reminder_set_reply(hhmm, zone)
+
+    async def due_reminders(self) -> list[tuple[ChatRef, Reply]]:
+        """Reminders whose local time has come today and whose learner has cards due.
+
+        Each is claimed before it is returned, so one is sent at most once per local day.
+        """
+        now = self.quiz.clock.now()
+        out = []
+        for reminder in await self.store.reminders():
+            local = now.astimezone(ZoneInfo(reminder.timezone))
+            if local.time() < _parse_hhmm(reminder.time) or reminder.last_sent == local.date():
+                continue
+            summary = await self.store.due_summary(reminder.player_id, now)
+            if summary.due_now == 0:
+                continue  # checked again later today: cards may fall due
+            if await self.store.claim_reminder(reminder.player_id, local.date()):
+                out.append((reminder.chat, pt.reminder_reply(summary.due_now)))
+        return out
+
+
+def _parse_hhmm(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))

@@ -1,0 +1,91 @@
+"""FSRS cards and practice sessions survive a restart (a real SQLite file, closed and reopened)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from pathlib import Path
+
+from fsrs import Rating
+
+from bot.core.bank import QuestionBank
+from bot.core.practice import PracticeService
+from bot.core.practice_ports import Awaiting
+from bot.core.service import QuizService
+from bot.core.srs import CardPhase, Srs
+from bot.storage.practice_store import SqlitePracticeStore
+from bot.storage.sqlite import SqliteStore
+from tests.conftest import FixedClock
+from tests.practice.conftest import ADA, DM
+
+
+async def boot(
+    path: Path, bank: QuestionBank, clock: FixedClock
+) -> tuple[SqliteStore, PracticeService]:
+    db = SqliteStore(path)
+    await db.open()
+    quiz = QuizService(bank, db, clock=clock, ask_rate=(1000, 60.0), rng=random.Random(3))
+    practice = PracticeService(quiz, SqlitePracticeStore(db), rng=random.Random(3))
+    practice.attach()
+    return db, practice
+
+
+async def test_cards_and_sessions_survive_a_restart(
+    tmp_path: Path, bank: QuestionBank, clock: FixedClock
+) -> None:
+    path = tmp_path / "stackprep.db"
+    db, practice = await boot(path, bank, clock)
+    try:
+        step = await practice.start(ADA, "Ada", DM)
+        first = step.replies[-1].choices[0].token.split(".")[2]
+        rnd = await practice.quiz.get_round(first)
+        assert rnd is not None
+        question = bank.get(rnd.question_id)
+        assert question is not None
+        right = rnd.correct_label(question)
+        step = await practice.press(ADA, "Ada", f"p1.c.{first}.{right}")
+        await practice.answer_text(ADA, "Ada", "It makes a copy of the list, so xs stays [1, 2].")
+        step = await practice.rate(ADA, "Ada", int(Rating.Hard))
+        assert step.awaiting is Awaiting.CHOICE
+        pending = step.replies[-1].choices[0].token  # question 3, shown before the restart
+        player = await practice.quiz.store.player(ADA, "Ada")
+        before = {qid: await practice.store.card(player, qid) for qid in bank_ids(bank)}
+    finally:
+        await db.close()
+
+    clock.advance(minutes=3)
+    db, practice = await boot(path, bank, clock)
+    try:
+        after = {qid: await practice.store.card(player, qid) for qid in bank_ids(bank)}
+        assert after == before
+        assert sum(card is not None for card in after.values()) == 2
+        session = await practice.store.active_session(player)
+        assert session is not None and session.position == 2 and session.answered == 2
+        step = await practice.press(ADA, "Ada", pending)  # an old button still works
+        assert step.awaiting is Awaiting.TEXT
+
+        # the FSRS state read back schedules exactly like one that never left memory
+        srs, card = Srs(), after[question.id]
+        assert card is not None and card.phase is CardPhase.LEARNING
+        clock.advance(days=2)
+        expected = srs.review(srs.review(card, Rating.Good, clock.now()), Rating.Good,
+                              clock.now() + timedelta(days=3))  # fmt: skip
+        for at in (clock.now(), clock.now() + timedelta(days=3)):
+            clock.current = at
+            asked = await practice.quiz.ask(ADA, "Ada", DM, question_id=question.id)
+            label = asked.round.correct_label(asked.question)
+            await practice.quiz.answer_choice(ADA, "Ada", asked.round.id, label)
+    finally:
+        await db.close()
+
+    db, practice = await boot(path, bank, clock)
+    try:
+        final = await practice.store.card(player, question.id)
+        assert final == expected
+        assert final is not None and final.phase is CardPhase.REVIEW and final.reps == 3
+    finally:
+        await db.close()
+
+
+def bank_ids(bank: QuestionBank) -> list[str]:
+    return sorted(q.id for q in bank.questions)
