@@ -180,16 +180,21 @@ class SqliteStore:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Several writes in one transaction on the writer connection (rolled back on error)."""
         try:
-            async with self._write_lock:
-                await self._w.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._w
-                    await self._w.execute("COMMIT")
-                except BaseException:
-                    await self._w.execute("ROLLBACK")
-                    raise
+            async with self._write_lock, self._begin() as conn:
+                yield conn
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable() from exc
+
+    @contextlib.asynccontextmanager
+    async def _begin(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT on the writer, ROLLBACK on error; caller holds the lock."""
+        await self._w.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._w
+            await self._w.execute("COMMIT")
+        except BaseException:
+            await self._w.execute("ROLLBACK")
+            raise
 
     @property
     def _w(self) -> aiosqlite.Connection:
@@ -244,22 +249,17 @@ class SqliteStore:
                         (name, player_id, name),
                     )
                 else:
-                    await self._w.execute("BEGIN IMMEDIATE")
-                    try:
-                        cursor = await self._w.execute(
+                    async with self._begin() as conn:
+                        cursor = await conn.execute(
                             "INSERT INTO players (name, created_at) VALUES (?, ?)",
                             (name, time.time()),
                         )
                         player_id = int(cursor.lastrowid or 0)
-                        await self._w.execute(
+                        await conn.execute(
                             "INSERT INTO identities (platform, user_id, player_id) "
                             "VALUES (?, ?, ?)",
                             (*key, player_id),
                         )
-                        await self._w.execute("COMMIT")
-                    except BaseException:
-                        await self._w.execute("ROLLBACK")
-                        raise
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable() from exc
         self._players[key] = (player_id, name)
@@ -386,17 +386,11 @@ class SqliteStore:
             chunks[n].append(index)
         results: list[Award | BaseException | None] = [None] * len(batch)
         try:
-            async with self._write_lock:
-                await self._w.execute("BEGIN IMMEDIATE")
-                try:
-                    for chunk in chunks:
-                        jobs = [batch[i] for i in chunk]
-                        for i, result in zip(chunk, await self._write_chunk(jobs), strict=True):
-                            results[i] = result
-                    await self._w.execute("COMMIT")
-                except BaseException:
-                    await self._w.execute("ROLLBACK")
-                    raise
+            async with self._write_lock, self._begin():
+                for chunk in chunks:
+                    jobs = [batch[i] for i in chunk]
+                    for i, result in zip(chunk, await self._write_chunk(jobs), strict=True):
+                        results[i] = result
         except Exception as exc:
             log.exception("writing %d answers failed; none of them was recorded", len(batch))
             failure = StorageUnavailable()
