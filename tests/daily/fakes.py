@@ -32,6 +32,8 @@ class FakeOutbox:
     fail: dict[str, list[BaseException]] = field(default_factory=dict)
     gate: asyncio.Event | None = None
     calls: list[tuple[str, float]] = field(default_factory=list)
+    delay: float = 0.0  # seconds each call takes
+    _grew: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     async def post_question(self, chat: ChatRef, asked: Asked, *, nonce: str) -> str:
         return await self._send(chat, "question", asked.reply, nonce, asked)
@@ -47,13 +49,22 @@ class FakeOutbox:
     ) -> str:
         now = asyncio.get_running_loop().time()
         self.calls.append((chat.chat_id, now))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         failures = self.fail.get(chat.chat_id)
         if failures:
             raise failures.pop(0)
         self.sent.append(Sent(chat, kind, reply, nonce, now, asked))
+        self._grew.set()
         if self.gate is not None:
             await self.gate.wait()
         return f"m{len(self.sent)}"
+
+    async def until(self, count: int) -> None:
+        """Wait until at least `count` messages were sent."""
+        while len(self.sent) < count:
+            self._grew.clear()
+            await self._grew.wait()
 
     def to(self, chat_id: str, kind: str | None = None) -> list[Sent]:
         return [s for s in self.sent if s.chat.chat_id == chat_id and kind in {None, s.kind}]
