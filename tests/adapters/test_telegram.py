@@ -514,3 +514,14 @@ async def test_anonymous_group_admin_may_use_admin_commands(quiz: QuizService) -
         await h.send(update)
         assert h.api.sent()[-1].params["text"] == "admin ok: off"
         assert h.api.sent("getChatMember") == []
+
+
+async def test_short_aliases(tg: Harness) -> None:
+    await tg.send(command("/q beta junior"))
+    assert only(tg.api.sent()).method == "sendPoll"
+    tg.api.clear()
+    await tg.send(command("/me", first_name="Ada"))
+    assert only(tg.api.sent()).params["text"].startswith("<b>📊 Ada</b>")
+    tg.api.clear()
+    await tg.send(command("/lb all"))
+    assert "this group, all time" in only(tg.api.sent()).params["text"]
