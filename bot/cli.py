@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     backup = dsub.add_parser("backup", help="online backup of the database (safe while running)")
     backup.add_argument("target", type=Path)
 
+    daily = sub.add_parser("daily", help="the daily question")
+    daily_sub = daily.add_subparsers(dest="action", metavar="ACTION", required=True)
+    daily_sub.add_parser("list", help="every place's daily schedule, its next post and state")
+
     discord = sub.add_parser("discord", help="Discord setup")
     discord_sub = discord.add_subparsers(dest="action", metavar="ACTION", required=True)
     sync = discord_sub.add_parser(
@@ -119,7 +123,47 @@ def dispatch(args: argparse.Namespace, config: Config) -> int:
         return 0
     if command == "discord":
         return _discord_sync(config, args.guild)
+    if command == "daily":
+        return asyncio.run(_daily_list(config))
     raise AssertionError(command)
+
+
+async def _daily_list(config: Config) -> int:
+    from datetime import UTC, datetime
+
+    from bot.core.daily import next_fire
+    from bot.core.daily_texts import duration
+    from bot.storage.daily_store import SqliteDailyStore
+    from bot.storage.sqlite import SqliteStore
+
+    store = SqliteStore(config.database.path)
+    await store.open()
+    try:
+        subs = await SqliteDailyStore(store).subscriptions(active_only=False)
+    finally:
+        await store.close()
+    if not subs:
+        print("No daily questions yet: an admin starts one with /daily set in a channel.")
+        return 0
+    now = datetime.now(UTC)
+    header = ("id", "platform", "place", "time", "timezone", "questions", "window", "recap",
+              "next post (UTC)", "state")  # fmt: skip
+    rows = [header]
+    for d in subs:
+        place = d.chat.chat_id + (f" in {d.chat.community_id}" if d.chat.community_id else "")
+        level = {1: "junior", 2: "mid", 3: "senior"}.get(d.difficulty or 0, "any")
+        rows.append((
+            str(d.id), d.chat.platform.value, place, f"{d.time:%H:%M}", d.timezone,
+            f"{','.join(d.topics) or 'all'}; {level}", duration(d.window),
+            "on" if d.recap else "off",
+            f"{next_fire(d, now)[1]:%Y-%m-%d %H:%M}" if d.active else "-",
+            "active" if d.active else f"off: {d.disabled_reason or 'turned off'}",
+        ))  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
+    print(f"{sum(d.active for d in subs)} active, {sum(not d.active for d in subs)} off")
+    return 0
 
 
 def _discord_sync(config: Config, guild: int | None) -> int:

@@ -1,4 +1,4 @@
-"""Composition root: config -> logging -> store -> bank -> service -> adapters.
+"""Composition root: config -> logging -> store -> bank -> service -> adapters -> scheduler.
 
 Platform adapters are imported only when their token is configured, so the console quiz
 starts fast and small. Every adapter is an object with `name` and `async run()`, which runs
@@ -12,11 +12,13 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
 from bot.config import Config
 from bot.core.bank import QuestionBank, load_bank
+from bot.core.daily_service import DailyService
+from bot.core.outbox import Outbox
 from bot.core.practice import PracticeService, PracticeSettings
 from bot.core.service import QuizService
 from bot.storage.practice_store import SqlitePracticeStore
@@ -59,6 +61,45 @@ def build_practice(config: Config, service: QuizService, store: SqliteStore) -> 
     )
     practice.attach()
     return practice
+
+
+def build_daily(config: Config, service: QuizService, store: SqliteStore) -> DailyService:
+    """The daily question's use cases, with `/daily set` defaults from `[daily]`."""
+    from bot.core.daily import DailyDefaults, parse_time
+    from bot.storage.daily_store import SqliteDailyStore
+
+    d = config.daily
+    defaults = DailyDefaults(parse_time(d.time), d.timezone, d.answer_window)
+    return DailyService(service, SqliteDailyStore(store), defaults=defaults)
+
+
+async def run_daily(daily: DailyService, adapters: list[Adapter], ready_timeout: float) -> None:
+    """The daily scheduler over the outboxes of the running adapters, until cancelled."""
+    outboxes: list[Outbox] = [o for a in adapters if (o := getattr(a, "outbox", None))]
+    if not outboxes:
+        return
+    from bot.scheduler import DailyScheduler
+
+    waits = [
+        e.wait() for a in adapters if isinstance(e := getattr(a, "ready", None), asyncio.Event)
+    ]
+    if waits:  # posting before a client has logged in would only fail and be retried
+        try:
+            async with asyncio.timeout(ready_timeout):
+                await asyncio.gather(*waits)
+        except TimeoutError:
+            log.warning("daily: starting the scheduler before every platform is ready")
+    scheduler = DailyScheduler(daily, outboxes)
+    try:
+        await scheduler.start()
+    except Exception:  # the quiz itself keeps serving; the log says why there are no posts
+        log.exception("daily: the scheduler could not start; no daily questions this run")
+        await scheduler.stop()
+        return
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await scheduler.stop()
 
 
 def platform_adapters(config: Config, service: QuizService) -> list[Adapter]:
@@ -107,21 +148,27 @@ async def run(config: Config, *, console: bool = False) -> int:
             adapter = ConsoleAdapter(service, practice=practice, files_dir=files)
             return await _until_signal(adapter.run())
         adapters = platform_adapters(config, service)
+        daily = build_daily(config, service, store)
         log.info(
             "serving %s with %d questions in %d topics",
             " and ".join(a.name for a in adapters), len(bank), len(bank.topics()),
         )  # fmt: skip
-        return await _until_signal(_run_all(adapters))
+        return await _until_signal(_run_all(adapters, run_daily(daily, adapters, 60.0)))
     finally:
         await store.close()  # finishes queued answers before closing
 
 
-async def _run_all(adapters: list[Adapter]) -> int:
-    """Run every adapter; the first fatal AdapterError stops them all and is re-raised."""
+async def _run_all(
+    adapters: list[Adapter], scheduler: Coroutine[Any, Any, None] | None = None
+) -> int:
+    """Run every adapter (and the daily scheduler); the first fatal AdapterError stops them
+    all and is re-raised."""
     try:
         async with asyncio.TaskGroup() as group:
             for adapter in adapters:
                 group.create_task(adapter.run(), name=adapter.name)
+            if scheduler is not None:
+                group.create_task(scheduler, name="daily-scheduler")
     except* AdapterError as errors:
         raise errors.exceptions[0] from None
     return 0

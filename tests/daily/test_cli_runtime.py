@@ -1,0 +1,118 @@
+"""`stackprep daily list`, and the runtime running the scheduler over the adapters' outboxes."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import runtime
+from bot.cli import main
+from bot.config import load_config
+from bot.core.bank import load_bank
+from bot.core.daily import DailyDefaults
+from bot.core.daily_service import DailyService
+from bot.core.identity import ChatRef, Platform
+from bot.core.service import QuizService
+from bot.storage.daily_store import SqliteDailyStore
+from bot.storage.sqlite import SqliteStore
+from tests.conftest import TEST_BANK
+from tests.daily.fakes import FakeOutbox, gone
+
+GROUP = ChatRef(Platform.TELEGRAM, "-1001", "-1001")
+CHANNEL = ChatRef(Platform.DISCORD, "555", "777")
+
+
+async def _daily(path: Path) -> tuple[SqliteStore, DailyService]:
+    store = SqliteStore(path)
+    await store.open()
+    quiz = QuizService(load_bank(TEST_BANK), store)
+    return store, DailyService(quiz, SqliteDailyStore(store))
+
+
+def test_daily_list_shows_every_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "bot.db"
+    monkeypatch.setenv("STACKPREP_DATABASE", str(db))
+    assert main(["daily", "list"]) == 0
+    assert "No daily questions yet" in capsys.readouterr().out
+
+    async def setup() -> None:
+        store, daily = await _daily(db)
+        try:
+            await daily.command(
+                GROUP, ["set", "07:30", "Europe/Berlin", "alpha", "2h"], is_admin=True
+            )
+            await daily.command(CHANNEL, ["set", "18:00"], is_admin=True)
+            sub = await daily.store.subscription_for(CHANNEL)
+            assert sub is not None
+            outbox = FakeOutbox(Platform.DISCORD, fail={"555": [gone("404 Unknown Channel")]})
+            await daily.run_post(sub, datetime.now(UTC).date(), outbox)
+        finally:
+            await store.close()
+
+    asyncio.run(setup())
+    assert main(["daily", "list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:4] == ["id", "platform", "place", "time"]
+    assert out[1].split()[:6] == ["1", "telegram", "-1001", "in", "-1001", "07:30"]
+    assert "Europe/Berlin" in out[1] and "alpha; any" in out[1] and out[1].endswith("active")
+    assert "off: the bot cannot post there any more (404 Unknown Channel)" in out[2]
+    assert out[-1] == "1 active, 1 off"
+
+
+def test_build_daily_takes_the_defaults_from_the_config(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text(
+        '[daily]\ntime = "07:15"\ntimezone = "Europe/Berlin"\nanswer_window_hours = 3\n'
+    )
+    config = load_config(file, {})
+    daily = runtime.build_daily(config, QuizService(load_bank(TEST_BANK), None), None)  # type: ignore[arg-type]
+    assert daily.defaults == DailyDefaults(
+        datetime(2000, 1, 1, 7, 15).time(), "Europe/Berlin", timedelta(hours=3)
+    )
+
+
+@dataclass
+class FakeAdapter:
+    name: str = "telegram"
+    outbox: FakeOutbox = field(default_factory=FakeOutbox)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_runtime_starts_the_scheduler_once_the_platform_is_ready(tmp_path: Path) -> None:
+    store, daily = await _daily(tmp_path / "bot.db")
+    try:
+        now = datetime.now(UTC)
+        await daily.command(GROUP, ["set", f"{now:%H:%M}", "UTC", "1h"], is_admin=True)
+        sub = await daily.store.subscription_for(GROUP)
+        assert sub is not None  # set a day ago: today's post is due now
+        await daily.store.save_subscription(replace(sub, since=now - timedelta(days=1)))
+        adapter = FakeAdapter()
+        task = asyncio.create_task(runtime.run_daily(daily, [adapter], ready_timeout=5))  # type: ignore[list-item]
+        await asyncio.sleep(0.05)
+        assert adapter.outbox.sent == []  # not before the adapter is logged in
+        adapter.ready.set()
+        async with asyncio.timeout(5):
+            await adapter.outbox.until(1)
+        assert adapter.outbox.sent[0].kind == "question"
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        await store.close()
+
+
+async def test_no_outboxes_no_scheduler(tmp_path: Path) -> None:
+    store, daily = await _daily(tmp_path / "bot.db")
+    try:
+        await asyncio.wait_for(runtime.run_daily(daily, [object()], ready_timeout=1), 1)  # type: ignore[list-item]
+    finally:
+        await store.close()
