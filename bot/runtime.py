@@ -102,7 +102,9 @@ async def run_daily(daily: DailyService, adapters: list[Adapter], ready_timeout:
         await scheduler.stop()
 
 
-def platform_adapters(config: Config, service: QuizService) -> list[Adapter]:
+def platform_adapters(
+    config: Config, service: QuizService, practice: PracticeService | None = None
+) -> list[Adapter]:
     """The enabled platform adapters; AdapterError if one is configured but unavailable."""
     adapters: list[Adapter] = []
     for platform, active in (
@@ -120,15 +122,15 @@ def platform_adapters(config: Config, service: QuizService) -> list[Adapter]:
                 f"STACKPREP_{platform.upper()}_TOKEN (or set [{platform}] enabled = false) "
                 "to use the console quiz"
             ) from None
-        adapters.append(factory(config, service))
+        adapters.append(factory(config, service, practice=practice))
     return adapters
 
 
-def _factory(platform: str) -> Callable[[Config, QuizService], Adapter]:
+def _factory(platform: str) -> Callable[..., Adapter]:
     import importlib
 
     module = importlib.import_module(f"bot.adapters.{platform}_adapter")
-    factory: Callable[[Config, QuizService], Adapter] = module.create_adapter
+    factory: Callable[..., Adapter] = module.create_adapter  # (config, service, *, practice)
     return factory
 
 
@@ -147,7 +149,7 @@ async def run(config: Config, *, console: bool = False) -> int:
             files = config.database.path.parent
             adapter = ConsoleAdapter(service, practice=practice, files_dir=files)
             return await _until_signal(adapter.run())
-        adapters = platform_adapters(config, service)
+        adapters = platform_adapters(config, service, practice)
         daily = build_daily(config, service, store)
         log.info(
             "serving %s with %d questions in %d topics",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -32,6 +32,7 @@ from bot.config import Config, Secret
 from bot.core import texts
 from bot.core.bank import load_bank
 from bot.core.errors import NotAllowed, QuizError
+from bot.core.practice import PracticeService, is_practice_token
 from bot.core.replies import Reply
 from bot.core.service import Asked, QuizService
 from bot.core.tokens import NextToken, decode
@@ -49,6 +50,9 @@ from .discord_commands import (
 from .discord_outbox import DiscordOutbox
 from .discord_render import NO_MENTIONS, TokenButton, render
 
+if TYPE_CHECKING:
+    from .discord_practice import DiscordPractice
+
 __all__ = ["AdminGroup", "DiscordAdapter", "create_adapter", "sync_commands"]
 
 log = logging.getLogger(__name__)
@@ -57,17 +61,22 @@ DEFER_AFTER = 2.0  # seconds of work before an interaction is deferred (Discord 
 Interaction = discord.Interaction[Any]
 
 
-def create_adapter(config: Config, service: QuizService) -> DiscordAdapter:
+def create_adapter(
+    config: Config, service: QuizService, *, practice: PracticeService | None = None
+) -> DiscordAdapter:
     """The adapter `stackprep` runs, and the one whose commands `discord sync` registers."""
     if config.discord.token is None:
         raise AdapterError("set STACKPREP_DISCORD_TOKEN to the bot token to use Discord")
-    return DiscordAdapter(config.discord.token, service)
+    return DiscordAdapter(config.discord.token, service, practice=practice)
 
 
 async def sync_commands(config: Config, guild_id: int | None = None) -> list[str]:
     """`stackprep discord sync`: register the commands (no database needed)."""
+    from bot.storage.practice_store import MemoryPracticeStore
+
     service = QuizService(load_bank(config.quiz.questions_dir), MemoryStore())
-    return await create_adapter(config, service).sync(guild_id)
+    practice = PracticeService(service, MemoryPracticeStore())  # for its commands only
+    return await create_adapter(config, service, practice=practice).sync(guild_id)
 
 
 class StackprepClient(discord.Client):
@@ -124,6 +133,7 @@ class DiscordAdapter:
         *,
         guild_ready_timeout: float = 2.0,
         defer_after: float = DEFER_AFTER,
+        practice: PracticeService | None = None,
     ) -> None:
         self._token = token
         self.service = service
@@ -133,6 +143,11 @@ class DiscordAdapter:
         self.tree = self.client.tree
         self.outbox = DiscordOutbox(self.client)
         self.add_commands(*quiz_commands(self))
+        self.practice: DiscordPractice | None = None
+        if practice is not None:  # /practice & co., practice buttons, the answer modal
+            from .discord_practice import DiscordPractice
+
+            self.practice = DiscordPractice(self, practice)
 
     def __repr__(self) -> str:
         return "DiscordAdapter(token=********)"
@@ -197,6 +212,9 @@ class DiscordAdapter:
     # -- answering interactions -------------------------------------------------------------
 
     async def on_button(self, interaction: Interaction, token: str) -> None:
+        if self.practice is not None and is_practice_token(token):
+            await self.practice.on_button(interaction, token)
+            return
         user, name, chat = who(interaction)
         await self.serve(
             interaction,

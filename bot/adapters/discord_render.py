@@ -20,11 +20,12 @@ from bot.core.replies import Button, Code, Paragraph, Reply
 CONTENT_MAX = 2000  # Discord's message content limit
 NO_MENTIONS = discord.AllowedMentions.none()
 
-# The core's button tokens: `a1.<round>.<label>` and `n1.<topic>.<difficulty>`. The template
-# is deliberately wider than the valid tokens (any version, any payload), so that stale,
-# truncated or tampered ids in our namespace still reach the core and get its clear "no longer
-# open" answer instead of Discord's silent "This interaction failed".
-TOKEN_TEMPLATE = r"(?P<token>[an]\d{1,2}\.[^\s]{0,96})"  # noqa: S105 - a pattern, no secret
+# The core's button tokens: `a1.<round>.<label>`, `n1.<topic>.<difficulty>` and practice's
+# `p1.<kind>.<ref>[.<value>]`. The template is deliberately wider than the valid tokens (any
+# version, any payload), so that stale, truncated or tampered ids in our namespace still reach
+# the core and get its clear "no longer open" answer instead of Discord's silent "This
+# interaction failed".
+TOKEN_TEMPLATE = r"(?P<token>[anp]\d{1,2}\.[^\s]{0,96})"  # noqa: S105 - a pattern, no secret
 
 _LEADING_NUMBER = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
 _LANGUAGE = re.compile(r"[^A-Za-z0-9+#-]")

@@ -42,6 +42,7 @@ from bot.config import Config
 from bot.core import texts
 from bot.core.errors import InvalidAnswer, NotAllowed, QuizError
 from bot.core.identity import Platform
+from bot.core.practice import PracticeService, is_practice_token
 from bot.core.replies import Reply
 from bot.core.service import Asked, QuizService
 from bot.runtime import AdapterError
@@ -101,12 +102,19 @@ class TelegramAdapter:
     service: QuizService
     app: App
     commands: Sequence[CommandSpec] = COMMANDS
+    practice: PracticeService | None = None  # /practice & co. and free-text answers in DMs
     name: str = field(default="telegram", init=False)
     outbox: TelegramOutbox = field(init=False)
 
     def __post_init__(self) -> None:
         self.outbox = TelegramOutbox(self.app.bot, self.service)
         only_new = filters.UpdateType.MESSAGE
+        if self.practice is not None:
+            from .telegram_practice import PRACTICE_COMMANDS
+
+            self.commands = (*self.commands, *PRACTICE_COMMANDS)
+            private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & only_new
+            self.app.add_handler(MessageHandler(private_text, self._on_practice_text))
         for spec in self.commands:
             names = (spec.name, *spec.aliases)
             self.app.add_handler(CommandHandler(names, self._command(spec), filters=only_new))
@@ -244,6 +252,11 @@ class TelegramAdapter:
             message = query.message
             if message is None:  # a button on an inline-mode message: not ours
                 raise InvalidAnswer()
+            if self.practice is not None and is_practice_token(query.data):
+                from .telegram_practice import on_button
+
+                await on_button(self, query, message.chat.id)
+                return
             chat = chat_ref(message.chat)
             user, name = user_ref(query.from_user), display_name(query.from_user)
             result = await self.service.press(user, name, chat, query.data or "")
@@ -258,6 +271,16 @@ class TelegramAdapter:
                 await self.outbox.send_reply(message.chat.id, result)
 
         await self._guarded(update, work, lambda text: query.answer(text, show_alert=True))
+
+    async def _on_practice_text(self, update: Update, context: Context) -> None:
+        inc = incoming(update, [])
+        message = update.effective_message
+        if inc is None or message is None or not message.text:
+            return
+        text = message.text
+        from .telegram_practice import answer
+
+        await self._guarded(update, lambda: answer(self, inc, text), lambda t: self.say(inc, t))
 
     async def _on_poll_answer(self, update: Update, context: Context) -> None:
         answer = update.poll_answer
@@ -332,7 +355,9 @@ def _chat_id(update: Update) -> int | None:
     return chat.id if chat else None
 
 
-def create_adapter(config: Config, service: QuizService) -> TelegramAdapter:
+def create_adapter(
+    config: Config, service: QuizService, *, practice: PracticeService | None = None
+) -> TelegramAdapter:
     """The adapter as `stackprep run` uses it: real HTTP, AIORateLimiter for flood limits."""
     if config.telegram.token is None:
         raise AdapterError("Telegram: STACKPREP_TELEGRAM_TOKEN is not set")
@@ -341,4 +366,4 @@ def create_adapter(config: Config, service: QuizService) -> TelegramAdapter:
         base_url=config.telegram.api_base_url,
         rate_limiter=AIORateLimiter(max_retries=2),
     )
-    return TelegramAdapter(service, app)
+    return TelegramAdapter(service, app, practice=practice)

@@ -54,6 +54,11 @@ COMMAND_DESCRIPTIONS = {
     "export": "Your hardest questions as an Anki file",
     "remind": "Daily reminder: /remind HH:MM [timezone] or /remind off",
 }
+OPTION_DESCRIPTIONS = {
+    "topic": "Practise one topic (default: all topics)",
+    "time": "HH:MM in 24-hour time, or off",
+    "timezone": "IANA timezone such as Europe/Berlin (default: UTC)",
+}
 HELP_LINES = (
     "/practice [topic] — a private session: multiple choice and answers in your own words",
     "/stop — end the practice session",
