@@ -73,8 +73,14 @@ def build_daily(config: Config, service: QuizService, store: SqliteStore) -> Dai
     return DailyService(service, SqliteDailyStore(store), defaults=defaults)
 
 
-async def run_daily(daily: DailyService, adapters: list[Adapter], ready_timeout: float) -> None:
-    """The daily scheduler over the outboxes of the running adapters, until cancelled."""
+async def run_daily(
+    daily: DailyService,
+    adapters: list[Adapter],
+    ready_timeout: float,
+    practice: PracticeService | None = None,
+) -> None:
+    """The daily scheduler over the outboxes of the running adapters, until cancelled (with
+    practice's reminder and timeout jobs when `practice` is given)."""
     outboxes: list[Outbox] = [o for a in adapters if (o := getattr(a, "outbox", None))]
     if not outboxes:
         return
@@ -96,6 +102,10 @@ async def run_daily(daily: DailyService, adapters: list[Adapter], ready_timeout:
         log.exception("daily: the scheduler could not start; no daily questions this run")
         await scheduler.stop()
         return
+    if practice is not None:
+        from bot import practice_jobs
+
+        practice_jobs.schedule(scheduler, practice)
     try:
         await asyncio.Event().wait()
     finally:
@@ -155,7 +165,7 @@ async def run(config: Config, *, console: bool = False) -> int:
             "serving %s with %d questions in %d topics",
             " and ".join(a.name for a in adapters), len(bank), len(bank.topics()),
         )  # fmt: skip
-        return await _until_signal(_run_all(adapters, run_daily(daily, adapters, 60.0)))
+        return await _until_signal(_run_all(adapters, run_daily(daily, adapters, 60.0, practice)))
     finally:
         await store.close()  # finishes queued answers before closing
 

@@ -23,6 +23,7 @@ from typing import TypeVar
 from aiolimiter import AsyncLimiter
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from bot.core.daily import Subscription, due_post, next_fire
 from bot.core.daily_service import DailyService, Outcome, RunResult
@@ -252,6 +253,16 @@ class DailyScheduler:
             len(self._subs), queued,
         )  # fmt: skip
         return queued
+
+    def every(
+        self, job_id: str, interval: timedelta, func: Callable[[], Awaitable[object]]
+    ) -> None:
+        """A recurring job of another feature on this scheduler (e.g. practice reminders,
+        `bot.practice_jobs`). Call after start(); one run at a time, missed runs coalesce."""
+        self._scheduler.add_job(
+            func, IntervalTrigger(seconds=interval.total_seconds(), timezone="UTC"),
+            id=job_id, replace_existing=True,
+        )  # fmt: skip
 
     def jobs(self) -> dict[str, datetime]:
         """Job id -> next run time (UTC), e.g. {'post:3': ..., 'reveal:17': ...}."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +23,7 @@ from . import practice_texts as pt
 from . import texts
 from .errors import EmptyBank, InvalidAnswer, QuizError
 from .grading import GradingRules, grade
-from .identity import ChatRef, UserRef
+from .identity import ChatRef, Platform, UserRef
 from .practice_ports import Awaiting, PracticeStore, Reminder, Session, SessionState
 from .questions import Question
 from .replies import Reply
@@ -368,11 +368,18 @@ class PracticeService:
             return Awaiting.NOTHING
         return session.awaiting
 
-    async def expire_idle(self, limit: int = 500) -> list[tuple[ChatRef, Reply]]:
-        """End sessions nobody answered for `timeout`; the polite notes to send, by chat."""
+    async def expire_idle(
+        self, platforms: Collection[Platform] | None = None, limit: int = 500
+    ) -> list[tuple[ChatRef, Reply]]:
+        """End sessions nobody answered for `timeout`; the polite notes to send, by chat.
+
+        Only sessions on `platforms` (default: all), so a platform not served in this run
+        keeps its sessions to time out lazily, with the same note, on the next interaction."""
         now = self.quiz.clock.now()
         notes = []
         for session in await self.store.idle_sessions(now - self.settings.timeout, limit):
+            if platforms is not None and session.chat.platform not in platforms:
+                continue
             await self.store.save_session(
                 replace(session, state=SessionState.EXPIRED, awaiting=Awaiting.NOTHING)
             )
@@ -434,14 +441,17 @@ class PracticeService:
         await self.store.set_reminder(Reminder(player, chat, hhmm, zone, sent))
         return pt.reminder_set_reply(hhmm, zone)
 
-    async def due_reminders(self) -> list[tuple[ChatRef, Reply]]:
-        """Reminders whose local time has come today and whose learner has cards due.
-
-        Each is claimed before it is returned, so one is sent at most once per local day.
-        """
+    async def due_reminders(
+        self, platforms: Collection[Platform] | None = None
+    ) -> list[tuple[ChatRef, Reply]]:
+        """Reminders (on `platforms`, default all) whose local time has come today and whose
+        learner has cards due. Each is claimed before it is returned, so one is sent at most
+        once per local day."""
         now = self.quiz.clock.now()
         out = []
         for reminder in await self.store.reminders():
+            if platforms is not None and reminder.chat.platform not in platforms:
+                continue
             local = now.astimezone(ZoneInfo(reminder.timezone))
             if local.time() < _parse_hhmm(reminder.time) or reminder.last_sent == local.date():
                 continue

@@ -1,0 +1,120 @@
+"""Practice reminders and timeout notes as jobs of the real daily scheduler, posting through a
+loopback outbox, with a real SQLite file and a fixed clock."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import practice_jobs
+from bot.core.bank import QuestionBank
+from bot.core.daily_service import DailyService
+from bot.core.identity import ChatRef, Platform, UserRef
+from bot.core.practice import PracticeService
+from bot.core.service import QuizService
+from bot.scheduler import DailyScheduler, PlatformLimits
+from bot.storage.daily_store import SqliteDailyStore
+from bot.storage.practice_store import SqlitePracticeStore
+from bot.storage.sqlite import SqliteStore
+from tests.conftest import FixedClock
+from tests.daily.fakes import FakeOutbox, gone
+
+FAST = PlatformLimits(rate=1000.0, burst=50, chat_count=100, chat_period=1.0)
+ADA = UserRef(Platform.TELEGRAM, "61")
+ADA_DM = ChatRef(Platform.TELEGRAM, "61")
+BOB = UserRef(Platform.DISCORD, "62")
+BOB_DM = ChatRef(Platform.DISCORD, "dm-62")
+
+
+@dataclass
+class World:
+    quiz: QuizService
+    practice: PracticeService
+    daily: DailyService
+    outbox: FakeOutbox
+
+
+@pytest.fixture
+async def world(tmp_path: Path, bank: QuestionBank, clock: FixedClock) -> AsyncIterator[World]:
+    store = SqliteStore(tmp_path / "jobs.db")
+    await store.open()
+    try:
+        quiz = QuizService(bank, store, clock=clock, ask_rate=(1000, 60.0), rng=random.Random(8))
+        practice = PracticeService(quiz, SqlitePracticeStore(store), rng=random.Random(8))
+        practice.attach()
+        daily = DailyService(quiz, SqliteDailyStore(store), clock=clock)
+        yield World(quiz, practice, daily, FakeOutbox(Platform.TELEGRAM))
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def scheduler(world: World) -> AsyncIterator[DailyScheduler]:
+    """The real scheduler (jobs paused: the test fires them) serving Telegram only."""
+    sched = DailyScheduler(
+        world.daily, [world.outbox], limits={p: FAST for p in Platform}, run_jobs=False, workers=1
+    )
+    await sched.start()
+    try:
+        yield sched
+    finally:
+        await sched.stop(grace=1.0)
+
+
+async def a_due_card(world: World, user: UserRef, chat: ChatRef) -> None:
+    asked = await world.quiz.ask(user, "x", chat, question_id="alpha-one")
+    await world.quiz.answer_choice(user, "x", asked.round.id, "A")  # due within 10 minutes
+
+
+async def test_reminders_are_scheduled_jobs_sent_once_a_day(
+    world: World, scheduler: DailyScheduler, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    jobs = practice_jobs.schedule(scheduler, world.practice)
+    assert {"practice:reminders", "practice:timeouts"} <= set(scheduler.jobs())
+    await world.practice.remind(ADA, "Ada", ADA_DM, ["12:30"])  # clock: 12:00 UTC
+    await world.practice.remind(BOB, "Bob", BOB_DM, ["12:30"])
+    await a_due_card(world, ADA, ADA_DM)
+    await a_due_card(world, BOB, BOB_DM)
+
+    clock.advance(minutes=31)
+    await scheduler.fire("practice:reminders")  # what APScheduler runs every minute
+    (sent,) = world.outbox.sent
+    assert sent.chat == ADA_DM and sent.kind == "post"
+    assert "1 practice card is due for review" in sent.reply.plain_text()
+    bob = await world.practice.store.reminder(await world.quiz.store.player(BOB, "Bob"))
+    assert bob is not None and bob.last_sent is None  # Discord is not served: not claimed
+
+    assert await jobs.remind() == 0  # the same day: nothing again
+    restarted = practice_jobs.PracticeJobs(world.practice, scheduler.outboxes)
+    assert await restarted.remind() == 0  # ... also after a restart (claimed in the database)
+
+    clock.advance(days=1)
+    world.outbox.fail[ADA_DM.chat_id] = [gone()]
+    with caplog.at_level(logging.INFO, logger="bot.practice_jobs"):
+        assert await jobs.remind() == 0  # the bot was blocked: logged, never raised
+    assert "cannot reach telegram:61" in caplog.text
+
+
+async def test_idle_sessions_get_a_polite_note(
+    world: World, scheduler: DailyScheduler, clock: FixedClock
+) -> None:
+    jobs = practice_jobs.schedule(scheduler, world.practice, every=timedelta(seconds=30))
+    await world.practice.start(ADA, "Ada", ADA_DM)
+    await world.practice.start(BOB, "Bob", BOB_DM)
+    clock.advance(minutes=10)
+    assert await jobs.expire() == 0
+    clock.advance(minutes=25)
+    assert await jobs.expire() == 1
+    (note,) = world.outbox.sent
+    assert note.chat == ADA_DM
+    assert "ended after 30 minutes without an answer" in note.reply.plain_text()
+    assert await jobs.expire() == 0
+    # the Discord session (not served in this run) is left to time out on its next use
+    bob = await world.practice.store.active_session(await world.quiz.store.player(BOB, "Bob"))
+    assert bob is not None
