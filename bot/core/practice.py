@@ -14,8 +14,7 @@ import re
 import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
 from fsrs import Rating
 
@@ -24,7 +23,8 @@ from . import texts
 from .errors import EmptyBank, InvalidAnswer, QuizError
 from .grading import GradingRules, grade
 from .identity import ChatRef, Platform, UserRef
-from .practice_ports import Awaiting, PracticeStore, Reminder, Session, SessionState
+from .practice_ports import Awaiting, PracticeStore, Session, SessionState
+from .practice_reminders import PracticeReminders
 from .questions import Question
 from .replies import Reply
 from .rounds import RoundKind
@@ -34,7 +34,6 @@ from .srs import CardState, Review, Source, Srs, new_card
 _CHOICE_RE = re.compile(r"^p1\.c\.([A-Za-z0-9_-]{6,24})\.([A-D])$")
 _RATING_RE = re.compile(r"^p1\.r\.([A-Za-z0-9_-]{6,24})\.([1-4])$")
 _OWN_WORDS_RE = re.compile(r"^p1\.o\.([A-Za-z0-9_-]{6,24})$")
-_HHMM_RE = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
 
 Exporter = Callable[[list[Question], dict[str, str]], str]
 
@@ -103,6 +102,7 @@ class PracticeService:
         self._exporter = exporter
         self._rng = rng or random.SystemRandom()
         self._titles = {t.slug: t.title for t in quiz.bank.topics()}
+        self.reminders = PracticeReminders(quiz, store)
 
     def attach(self) -> None:
         """Let every multiple-choice answer anywhere update the learner's card."""
@@ -412,57 +412,14 @@ class PracticeService:
         content = self._exporter(questions, dict(self._titles))
         return Export(pt.EXPORT_FILENAME, content, pt.export_reply(len(questions)))
 
-    # -- reminders ----------------------------------------------------------------------------
+    # -- reminders (bot/core/practice_reminders.py) -------------------------------------------
 
     async def remind(self, user: UserRef, name: str, chat: ChatRef, args: list[str]) -> Reply:
         """`/remind HH:MM [timezone]`, `/remind off`, or `/remind` for the current setting."""
-        if not chat.is_private:
-            raise QuizError(pt.REMIND_DM_ONLY)
-        player = await self.quiz.store.player(user, name)
-        if not args:
-            current = await self.store.reminder(player)
-            return pt.reminder_status_reply(
-                current.time if current else None, current.timezone if current else None
-            )
-        if args[0].casefold() in {"off", "stop", "none", "disable"}:
-            return pt.reminder_off_reply(await self.store.delete_reminder(player))
-        match = _HHMM_RE.match(args[0].strip())
-        if match is None:
-            raise QuizError(pt.bad_time(args[0]))
-        hhmm = f"{int(match.group(1)):02d}:{match.group(2)}"
-        zone = args[1].strip() if len(args) > 1 else "UTC"
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise QuizError(pt.bad_timezone(zone)) from None
-        # set after today's time: the first reminder comes tomorrow, not right now
-        local = self.quiz.clock.now().astimezone(ZoneInfo(zone))
-        sent = local.date() if local.time() >= _parse_hhmm(hhmm) else None
-        await self.store.set_reminder(Reminder(player, chat, hhmm, zone, sent))
-        return pt.reminder_set_reply(hhmm, zone)
+        return await self.reminders.command(user, name, chat, args)
 
     async def due_reminders(
         self, platforms: Collection[Platform] | None = None
     ) -> list[tuple[ChatRef, Reply]]:
-        """Reminders (on `platforms`, default all) whose local time has come today and whose
-        learner has cards due. Each is claimed before it is returned, so one is sent at most
-        once per local day."""
-        now = self.quiz.clock.now()
-        out = []
-        for reminder in await self.store.reminders():
-            if platforms is not None and reminder.chat.platform not in platforms:
-                continue
-            local = now.astimezone(ZoneInfo(reminder.timezone))
-            if local.time() < _parse_hhmm(reminder.time) or reminder.last_sent == local.date():
-                continue
-            summary = await self.store.due_summary(reminder.player_id, now)
-            if summary.due_now == 0:
-                continue  # checked again later today: cards may fall due
-            if await self.store.claim_reminder(reminder.player_id, local.date()):
-                out.append((reminder.chat, pt.reminder_reply(summary.due_now)))
-        return out
-
-
-def _parse_hhmm(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
+        """Claimed reminders to send now (see PracticeReminders.due)."""
+        return await self.reminders.due(platforms)
