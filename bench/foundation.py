@@ -112,7 +112,9 @@ async def answers_max(total: int = 20_000) -> None:
         start = time.perf_counter()
         await asyncio.gather(
             *(
-                service.answer(users[k % len(users)], "p", answer_token(rounds[k // len(users)].round.id, "B"))
+                service.answer(
+                    users[k % len(users)], "p", answer_token(rounds[k // len(users)].round.id, "B")
+                )
                 for k in range(total)
             )
         )
@@ -136,8 +138,9 @@ def _bulk_answers(path: Path, n: int, players: int) -> None:
     )
     rounds = n // players + 1
     conn.executemany(
-        "INSERT INTO rounds VALUES (?, 'q', 'discord', '100', '1', 'daily', '0,1,2', 0, NULL, NULL, NULL)",
-        ((f"r{i:010d}", ) for i in range(rounds)),
+        "INSERT INTO rounds VALUES "
+        "(?, 'q', 'discord', '100', '1', 'daily', '0,1,2', 0, NULL, NULL, NULL)",
+        ((f"r{i:010d}",) for i in range(rounds)),
     )
     rng = random.Random(3)
 
@@ -163,7 +166,9 @@ async def leaderboard(n: int = 1_000_000, players: int = 10_000) -> None:
         _bulk_answers(path, n, players)
         fill = time.perf_counter() - t
         service, store = await _service(path)
-        service.clock = type("C", (), {"now": staticmethod(lambda: datetime(2026, 12, 2, tzinfo=UTC))})()
+        service.clock = type(
+            "C", (), {"now": staticmethod(lambda: datetime(2026, 12, 2, tzinfo=UTC))}
+        )()
         users = [UserRef(Platform.DISCORD, str(i)) for i in range(1, players + 1)]
         latencies = []
         for k in range(2000):
@@ -219,11 +224,15 @@ def idle_and_ready() -> None:
                 proc.stdin.flush()
                 time.sleep(3)
                 status = Path(f"/proc/{proc.pid}/status").read_text()
-                rss_kb = int(next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1])
+                rss_kb = int(
+                    next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1]
+                )
             proc.stdin.close()
             proc.wait(timeout=30)
             proc.stdout.close()
-        line("idle RSS of the console bot", f"{rss_kb / 1024:.1f} MB", "<=80 MB", rss_kb <= 80 * 1024)
+        line(
+            "idle RSS of the console bot", f"{rss_kb / 1024:.1f} MB", "<=80 MB", rss_kb <= 80 * 1024
+        )
         ready = statistics.median(readies)
         line("start to ready (median of 5)", f"{ready:.2f} s", "<=1 s", ready <= 1)
 
