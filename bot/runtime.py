@@ -113,7 +113,10 @@ async def run_daily(
 
 
 def platform_adapters(
-    config: Config, service: QuizService, practice: PracticeService | None = None
+    config: Config,
+    service: QuizService,
+    practice: PracticeService | None = None,
+    daily: DailyService | None = None,
 ) -> list[Adapter]:
     """The enabled platform adapters; AdapterError if one is configured but unavailable."""
     adapters: list[Adapter] = []
@@ -132,7 +135,7 @@ def platform_adapters(
                 f"STACKPREP_{platform.upper()}_TOKEN (or set [{platform}] enabled = false) "
                 "to use the console quiz"
             ) from None
-        adapters.append(factory(config, service, practice=practice))
+        adapters.append(factory(config, service, practice=practice, daily=daily))
     return adapters
 
 
@@ -140,7 +143,7 @@ def _factory(platform: str) -> Callable[..., Adapter]:
     import importlib
 
     module = importlib.import_module(f"bot.adapters.{platform}_adapter")
-    factory: Callable[..., Adapter] = module.create_adapter  # (config, service, *, practice)
+    factory: Callable[..., Adapter] = module.create_adapter  # (config, service, *, practice, daily)
     return factory
 
 
@@ -159,8 +162,8 @@ async def run(config: Config, *, console: bool = False) -> int:
             files = config.database.path.parent
             adapter = ConsoleAdapter(service, practice=practice, files_dir=files)
             return await _until_signal(adapter.run())
-        adapters = platform_adapters(config, service, practice)
         daily = build_daily(config, service, store)
+        adapters = platform_adapters(config, service, practice, daily)
         log.info(
             "serving %s with %d questions in %d topics",
             " and ".join(a.name for a in adapters), len(bank), len(bank.topics()),

@@ -31,6 +31,7 @@ from discord import app_commands
 from bot.config import Config, Secret
 from bot.core import texts
 from bot.core.bank import load_bank
+from bot.core.daily_service import DailyService
 from bot.core.errors import NotAllowed, QuizError
 from bot.core.practice import PracticeService, is_practice_token
 from bot.core.replies import Reply
@@ -44,6 +45,7 @@ from .discord_commands import (
     EVERYWHERE,
     AdminGroup,
     AnyCommand,
+    daily_commands,
     quiz_commands,
     who,
 )
@@ -62,21 +64,27 @@ Interaction = discord.Interaction[Any]
 
 
 def create_adapter(
-    config: Config, service: QuizService, *, practice: PracticeService | None = None
+    config: Config,
+    service: QuizService,
+    *,
+    practice: PracticeService | None = None,
+    daily: DailyService | None = None,
 ) -> DiscordAdapter:
     """The adapter `stackprep` runs, and the one whose commands `discord sync` registers."""
     if config.discord.token is None:
         raise AdapterError("set STACKPREP_DISCORD_TOKEN to the bot token to use Discord")
-    return DiscordAdapter(config.discord.token, service, practice=practice)
+    return DiscordAdapter(config.discord.token, service, practice=practice, daily=daily)
 
 
 async def sync_commands(config: Config, guild_id: int | None = None) -> list[str]:
     """`stackprep discord sync`: register the commands (no database needed)."""
+    from bot.storage.daily_store import MemoryDailyStore
     from bot.storage.practice_store import MemoryPracticeStore
 
     service = QuizService(load_bank(config.quiz.questions_dir), MemoryStore())
     practice = PracticeService(service, MemoryPracticeStore())  # for its commands only
-    return await create_adapter(config, service, practice=practice).sync(guild_id)
+    daily = DailyService(service, MemoryDailyStore())  # likewise
+    return await create_adapter(config, service, practice=practice, daily=daily).sync(guild_id)
 
 
 class StackprepClient(discord.Client):
@@ -134,6 +142,7 @@ class DiscordAdapter:
         guild_ready_timeout: float = 2.0,
         defer_after: float = DEFER_AFTER,
         practice: PracticeService | None = None,
+        daily: DailyService | None = None,
     ) -> None:
         self._token = token
         self.service = service
@@ -148,6 +157,9 @@ class DiscordAdapter:
             from .discord_practice import DiscordPractice
 
             self.practice = DiscordPractice(self, practice)
+        self.daily = daily
+        if daily is not None:  # /daily, for server managers
+            self.add_commands(daily_commands(self, daily))
 
     def __repr__(self) -> str:
         return "DiscordAdapter(token=********)"

@@ -1,4 +1,4 @@
-"""The slash commands: /question, /topics, /score, /leaderboard, /help, and AdminGroup.
+"""The slash commands: /question, /topics, /score, /leaderboard, /help, AdminGroup, /daily.
 
 Each command only turns its options into a QuizService call and hands the work to
 `DiscordAdapter.serve`, which defers when needed, renders the result and reports errors.
@@ -7,16 +7,20 @@ Names, descriptions and choice labels come from the core's texts.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import available_timezones
 
 import discord
 from discord import app_commands
 
-from bot.core import texts
+from bot.core import daily_texts, texts
 from bot.core.identity import ChatRef, Platform, UserRef
 from bot.core.questions import DIFFICULTY_NAMES
 
 if TYPE_CHECKING:
+    from bot.core.daily_service import DailyService
+
     from .discord_adapter import DiscordAdapter
 
 T = TypeVar("T")
@@ -119,6 +123,72 @@ def quiz_commands(adapter: DiscordAdapter) -> list[AnyCommand]:
         await adapter.serve(interaction, _value(reply), private=False, what="/help")
 
     return [question, topics, score, leaderboard, help_]
+
+
+def daily_commands(adapter: DiscordAdapter, daily: DailyService) -> AdminGroup:
+    """/daily set|off|status|recap: hidden from members (default_permissions manage_guild,
+    re-mappable by the server), checked again on every call by AdminGroup, and the core gets
+    the caller's Manage Server permission as well."""
+    d = daily_texts
+    sub, option = d.SUBCOMMAND_DESCRIPTIONS, d.OPTION_DESCRIPTIONS
+    group = AdminGroup(name="daily", description=d.COMMAND_DESCRIPTION[:100])
+    levels = [app_commands.Choice(name=DIFFICULTY_NAMES[i], value=i) for i in (1, 2, 3)]
+    switch = [app_commands.Choice(name=n, value=n) for n in ("on", "off")]
+
+    def place(interaction: Interaction) -> tuple[ChatRef, bool]:
+        return who(interaction)[2], interaction.permissions.manage_guild
+
+    @group.command(name="set", description=sub["set"])
+    @app_commands.describe(
+        time=option["time"], timezone=option["timezone"], topics=option["topics"],
+        difficulty=option["difficulty"], window=option["window"],
+    )  # fmt: skip
+    @app_commands.choices(difficulty=levels)
+    async def set_(
+        interaction: Interaction,
+        time: str | None = None,
+        timezone: str | None = None,
+        topics: str | None = None,
+        difficulty: app_commands.Choice[int] | None = None,
+        window: str | None = None,
+    ) -> None:
+        chat, admin = place(interaction)
+        level = str(difficulty.value) if difficulty else None
+        words = [w for w in (time, timezone, topics, level, window) if w]
+        work = daily.subscribe(chat, words, is_admin=admin)
+        await adapter.serve(interaction, work, private=False, what="/daily set")
+
+    @set_.autocomplete("timezone")
+    async def zones(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        needle = current.casefold().replace(" ", "_")
+        found = sorted(z for z in _timezones() if needle in z.casefold())
+        return [app_commands.Choice(name=z, value=z) for z in found[:25]]
+
+    @group.command(name="off", description=sub["off"])
+    async def off(interaction: Interaction) -> None:
+        chat, admin = place(interaction)
+        work = daily.unsubscribe(chat, is_admin=admin)
+        await adapter.serve(interaction, work, private=False, what="/daily off")
+
+    @group.command(name="status", description=sub["status"])
+    async def status(interaction: Interaction) -> None:
+        chat, _ = place(interaction)
+        await adapter.serve(interaction, daily.status(chat), private=False, what="/daily status")
+
+    @group.command(name="recap", description=sub["recap"])
+    @app_commands.describe(state=option["on"])
+    @app_commands.choices(state=switch)
+    async def recap(interaction: Interaction, state: app_commands.Choice[str]) -> None:
+        chat, admin = place(interaction)
+        work = daily.set_recap(chat, state.value == "on", is_admin=admin)
+        await adapter.serve(interaction, work, private=False, what="/daily recap")
+
+    return group
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 async def _value(value: T) -> T:

@@ -40,6 +40,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Config
 from bot.core import texts
+from bot.core.daily_service import DailyService
 from bot.core.errors import InvalidAnswer, NotAllowed, QuizError
 from bot.core.identity import Platform
 from bot.core.practice import PracticeService, is_practice_token
@@ -49,6 +50,7 @@ from bot.runtime import AdapterError
 
 from .telegram_commands import (
     COMMANDS,
+    DAILY_COMMAND,
     CommandSpec,
     Incoming,
     chat_ref,
@@ -103,12 +105,16 @@ class TelegramAdapter:
     app: App
     commands: Sequence[CommandSpec] = COMMANDS
     practice: PracticeService | None = None  # /practice & co. and free-text answers in DMs
+    daily: DailyService | None = None  # /daily set|off|status|recap for group admins
     name: str = field(default="telegram", init=False)
     outbox: TelegramOutbox = field(init=False)
+    ready: asyncio.Event = field(default_factory=asyncio.Event, init=False)  # Bot API usable
 
     def __post_init__(self) -> None:
         self.outbox = TelegramOutbox(self.app.bot, self.service)
         only_new = filters.UpdateType.MESSAGE
+        if self.daily is not None:
+            self.commands = (*self.commands, DAILY_COMMAND)
         if self.practice is not None:
             from .telegram_practice import PRACTICE_COMMANDS
 
@@ -145,6 +151,7 @@ class TelegramAdapter:
         updater_log.addFilter(quiet)
         try:
             await self._initialize()
+            self.ready.set()  # the bot can post now (the daily scheduler waits for this)
             try:
                 await self.publish_commands()
                 await self.app.start()
@@ -356,7 +363,11 @@ def _chat_id(update: Update) -> int | None:
 
 
 def create_adapter(
-    config: Config, service: QuizService, *, practice: PracticeService | None = None
+    config: Config,
+    service: QuizService,
+    *,
+    practice: PracticeService | None = None,
+    daily: DailyService | None = None,
 ) -> TelegramAdapter:
     """The adapter as `stackprep run` uses it: real HTTP, AIORateLimiter for flood limits."""
     if config.telegram.token is None:
@@ -366,4 +377,4 @@ def create_adapter(
         base_url=config.telegram.api_base_url,
         rate_limiter=AIORateLimiter(max_retries=2),
     )
-    return TelegramAdapter(service, app, practice=practice)
+    return TelegramAdapter(service, app, practice=practice, daily=daily)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from telegram import Chat, Message, Update, User
 from telegram.constants import ChatType
 
-from bot.core import texts
+from bot.core import daily_texts, texts
+from bot.core.errors import QuizError
 from bot.core.identity import ChatRef, Platform, UserRef
 
 if TYPE_CHECKING:
@@ -86,6 +87,15 @@ async def _leaderboard(bot: TelegramAdapter, inc: Incoming) -> None:
     board = await bot.service.leaderboard(inc.user, inc.name, inc.chat, inc.arg(0), inc.arg(1))
     await bot.respond(inc, board)
 
+
+async def _daily(bot: TelegramAdapter, inc: Incoming) -> None:
+    """/daily set|off|status|recap: group admins only (checked by the table, admin=True)."""
+    if bot.daily is None:
+        raise QuizError(daily_texts.unavailable())
+    await bot.respond(inc, await bot.daily.command(inc.chat, inc.args, is_admin=True))
+
+
+DAILY_COMMAND = CommandSpec("daily", _daily, daily_texts.COMMAND_DESCRIPTION, admin=True)
 
 _D = texts.COMMAND_DESCRIPTIONS
 COMMANDS: tuple[CommandSpec, ...] = (

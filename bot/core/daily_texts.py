@@ -184,3 +184,26 @@ def help_reply() -> Reply:
 
 def unknown_subcommand(word: str) -> str:
     return f"I don't know '/daily {word[:20]}'. Use /daily status, set, off or recap."
+
+
+# -- command menus (Telegram's list, Discord's slash-command descriptions) ------------------
+
+COMMAND_DESCRIPTION = "Daily question here (admins): set, off, status, recap"
+SUBCOMMAND_DESCRIPTIONS = {
+    "set": "Start or change this channel's daily question",
+    "off": "Stop this channel's daily question",
+    "status": "When the daily question comes here, and its settings",
+    "recap": "Turn the weekly top-5 recap on or off",
+}
+OPTION_DESCRIPTIONS = {
+    "time": "Local time HH:MM, 24-hour (default 09:00 or the bot's [daily] time)",
+    "timezone": "IANA timezone such as Europe/Berlin or America/New_York",
+    "topics": "Topics, separated by spaces or commas (default: all)",
+    "difficulty": "junior, mid or senior (default: any)",
+    "window": "How long it stays open before the reveal, e.g. 12h or 90m",
+    "on": "On or off",
+}
+
+
+def unavailable() -> str:
+    return "The daily question is not available in this run of the bot."
