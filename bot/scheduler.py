@@ -140,15 +140,17 @@ class RunStats:
     """Counters of one busy period (a fan-out) on one platform, for the progress log."""
 
     started: float = field(default_factory=_time.monotonic)
+    last: float = field(default_factory=_time.monotonic)
     counts: dict[str, int] = field(default_factory=dict)
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.value] = self.counts.get(outcome.value, 0) + 1
+        self.last = _time.monotonic()
 
     def line(self, remaining: int, throttled: int) -> str:
         sent = self.counts.get("delivered", 0)
         failed = self.counts.get("failed", 0) + self.counts.get("gone", 0)
-        elapsed = max(1e-9, _time.monotonic() - self.started)
+        elapsed = max(1e-9, (self.last if remaining == 0 else _time.monotonic()) - self.started)
         extra = "".join(
             f", {k} {v}" for k, v in sorted(self.counts.items()) if k not in {"delivered"}
         )
