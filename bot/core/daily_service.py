@@ -81,7 +81,7 @@ class DailyService:
         *,
         defaults: DailyDefaults | None = None,
         clock: Clock | None = None,
-        max_attempts: int = 3,
+        max_attempts: int = 4,
     ) -> None:
         self.quiz = quiz
         self.store = store

@@ -214,12 +214,14 @@ async def test_transient_failures_are_retried_a_bounded_number_of_times(
     assert "question of telegram:-1001 failed" in caplog.text  # logged with its traceback
     third = await daily.run_post(s, TODAY, outbox)
     assert third.outcome is Outcome.DELIVERED
-    outbox.fail[OTHER.chat_id] = [transient(), transient(), transient()]
+    outbox.fail[OTHER.chat_id] = [transient()] * 5
     o = await subscribed(daily, OTHER, "11:00")
-    results = [await daily.run_post(o, TODAY, outbox) for _ in range(4)]
+    results = [await daily.run_post(o, TODAY, outbox) for _ in range(5)]
     assert [(r.outcome.value, r.retry) for r in results] == [
-        ("failed", True), ("failed", True), ("failed", False), ("failed", False),
+        ("failed", True), ("failed", True), ("failed", True), ("failed", False),
+        ("failed", False),  # out of attempts: not even tried
     ]  # fmt: skip
+    assert len(outbox.fail[OTHER.chat_id]) == 1
 
 
 # -- reveal, recap, streaks -------------------------------------------------------------------
@@ -259,7 +261,7 @@ async def test_nothing_to_reveal_when_the_post_never_went_out(
     daily: DailyService, outbox: FakeOutbox
 ) -> None:
     s = await subscribed(daily, GROUP, "11:00")
-    outbox.fail[GROUP.chat_id] = [transient()] * 3
+    outbox.fail[GROUP.chat_id] = [transient()]
     failed = await daily.run_post(s, TODAY, outbox)
     assert failed.claim is not None
     assert (await daily.run_reveal(failed.claim, outbox)).outcome is Outcome.SKIPPED
