@@ -154,9 +154,10 @@ class RunStats:
         extra = "".join(
             f", {k} {v}" for k, v in sorted(self.counts.items()) if k not in {"delivered"}
         )
+        rate = f"{sent / elapsed:.1f}/s, " if sent >= 10 else ""
         return (
             f"delivered {sent}, failed {failed}, remaining {remaining} "
-            f"({sent / elapsed:.1f}/s, 429s {throttled}{extra})"
+            f"({rate}429s {throttled}{extra})"
         )
 
 

@@ -214,7 +214,8 @@ class DailyService:
             reply = daily_texts.daily_question(
                 reply, day, claim.closes_at.astimezone(sub.zone), sub.timezone
             )
-            asked = Asked(reply, rnd, question, quiz_poll(question, rnd))
+            poll = quiz_poll(question, rnd)
+            asked = Asked(reply, rnd, question, daily_texts.daily_poll(poll) if poll else None)
             return await outbox.post_question(sub.chat, asked, nonce=f"sp-{claim.id}-q")
 
         return await self._deliver(sub, claim, DeliveryKind.QUESTION, send)

@@ -11,7 +11,7 @@ from .daily import DailyDefaults, Subscription
 from .identity import Platform
 from .ports import RoundStats
 from .questions import DIFFICULTY_NAMES, Question
-from .replies import Paragraph, Reply
+from .replies import POLL_QUESTION_MAX, Paragraph, QuizPoll, Reply
 from .rounds import Round
 from .scoring import RankedRow
 
@@ -56,6 +56,12 @@ def daily_question(reply: Reply, day: date, closes_local: datetime, timezone: st
         "for a speed bonus; answer every day to grow your streak."
     )
     return replace(reply, blocks=(header, *reply.blocks, footer))
+
+
+def daily_poll(poll: QuizPoll) -> QuizPoll:
+    """A native quiz poll shows only its question: say there that it is the daily one."""
+    labelled = f"📅 Daily question: {poll.question}"
+    return replace(poll, question=labelled) if len(labelled) <= POLL_QUESTION_MAX else poll
 
 
 def closed_question(reply: Reply, day: date) -> Reply:

@@ -137,6 +137,9 @@ async def test_a_post_goes_out_once_with_a_daily_round(
     assert sent.reply.blocks[0].text == "📅 Daily question · Tuesday 1 December"
     assert "Open until 21:00 (Europe/Berlin)" in text(sent.reply)
     assert sent.asked is not None and sent.asked.round.kind == "daily"
+    assert sent.asked.question.id == "beta-two"  # the pick of 2026-12-01 for the test bank
+    assert sent.asked.poll is not None  # it fits a Telegram quiz poll, which shows only this:
+    assert sent.asked.poll.question == f"📅 Daily question: {sent.asked.question.prompt}"
     assert sent.asked.round.day == TODAY
     assert sent.asked.round.closes_at == datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
     other = await daily.run_post(b, TODAY, outbox)
