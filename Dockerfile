@@ -3,7 +3,8 @@
 # Run:   docker run -e STACKPREP_TELEGRAM_TOKEN=... -v stackprep-data:/data stackprep
 
 FROM python:3.12-slim-bookworm AS build
-COPY --from=ghcr.io/astral-sh/uv:0.9 /uv /usr/local/bin/uv
+# uv from PyPI, the same version that wrote uv.lock
+RUN pip install --no-cache-dir uv==0.13.9
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
 # Dependencies first: this layer is reused until pyproject.toml or uv.lock change.
