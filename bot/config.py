@@ -155,7 +155,7 @@ def _hhmm(v: Any) -> str:
 def _tz(v: Any) -> str:
     try:
         ZoneInfo(_str(v))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: e.g. "America", a folder
         raise ValueError('an IANA timezone name such as "UTC" or "Europe/Berlin"') from None
     return str(v).strip()
 

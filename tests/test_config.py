@@ -45,6 +45,7 @@ def test_config_from_environment_variable(tmp_path: Path) -> None:
         ("[scoring]\nbase_points = [10, 20]\n", "[scoring] base_points"),
         ("[daily]\ntime = '9am'\n", 'expected a time of day as "HH:MM"'),
         ("[daily]\ntimezone = 'Mars/Olympus'\n", "expected an IANA timezone name"),
+        ("[daily]\ntimezone = 'America'\n", "expected an IANA timezone name"),  # a tzdata dir
         ("[quiz]\nround_ttl_hours = 'long'\n", "[quiz] round_ttl_hours = 'long'"),
         ("[telegram]\napi_base_url = 'ftp://x'\n", "expected an http:// or https:// URL"),
         ("[scoring]\ndailycap = 5\n", "[scoring] unknown key 'dailycap'"),

@@ -52,7 +52,7 @@ class PracticeReminders:
         zone = args[1].strip() if len(args) > 1 else "UTC"
         try:
             local = self.quiz.clock.now().astimezone(ZoneInfo(zone))
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder
             raise QuizError(pt.bad_timezone(zone)) from None
         # set after today's time: the first reminder comes tomorrow, not right now
         sent = local.date() if local.time() >= parse_hhmm(hhmm) else None

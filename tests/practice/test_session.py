@@ -267,6 +267,9 @@ async def test_reminders_fire_once_a_local_day_when_cards_are_due(
         await practice.remind(ADA, "Ada", DM, ["25:00"])
     with pytest.raises(QuizError, match="timezone 'Mars/Olympus'"):
         await practice.remind(ADA, "Ada", DM, ["08:30", "Mars/Olympus"])
+    for folder in ("America", "x" * 300):  # a tzdata directory, a name too long for a file
+        with pytest.raises(QuizError, match="timezone"):
+            await practice.remind(ADA, "Ada", DM, ["08:30", folder])
     with pytest.raises(QuizError, match="direct message"):
         await practice.remind(ADA, "Ada", GROUP, ["08:30"])
     reply = await practice.remind(ADA, "Ada", DM, ["14:30", "Europe/Berlin"])
