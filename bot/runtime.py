@@ -158,6 +158,7 @@ async def run(config: Config, *, console: bool = False) -> int:
     bank = load_bank(config.quiz.questions_dir)
     store = SqliteStore(config.database.path, busy_timeout_ms=config.database.busy_timeout_ms)
     await store.open()
+    practice: PracticeService | None = None
     try:
         service = build_service(config, bank, store)
         practice = build_practice(config, service, store)
@@ -176,6 +177,8 @@ async def run(config: Config, *, console: bool = False) -> int:
         )  # fmt: skip
         return await _until_signal(_run_all(adapters, run_daily(daily, adapters, 60.0, practice)))
     finally:
+        if practice is not None:
+            await practice.flush()  # queued card updates from the last answers
         await store.close()  # finishes queued answers before closing
 
 
@@ -183,16 +186,41 @@ async def _run_all(
     adapters: list[Adapter], scheduler: Coroutine[Any, Any, None] | None = None
 ) -> int:
     """Run every adapter (and the daily scheduler); the first fatal AdapterError stops them
-    all and is re-raised."""
-    try:
+    all and is re-raised.
+
+    On the way out (cancelled, or the adapters ended) the scheduler stops first, while the
+    adapters' clients are still open, so the posts it has in flight can finish and be
+    recorded as delivered; only then are the adapters stopped."""
+
+    async def serve() -> None:
         async with asyncio.TaskGroup() as group:
             for adapter in adapters:
                 group.create_task(adapter.run(), name=adapter.name)
-            if scheduler is not None:
-                group.create_task(scheduler, name="daily-scheduler")
-    except* AdapterError as errors:
-        raise errors.exceptions[0] from None
+
+    serving = asyncio.create_task(serve(), name="adapters")
+    daily = asyncio.create_task(scheduler, name="daily-scheduler") if scheduler else None
+    try:
+        await asyncio.wait({serving})  # wait() never cancels what it waits for
+    finally:
+        if daily is not None:
+            daily.cancel()
+            await asyncio.wait({daily})
+            if not daily.cancelled() and daily.exception() is not None:
+                log.error("daily: the scheduler failed", exc_info=daily.exception())
+        serving.cancel()
+        await asyncio.wait({serving})
+    if not serving.cancelled() and (error := serving.exception()) is not None:
+        if isinstance(error, BaseExceptionGroup):
+            fatal, _ = error.split(AdapterError)
+            if fatal is not None:
+                raise _first(fatal) from None
+        raise error
     return 0
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 async def _until_signal(work: Awaitable[int]) -> int:

@@ -13,9 +13,10 @@ from bot import runtime
 from bot.cli import main
 from bot.config import load_config
 from bot.core.bank import load_bank
-from bot.core.daily import DailyDefaults
+from bot.core.daily import DailyDefaults, DeliveryKind, DeliveryState
 from bot.core.daily_service import DailyService
 from bot.core.identity import ChatRef, Platform
+from bot.core.outbox import DeliveryFailed
 from bot.core.service import QuizService
 from bot.storage.daily_store import SqliteDailyStore
 from bot.storage.sqlite import SqliteStore
@@ -114,5 +115,63 @@ async def test_no_outboxes_no_scheduler(tmp_path: Path) -> None:
     store, daily = await _daily(tmp_path / "bot.db")
     try:
         await asyncio.wait_for(runtime.run_daily(daily, [object()], ready_timeout=1), 1)  # type: ignore[list-item]
+    finally:
+        await store.close()
+
+
+@dataclass
+class ClosingAdapter:
+    """An adapter whose client closes when its run() is cancelled; a post still waiting for
+    the platform's answer then fails, as with a real HTTP client that was shut down."""
+
+    name: str = "telegram"
+    outbox: FakeOutbox = field(default_factory=lambda: FakeOutbox(gate=asyncio.Event()))
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+
+    def __post_init__(self) -> None:
+        self.ready.set()
+        send = self.outbox._send
+
+        async def send_unless_closed(*args: object, **kwargs: object) -> str:
+            ref = await send(*args, **kwargs)  # type: ignore[arg-type]
+            if self.closed:
+                raise DeliveryFailed("the HTTP client was closed")
+            return ref
+
+        self.outbox._send = send_unless_closed  # type: ignore[method-assign]
+
+    async def run(self) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.closed = True
+
+
+async def test_shutdown_stops_the_scheduler_before_the_adapters(tmp_path: Path) -> None:
+    """SIGTERM during a post: the post in flight finishes through a still-open client and is
+    recorded as delivered (not failed, and so not sent a second time after the restart)."""
+    store, daily = await _daily(tmp_path / "bot.db")
+    try:
+        now = datetime.now(UTC)
+        await daily.command(GROUP, ["set", f"{now:%H:%M}", "UTC", "1h"], is_admin=True)
+        sub = await daily.store.subscription_for(GROUP)
+        assert sub is not None
+        await daily.store.save_subscription(replace(sub, since=now - timedelta(days=1)))
+        adapter = ClosingAdapter()
+        scheduler = runtime.run_daily(daily, [adapter], ready_timeout=5)  # type: ignore[list-item]
+        task = asyncio.create_task(runtime._run_all([adapter], scheduler))  # type: ignore[list-item]
+        async with asyncio.timeout(5):
+            await adapter.outbox.until(1)  # the post is on its way
+        task.cancel()
+        await asyncio.sleep(0.05)
+        assert adapter.outbox.gate is not None
+        adapter.outbox.gate.set()  # the platform answers
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert adapter.closed
+        claim, _ = await daily.store.claim(sub.id, now.date(), "x", now, now)
+        delivery = await daily.store.delivery(claim.id, DeliveryKind.QUESTION)
+        assert delivery is not None and delivery.state is DeliveryState.DELIVERED
     finally:
         await store.close()
