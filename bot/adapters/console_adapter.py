@@ -73,6 +73,7 @@ class ConsoleAdapter:
         self.user = UserRef(Platform.CONSOLE, name)
         self.name = name
         self._open: Asked | None = None
+        self._quiz_last = False  # a /question (not practice) was shown last: A-D and n are its
         self._last_topic: tuple[str | None, str | None] = (None, None)
 
     async def run(self) -> int:
@@ -143,6 +144,7 @@ class ConsoleAdapter:
 
     async def _ask(self, topic: str | None, difficulty: str | None) -> None:
         self._open = await self.service.ask(self.user, self.name, CHAT, topic, difficulty)
+        self._quiz_last = True
         render(self.console, self._open.reply)
 
     async def _answer(self, label: str) -> None:
@@ -196,6 +198,10 @@ class ConsoleAdapter:
 
     async def _practice_answer(self, line: str, command: str) -> bool:
         assert self.practice is not None
+        if self._quiz_last and (
+            command == "n" or (command.upper() in LABELS and len(command) == 1)
+        ):
+            return False  # for the /question shown after the practice question
         awaiting = await self.practice.awaiting(self.user, self.name)
         if awaiting is Awaiting.CHOICE and command.upper() in LABELS and len(command) == 1:
             if self._step is None or not self._step.replies[-1].choices:
@@ -222,6 +228,7 @@ class ConsoleAdapter:
     async def _show(self, step: Step) -> None:
         """Render a practice step; buttons become typed input (A-D, text, 1-4)."""
         self._step = step
+        self._quiz_last = False
         for reply in step.replies:
             render(self.console, replace(reply, actions=()))
         last = step.replies[-1] if step.replies else None

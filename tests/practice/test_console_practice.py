@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from rich.console import Console
+
+from bot.adapters.console_adapter import ConsoleAdapter
+from bot.core.identity import Platform, UserRef
+from bot.core.practice import PracticeService
+from bot.core.practice_ports import Awaiting
 from tests.adapters.test_console import run_console
 from tests.conftest import REPO
 
@@ -73,3 +80,25 @@ def test_bot_and_console_do_not_import_matplotlib() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert result.stdout.strip() == "[]"
+
+
+async def test_a_letter_answers_the_question_shown_last(practice: PracticeService) -> None:
+    """A running practice session and a /question: A-D (and n) go to whichever was shown
+    last, never silently to the other one."""
+    screen = io.StringIO()
+    console = ConsoleAdapter(
+        practice.quiz, console=Console(file=screen, width=200), user_id="ada", practice=practice
+    )
+    user = UserRef(Platform.CONSOLE, "ada")
+    await console.handle("/practice")
+    assert await practice.awaiting(user, "ada") is Awaiting.CHOICE
+    await console.handle("/question beta")
+    await console.handle("A")
+    assert "Right!" in screen.getvalue() or "Not quite" in screen.getvalue()
+    assert await practice.awaiting(user, "ada") is Awaiting.CHOICE  # practice still waits
+    await console.handle("n")  # the next /question, not an answer to practice
+    assert screen.getvalue().count("Answer with A,") == 3
+    assert await practice.awaiting(user, "ada") is Awaiting.CHOICE
+    await console.handle("/practice")  # shown last now: the letter is for practice
+    await console.handle("B")
+    assert await practice.awaiting(user, "ada") is Awaiting.TEXT
