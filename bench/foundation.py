@@ -24,12 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.config import load_config  # noqa: E402
 from bot.core.bank import load_bank  # noqa: E402
 from bot.core.identity import ChatRef, Platform, UserRef  # noqa: E402
+from bot.core.practice import PracticeService  # noqa: E402
 from bot.core.rounds import RoundKind  # noqa: E402
 from bot.core.service import Asked, QuizService  # noqa: E402
 from bot.core.tokens import answer_token  # noqa: E402
-from bot.runtime import GIL_SWITCH_INTERVAL  # noqa: E402
+from bot.runtime import GIL_SWITCH_INTERVAL, build_practice  # noqa: E402
 from bot.storage.sqlite import SqliteStore  # noqa: E402
 
 BANK = load_bank(ROOT / "questions")
@@ -45,10 +47,24 @@ def line(name: str, measured: str, target: str, ok: bool) -> None:
     print(f"{name:<44} {measured:<28} target {target:<18} {'OK' if ok else 'MISSED'}")
 
 
+class _Deployed(SqliteStore):
+    """The store as the bot runs it: closing first writes practice's queued card updates."""
+
+    practice: PracticeService | None = None
+
+    async def close(self) -> None:
+        if self.practice is not None:
+            await self.practice.flush()
+        await super().close()
+
+
 async def _service(path: Path) -> tuple[QuizService, SqliteStore]:
-    store = SqliteStore(path)
+    """QuizService as bot.runtime builds it, with practice's card listener attached."""
+    store = _Deployed(path)
     await store.open()
-    return QuizService(BANK, store, ask_rate=(10**9, 1.0)), store
+    service = QuizService(BANK, store, ask_rate=(10**9, 1.0))
+    store.practice = build_practice(load_config(None, {}), service, store)
+    return service, store
 
 
 async def _open_rounds(service: QuizService, n: int) -> list[Asked]:

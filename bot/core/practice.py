@@ -9,6 +9,9 @@ the rating schedules the card. Free-text answers never touch the leaderboard tab
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import random
 import re
 import secrets
@@ -30,6 +33,9 @@ from .replies import Reply
 from .rounds import RoundKind
 from .service import AnswerEvent, QuizService
 from .srs import CardState, Review, Source, Srs, new_card
+
+log = logging.getLogger(__name__)
+CARD_WRITE_LINGER = 0.1  # seconds a multiple-choice card update may wait to share a write
 
 _CHOICE_RE = re.compile(r"^p1\.c\.([A-Za-z0-9_-]{6,24})\.([A-D])$")
 _RATING_RE = re.compile(r"^p1\.r\.([A-Za-z0-9_-]{6,24})\.([1-4])$")
@@ -103,6 +109,9 @@ class PracticeService:
         self._rng = rng or random.SystemRandom()
         self._titles = {t.slug: t.title for t in quiz.bank.topics()}
         self.reminders = PracticeReminders(quiz, store)
+        self._pending: list[AnswerEvent] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._flush_now = asyncio.Event()
 
     def attach(self) -> None:
         """Let every multiple-choice answer anywhere update the learner's card."""
@@ -116,9 +125,47 @@ class PracticeService:
     # -- cards --------------------------------------------------------------------------------
 
     async def on_answer(self, event: AnswerEvent) -> None:
-        """A multiple-choice answer: wrong = Again, right = Good."""
-        rating = Rating.Good if event.correct else Rating.Again
-        await self._review(event.player_id, event.question_id, event.topic, rating, event.at)
+        """A multiple-choice answer: wrong = Again, right = Good.
+
+        Queued, not written inline: one owned task applies the queue in batches (one read per
+        card, one write transaction per batch), so an answer's reply never waits for its card
+        and a burst of answers costs one card write, not one per answer. Readers of cards call
+        `flush()` first; shutdown calls it too.
+        """
+        self._pending.append(event)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_loop(), name="practice-cards")
+
+    async def flush(self) -> None:
+        """Wait until every queued card update from multiple-choice answers is written."""
+        while self._flusher is not None and not self._flusher.done():
+            self._flush_now.set()
+            await asyncio.shield(self._flusher)
+
+    async def _flush_loop(self) -> None:
+        while self._pending:
+            # Linger briefly so a busy minute's answers share a few card writes instead of
+            # taking the database writer away from the answers themselves; flush() cuts it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), CARD_WRITE_LINGER)
+            self._flush_now.clear()
+            batch, self._pending = self._pending, []
+            try:
+                await self._apply(batch)
+            except Exception:
+                log.exception("updating %d practice cards failed", len(batch))
+
+    async def _apply(self, batch: list[AnswerEvent]) -> None:
+        cards = await self.store.cards(list({(e.player_id, e.question_id) for e in batch}))
+        items: list[tuple[CardState, Review]] = []
+        for e in batch:
+            key = (e.player_id, e.question_id)
+            card = cards.get(key) or new_card(e.player_id, e.question_id, e.topic, e.at)
+            rating = Rating.Good if e.correct else Rating.Again
+            cards[key] = updated = self.srs.review(card, rating, e.at)
+            review = Review(e.player_id, e.question_id, e.topic, int(rating), Source.CHOICE, e.at)
+            items.append((updated, review))
+        await self.store.save_reviews(items)
 
     async def _review(
         self, player: int, question_id: str, topic: str, rating: Rating, at: datetime,
@@ -141,6 +188,7 @@ class PracticeService:
         self, user: UserRef, name: str, chat: ChatRef, topic: str | None = None
     ) -> Step:
         """`/practice [topic]` in a private chat: a new session (ending any running one)."""
+        await self.flush()  # queued multiple-choice updates first
         if not chat.is_private:
             raise QuizError(pt.DM_ONLY)
         slug = self.quiz.bank.resolve_topic(topic)
@@ -307,6 +355,7 @@ class PracticeService:
         self, user: UserRef, name: str, rating: int, *, session_id: str | None = None
     ) -> Step:
         """Again (1), Hard (2), Good (3) or Easy (4) after an open answer: schedule the card."""
+        await self.flush()  # queued multiple-choice updates first
         now = self.quiz.clock.now()
         session = await self._current(user, name, now)
         if (session_id is not None and session_id != session.id) or (
@@ -389,11 +438,13 @@ class PracticeService:
     # -- due, progress, export ----------------------------------------------------------------
 
     async def due(self, user: UserRef, name: str) -> Reply:
+        await self.flush()  # queued multiple-choice updates first
         player = await self.quiz.store.player(user, name)
         now = self.quiz.clock.now()
         return pt.due_reply(await self.store.due_summary(player, now), now)
 
     async def progress(self, user: UserRef, name: str) -> Progress:
+        await self.flush()  # queued multiple-choice updates first
         player = await self.quiz.store.player(user, name)
         rows = await self.store.progress(player)
         return Progress(
@@ -402,6 +453,7 @@ class PracticeService:
 
     async def export(self, user: UserRef, name: str) -> Export:
         """The learner's hardest questions as an Anki import file."""
+        await self.flush()  # queued multiple-choice updates first
         if self._exporter is None:
             raise QuizError("Export is not available in this setup.")
         player = await self.quiz.store.player(user, name)
@@ -422,4 +474,5 @@ class PracticeService:
         self, platforms: Collection[Platform] | None = None
     ) -> list[tuple[ChatRef, Reply]]:
         """Claimed reminders to send now (see PracticeReminders.due)."""
+        await self.flush()  # queued multiple-choice updates first
         return await self.reminders.due(platforms)

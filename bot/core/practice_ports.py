@@ -6,6 +6,7 @@ memory; one contract test suite holds both to the same behaviour.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -86,6 +87,14 @@ class PracticeStore(Protocol):
 
     async def save_review(self, card: CardState, review: Review) -> None:
         """Store the card's new state and the review that produced it, atomically."""
+        ...
+
+    async def cards(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], CardState]:
+        """The stored cards among (player id, question id) keys, in one read."""
+        ...
+
+    async def save_reviews(self, items: Sequence[tuple[CardState, Review]]) -> None:
+        """Several `save_review`s in one transaction, in order (later states win)."""
         ...
 
     async def due_cards(

@@ -5,7 +5,9 @@ Both are held to the same contract tests (tests/practice/test_practice_store.py)
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -89,26 +91,52 @@ class SqlitePracticeStore:
         )
         return _card(rows[0]) if rows else None
 
+    async def cards(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], CardState]:
+        if not keys:
+            return {}
+        rows = await self._db.read(
+            f"SELECT {_CARD_COLUMNS} FROM practice_cards "  # noqa: S608
+            "WHERE (player_id, question_id) IN (SELECT json_extract(value, '$[0]'), "
+            "json_extract(value, '$[1]') FROM json_each(?))",
+            (json.dumps([list(k) for k in keys]),),
+        )
+        return {(c.player_id, c.question_id): c for c in map(_card, rows)}
+
     async def save_review(self, card: CardState, review: Review) -> None:
-        c = card
+        await self.save_reviews([(card, review)])
+
+    async def save_reviews(self, items: Sequence[tuple[CardState, Review]]) -> None:
+        if not items:
+            return
+        cards = [
+            (
+                c.player_id, c.question_id, c.topic, int(c.phase), c.step, c.stability,
+                c.difficulty, _ts(c.due), _ts(c.last_review) if c.last_review else None,
+                c.reps, c.lapses,
+            )
+            for c, _ in items
+        ]  # fmt: skip
+        reviews = [
+            (r.player_id, r.question_id, r.topic, r.rating, r.source.value, r.score, _ts(r.at))
+            for _, r in items
+        ]
+        # one statement per table (rows as JSON): the writer is held for one step each, not a
+        # Python round trip per row, so answers queued behind a card write barely wait
+        cols = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(11))
         async with self._db.transaction() as conn:
             await conn.execute(
                 f"INSERT OR REPLACE INTO practice_cards ({_CARD_COLUMNS}) "  # noqa: S608
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    c.player_id, c.question_id, c.topic, int(c.phase), c.step, c.stability,
-                    c.difficulty, _ts(c.due), _ts(c.last_review) if c.last_review else None,
-                    c.reps, c.lapses,
-                ),
-            )  # fmt: skip
+                f"SELECT {cols} FROM json_each(?)",
+                (json.dumps(cards),),
+            )
             await conn.execute(
                 "INSERT INTO practice_reviews (player_id, question_id, topic, rating, source, "
-                "score, reviewed_at) VALUES (?,?,?,?,?,?,?)",
-                (
-                    review.player_id, review.question_id, review.topic, review.rating,
-                    review.source.value, review.score, _ts(review.at),
-                ),
-            )  # fmt: skip
+                "score, reviewed_at) SELECT json_extract(value, '$[0]'), "
+                "json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
+                "json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
+                "json_extract(value, '$[5]'), json_extract(value, '$[6]') FROM json_each(?)",
+                (json.dumps(reviews),),
+            )
 
     async def due_cards(
         self, player_id: int, now: datetime, topic: str | None, limit: int
@@ -262,9 +290,16 @@ class MemoryPracticeStore:
     async def card(self, player_id: int, question_id: str) -> CardState | None:
         return self._cards.get((player_id, question_id))
 
+    async def cards(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], CardState]:
+        return {k: self._cards[k] for k in keys if k in self._cards}
+
     async def save_review(self, card: CardState, review: Review) -> None:
-        self._cards[(card.player_id, card.question_id)] = card
-        self._reviews.append(review)
+        await self.save_reviews([(card, review)])
+
+    async def save_reviews(self, items: Sequence[tuple[CardState, Review]]) -> None:
+        for card, review in items:
+            self._cards[(card.player_id, card.question_id)] = card
+            self._reviews.append(review)
 
     def _mine(self, player_id: int, topic: str | None) -> list[CardState]:
         return [

@@ -41,11 +41,12 @@ async def stores(
 
 
 @pytest.fixture
-def practice(
+async def practice(
     bank: QuestionBank, stores: tuple[Store, PracticeStore], clock: FixedClock
-) -> PracticeService:
+) -> AsyncIterator[PracticeService]:
     store, pstore = stores
     quiz = QuizService(bank, store, clock=clock, ask_rate=(1000, 60.0), rng=random.Random(7))
     service = PracticeService(quiz, pstore, exporter=to_anki, rng=random.Random(7))
     service.attach()
-    return service
+    yield service
+    await service.flush()  # queued card updates, before the store closes (as runtime does)

@@ -55,6 +55,21 @@ async def test_cards_round_trip_every_field(stores: tuple[Store, PracticeStore])
     assert await practice.carded(pid) == {"alpha-one"}
 
 
+async def test_batched_reviews_and_card_reads(stores: tuple[Store, PracticeStore]) -> None:
+    store, practice = stores
+    a, b = await player(store, 1), await player(store, 2)
+    first = card(a, "alpha-one", T0)
+    later = replace(first, reps=2, due=T0 + timedelta(days=1))
+    other = card(b, "alpha-one", T0)
+    await practice.save_reviews([(first, review(first, 1)), (other, review(other, 3)),
+                                 (later, review(later, 3))])  # fmt: skip
+    found = await practice.cards([(a, "alpha-one"), (b, "alpha-one"), (a, "nope")])
+    assert found == {(a, "alpha-one"): later, (b, "alpha-one"): other}  # later state wins
+    assert await practice.cards([]) == {}
+    progress = {p.topic: p for p in await practice.progress(a)}
+    assert progress["alpha"].reviews == 2
+
+
 async def test_due_cards_are_most_overdue_first_and_filtered(
     stores: tuple[Store, PracticeStore],
 ) -> None:

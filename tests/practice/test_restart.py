@@ -49,8 +49,10 @@ async def test_cards_and_sessions_survive_a_restart(
         assert step.awaiting is Awaiting.CHOICE
         pending = step.replies[-1].choices[0].token  # question 3, shown before the restart
         player = await practice.quiz.store.player(ADA, "Ada")
+        await practice.flush()
         before = {qid: await practice.store.card(player, qid) for qid in bank_ids(bank)}
     finally:
+        await practice.flush()
         await db.close()
 
     clock.advance(minutes=3)
@@ -76,6 +78,7 @@ async def test_cards_and_sessions_survive_a_restart(
             label = asked.round.correct_label(asked.question)
             await practice.quiz.answer_choice(ADA, "Ada", asked.round.id, label)
     finally:
+        await practice.flush()  # as runtime does before closing the store
         await db.close()
 
     db, practice = await boot(path, bank, clock)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -14,7 +16,7 @@ from bot.core.practice import PracticeService, Step
 from bot.core.practice_ports import Awaiting, SessionState
 from bot.core.replies import Reply
 from bot.core.rounds import RoundKind
-from bot.core.srs import CardPhase, Review, Source, new_card
+from bot.core.srs import CardPhase, CardState, Review, Source, new_card
 from tests.conftest import FixedClock
 from tests.practice.conftest import ADA, DM
 
@@ -124,6 +126,7 @@ async def test_multiple_choice_anywhere_updates_the_card(
     wrong = next(lbl for lbl in "ABC" if lbl != asked.round.correct_label(asked.question))
     reply = await quiz.answer_choice(ADA, "Ada", asked.round.id, wrong)
     assert "Not quite" in reply.plain_text()
+    await practice.flush()  # card updates are queued, not written inline
     card = await practice.store.card(player, "alpha-one")
     assert card is not None
     assert (card.phase, card.reps, card.due) == (
@@ -132,6 +135,7 @@ async def test_multiple_choice_anywhere_updates_the_card(
     clock.advance(minutes=2)
     again = await quiz.ask(ADA, "Ada", GROUP, question_id="alpha-one")
     await quiz.answer_choice(ADA, "Ada", again.round.id, again.round.correct_label(again.question))
+    await practice.flush()
     card = await practice.store.card(player, "alpha-one")
     assert card is not None and card.reps == 2
     assert card.due == clock.now() + timedelta(minutes=10)  # Good: the next learning step
@@ -153,7 +157,35 @@ async def test_a_failing_listener_never_fails_the_answer(
     assert "Right" in reply.plain_text()
     assert "answer listener" in caplog.text
     player = await practice.quiz.store.player(ADA, "Ada")
+    await practice.flush()
     assert await practice.store.card(player, "beta-one") is not None  # later listeners ran
+
+
+async def test_a_burst_of_answers_updates_cards_in_batches(
+    practice: PracticeService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply never waits for the card; many answers share one card write."""
+    writes: list[int] = []
+    save = practice.store.save_reviews
+
+    async def counting(items: Sequence[tuple[CardState, Review]]) -> None:
+        writes.append(len(items))
+        await save(items)
+
+    monkeypatch.setattr(practice.store, "save_reviews", counting)
+    quiz = practice.quiz
+    players = [UserRef(Platform.TELEGRAM, str(500 + n)) for n in range(20)]
+    asked = await quiz.ask(ADA, "Ada", GROUP, question_id="beta-two")
+    right = asked.round.correct_label(asked.question)
+    await asyncio.gather(
+        *(quiz.answer_choice(p, f"P{p.user_id}", asked.round.id, right) for p in players)
+    )
+    await practice.flush()
+    assert sum(writes) == 20
+    assert len(writes) < 20  # batched
+    for p in players:
+        card = await practice.store.card(await quiz.store.player(p, "x"), "beta-two")
+        assert card is not None and card.reps == 1
 
 
 async def test_due_cards_come_first_most_overdue_first(
