@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import os
 import shlex
 import sys
 from collections.abc import AsyncIterator
@@ -52,6 +53,19 @@ def render(console: Console, reply: Reply) -> None:
     console.print()
 
 
+class OutputClosed(Exception):
+    """Standard output was closed (the reader went away): the console stops quietly."""
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich's default raises SystemExit inside the event loop, which skips the clean
+        # shutdown (the store's connections stay open and interpreter exit hangs on them)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise OutputClosed()
+
+
 class ConsoleAdapter:
     def __init__(
         self,
@@ -68,7 +82,7 @@ class ConsoleAdapter:
         self.files_dir = files_dir or Path.cwd()  # where /progress and /export write files
         self._step: Step | None = None  # the last practice step shown
         self.stdin = stdin or sys.stdin
-        self.console = console or Console(highlight=False)
+        self.console = console or _Console(highlight=False)
         name = user_id or _login_name()
         self.user = UserRef(Platform.CONSOLE, name)
         self.name = name
@@ -77,11 +91,14 @@ class ConsoleAdapter:
         self._last_topic: tuple[str | None, str | None] = (None, None)
 
     async def run(self) -> int:
-        render(self.console, self.service.welcome(Platform.CONSOLE))
-        async for line in self._lines():
-            if not await self.handle(line):
-                break
-        self.console.print(Text("Bye! Your score is saved.", style="dim"))
+        try:
+            render(self.console, self.service.welcome(Platform.CONSOLE))
+            async for line in self._lines():
+                if not await self.handle(line):
+                    break
+            self.console.print(Text("Bye! Your score is saved.", style="dim"))
+        except OutputClosed:
+            pass  # e.g. `stackprep | head`: stop quietly; the caller closes the store
         return 0
 
     async def _lines(self) -> AsyncIterator[str]:
@@ -137,6 +154,8 @@ class ConsoleAdapter:
                 self._say(f"Unknown command {words[0][:30]!r}. Type /help for the commands.")
         except QuizError as exc:
             self._say(exc.message)
+        except OutputClosed:
+            raise
         except Exception:
             log.exception("console command %r failed", line[:80])
             self._say(texts.APOLOGY)

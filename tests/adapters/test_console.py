@@ -111,3 +111,23 @@ def test_repo_default_starts_with_shipped_bank(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert re.search(r"\d+ topics, \d+ questions", result.stdout)
+
+
+def test_console_exits_when_its_reader_goes_away(tmp_path: Path) -> None:
+    """`stackprep | head -1`: the closed pipe ends the quiz cleanly instead of hanging."""
+    config = tmp_path / "c.toml"
+    config.write_text(f'[quiz]\nquestions_dir = "{TEST_BANK}"\n[database]\npath = "q.db"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKPREP_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "console"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()  # the welcome
+    proc.stdout.close()  # the reader goes away, like `head -1`
+    proc.stdin.write("/topics\n" * 50)
+    proc.stdin.close()
+    assert proc.wait(timeout=30) == 0
+    assert "Traceback" not in proc.stderr.read()
+    proc.stderr.close()
