@@ -35,7 +35,7 @@ from .service import AnswerEvent, QuizService
 from .srs import CardState, Review, Source, Srs, new_card
 
 log = logging.getLogger(__name__)
-CARD_WRITE_LINGER = 0.1  # seconds a multiple-choice card update may wait to share a write
+CARD_WRITE_LINGER = 0.02  # seconds a multiple-choice card update may wait to share a write
 
 _CHOICE_RE = re.compile(r"^p1\.c\.([A-Za-z0-9_-]{6,24})\.([A-D])$")
 _RATING_RE = re.compile(r"^p1\.r\.([A-Za-z0-9_-]{6,24})\.([1-4])$")
