@@ -320,7 +320,7 @@ def progress_chart(rows: Sequence[TopicProgress], titles: Mapping[str, str]) -> 
 def export_reply(count: int) -> Reply:
     text = (
         f"Your {count} hardest question{'s' * (count != 1)}, ready for Anki: "
-        "File → Import, pick the file; each question becomes a card in a Stackprep deck."
+        "File → Import, pick the file; each question becomes a note in a Stackprep::<topic> deck."
     )
     return Reply((Paragraph(text),), private=True, summary=text[:200])
 
