@@ -55,6 +55,8 @@ class PracticeJobs:
                 log.info("practice: cannot reach %s for a %s note (%s)", chat.key, kind, exc.reason)
             except DeliveryFailed as exc:
                 log.warning("practice: %s note to %s failed: %s", kind, chat.key, exc.reason)
+            except Exception:  # one bad note never costs the others theirs
+                log.exception("practice: %s note to %s failed", kind, chat.key)
         return sent
 
 

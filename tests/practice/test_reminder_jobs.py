@@ -50,6 +50,7 @@ async def world(tmp_path: Path, bank: QuestionBank, clock: FixedClock) -> AsyncI
         practice.attach()
         daily = DailyService(quiz, SqliteDailyStore(store), clock=clock)
         yield World(quiz, practice, daily, FakeOutbox(Platform.TELEGRAM))
+        await practice.flush()
     finally:
         await store.close()
 
@@ -99,6 +100,22 @@ async def test_reminders_are_scheduled_jobs_sent_once_a_day(
     with caplog.at_level(logging.INFO, logger="bot.practice_jobs"):
         assert await jobs.remind() == 0  # the bot was blocked: logged, never raised
     assert "cannot reach telegram:61" in caplog.text
+
+
+async def test_one_failing_reminder_does_not_cost_the_others_theirs(
+    world: World, scheduler: DailyScheduler, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    jobs = practice_jobs.schedule(scheduler, world.practice)
+    eve, eve_dm = UserRef(Platform.TELEGRAM, "63"), ChatRef(Platform.TELEGRAM, "63")
+    for user, chat in ((ADA, ADA_DM), (eve, eve_dm)):
+        await world.practice.remind(user, "x", chat, ["12:30"])
+        await a_due_card(world, user, chat)
+    clock.advance(minutes=31)
+    world.outbox.fail[ADA_DM.chat_id] = [RuntimeError("unexpected")]
+    with caplog.at_level(logging.ERROR, logger="bot.practice_jobs"):
+        assert await jobs.remind() == 1
+    assert [s.chat for s in world.outbox.sent] == [eve_dm]
+    assert "remind note to telegram:61 failed" in caplog.text
 
 
 async def test_idle_sessions_get_a_polite_note(
