@@ -195,7 +195,13 @@ class DailyService:
         closes = fire_at + sub.window
         if not sub.active or now >= closes:
             return RunResult(Outcome.SKIPPED)
-        pick = self.question_for(sub, day)
+        try:
+            pick = self.question_for(sub, day)
+        except QuizError as exc:  # its topics or level left the bank (EmptyBank, UnknownTopic)
+            reason = f"no questions match its topics and level any more ({exc.message})"
+            log.warning("daily: %s disabled: %s", sub.chat.key, reason)
+            await self._deactivate(sub, reason)
+            return RunResult(Outcome.FAILED, error=reason)
         claim, _ = await self.store.claim(sub.id, day, pick.id, fire_at, closes)
         question = self.quiz.bank.get(claim.question_id)
         if question is None:

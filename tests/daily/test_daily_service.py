@@ -14,7 +14,7 @@ from bot.core.daily import DailyDefaults, DeliveryKind, DeliveryState, Subscript
 from bot.core.daily_service import DailyService, Outcome
 from bot.core.errors import EmptyBank, NotAllowed, QuizError, RoundClosed
 from bot.core.identity import ChatRef, Platform, UserRef
-from bot.core.questions import LABELS
+from bot.core.questions import LABELS, Topic
 from bot.core.replies import Reply
 from bot.core.service import QuizService
 from bot.storage.daily_store import SqliteDailyStore
@@ -203,6 +203,25 @@ async def test_gone_place_is_disabled_with_the_reason(
     assert "-1001 is gone, subscription disabled" in caplog.text
     assert "bot was kicked" in text(await daily.status(GROUP))
     assert (await daily.run_post(stored, TODAY, outbox)).outcome is Outcome.SKIPPED
+
+
+async def test_topics_that_left_the_bank_disable_the_place_with_the_reason(
+    daily: DailyService, outbox: FakeOutbox, bank: QuestionBank
+) -> None:
+    s = await subscribed(daily, GROUP, "11:00", "alpha", "senior")
+    beta = [q for q in bank.questions if q.topic == "beta"]
+    daily.quiz.bank = QuestionBank([t for t in bank_topics(bank) if t.slug == "beta"], beta)
+    result = await daily.run_post(s, TODAY, outbox)
+    assert result.outcome is Outcome.FAILED
+    assert outbox.sent == []
+    stored = await daily.store.subscription(s.id)
+    assert stored is not None and not stored.active
+    assert "no questions match its topics and level" in (stored.disabled_reason or "")
+    assert "no questions match" in text(await daily.status(GROUP))
+
+
+def bank_topics(bank: QuestionBank) -> list[Topic]:
+    return [Topic(t.slug, t.title) for t in bank.topics()]
 
 
 async def test_transient_failures_are_retried_a_bounded_number_of_times(
