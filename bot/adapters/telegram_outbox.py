@@ -120,7 +120,13 @@ class TelegramOutbox:
         )
         if message.poll is None:
             raise DeliveryFailed("Telegram answered sendPoll without a poll")
-        await self._service.link(Platform.TELEGRAM, message.poll.id, asked.round.id)
+        try:
+            await self._service.link(Platform.TELEGRAM, message.poll.id, asked.round.id)
+        except Exception:
+            # The poll is out: failing now would make a daily retry post a second one. Its
+            # votes just cannot be scored; that is logged, the post counts as delivered.
+            log.exception("telegram: poll %s of round %s was sent but not linked",
+                          message.poll.id, asked.round.id)  # fmt: skip
         return message
 
     # -- the Outbox protocol (typed errors) -------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from bot.adapters.telegram_outbox import TelegramOutbox
 from bot.adapters.telegram_render import alert_text, html_messages, keyboard, utf16_len
 from bot.core.bank import QuestionBank
+from bot.core.errors import StorageUnavailable
 from bot.core.identity import ChatRef, Platform
 from bot.core.outbox import ChatGone, DeliveryFailed, Outbox, RetryLater
 from bot.core.replies import Button, Code, Paragraph, Reply
@@ -62,6 +63,22 @@ async def test_post_question_as_a_quiz_poll_links_the_poll_to_its_round(
     await outbox(tg).edit(GROUP, ref, asked.reply)  # closing a poll stops it
     stop = tg.api.sent("stopPoll")[0]
     assert stop.params == {"chat_id": GROUP_ID, "message_id": message_id}
+
+
+async def test_a_poll_that_went_out_counts_as_delivered_even_if_linking_fails(
+    tg: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Failing the post would make the scheduler retry it: a second poll in the group."""
+    asked = await daily(tg, "beta-two")
+
+    async def broken(*args: object) -> None:
+        raise StorageUnavailable()
+
+    monkeypatch.setattr(tg.service, "link", broken)
+    ref = await outbox(tg).post_question(GROUP, asked, nonce="run-1:chat")
+    assert ref.startswith("poll:")
+    assert [c.method for c in tg.api.sent()] == ["sendPoll"]
+    assert "was sent but not linked" in caplog.text
 
 
 async def test_post_code_question_with_buttons_then_close_it_by_editing(tg: Harness) -> None:
