@@ -35,6 +35,10 @@ def who(interaction: Interaction) -> tuple[UserRef, str, ChatRef]:
     """The person (stable id, display name) and the place of an interaction."""
     user = interaction.user
     guild = str(interaction.guild_id) if interaction.guild_id else None
+    if guild is None and interaction.context.private_channel:
+        # a group DM (or a DM between people, with the app user-installed): others read
+        # along, so it is a shared place with its own board, never a private tutor session
+        guild = f"gdm-{interaction.channel_id}"
     chat = ChatRef(Platform.DISCORD, str(interaction.channel_id), guild)
     return UserRef(Platform.DISCORD, str(user.id)), user.display_name, chat
 

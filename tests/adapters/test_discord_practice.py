@@ -201,6 +201,22 @@ async def test_practice_in_a_server_is_refused_privately(
         assert due.body["data"]["content"].startswith("You have no practice cards yet.")
 
 
+async def test_practice_in_a_group_dm_is_refused_privately(
+    tmp_path: Path, bank: QuestionBank, clock: FixedClock
+) -> None:
+    """A group DM has no guild, but others read along: it is not a private tutor session."""
+    async with FakeDiscord() as fake, practice_bot(fake, tmp_path / "q.db", bank, clock):
+        payload = fake.command("practice", user=ANN, guild=False)
+        payload["channel_id"] = payload["channel"]["id"] = "810000000000000001"
+        payload["channel"]["type"] = 3  # GROUP_DM
+        payload["context"] = 2  # PRIVATE_CHANNEL
+        callback = await fake.interact(payload)
+        assert callback.body["data"]["flags"] == EPHEMERAL
+        assert callback.body["data"]["content"] == (
+            "Practice is private: send me /practice in a direct message."
+        )
+
+
 async def test_progress_chart_and_anki_export_are_attachments(
     tmp_path: Path, bank: QuestionBank, clock: FixedClock
 ) -> None:
