@@ -141,20 +141,19 @@ class SqlitePracticeStore:
     async def due_cards(
         self, player_id: int, now: datetime, topic: str | None, limit: int
     ) -> list[CardState]:
-        rows = await self._db.read(
-            f"SELECT {_CARD_COLUMNS} FROM practice_cards "  # noqa: S608
-            "WHERE player_id = ? AND due <= ? "
-            "AND (? IS NULL OR topic = ?) ORDER BY due, question_id LIMIT ?",
-            (player_id, _ts(now), topic, topic, limit),
-        )
-        return [_card(r) for r in rows]
+        return await self._by_due(player_id, "due <= ?", now, topic, limit)
 
     async def upcoming_cards(
         self, player_id: int, now: datetime, topic: str | None, limit: int
     ) -> list[CardState]:
+        return await self._by_due(player_id, "due > ?", now, topic, limit)
+
+    async def _by_due(
+        self, player_id: int, when: str, now: datetime, topic: str | None, limit: int
+    ) -> list[CardState]:
         rows = await self._db.read(
-            f"SELECT {_CARD_COLUMNS} FROM practice_cards "  # noqa: S608
-            "WHERE player_id = ? AND due > ? "
+            f"SELECT {_CARD_COLUMNS} FROM practice_cards "  # noqa: S608 - `when` is ours
+            f"WHERE player_id = ? AND {when} "
             "AND (? IS NULL OR topic = ?) ORDER BY due, question_id LIMIT ?",
             (player_id, _ts(now), topic, topic, limit),
         )
