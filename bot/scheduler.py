@@ -190,6 +190,7 @@ class DailyScheduler:
         self._retries: dict[tuple[int, date | None], int] = {}
         self._subs: dict[int, Subscription] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._side: set[asyncio.Task[object]] = set()  # running runs of every() jobs
         self._stopping = False
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -223,8 +224,13 @@ class DailyScheduler:
             for _ in range(self._workers_per_platform):
                 queue.put_nowait(Work("stop", platform, 0))
         workers = [t for t in self._tasks if t.get_name() != "daily-progress"]
-        if workers:
-            await asyncio.wait(workers, timeout=grace)
+        running = [*workers, *self._side]
+        if running:
+            await asyncio.wait(running, timeout=grace)
+        for side in list(self._side):
+            side.cancel()
+        if self._side:
+            await asyncio.gather(*self._side, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -262,8 +268,19 @@ class DailyScheduler:
     ) -> None:
         """A recurring job of another feature on this scheduler (e.g. practice reminders,
         `bot.practice_jobs`). Call after start(); one run at a time, missed runs coalesce."""
+
+        async def tracked() -> None:
+            # Our own task, shielded: APScheduler cancels its job tasks at shutdown, which
+            # would cut a reminder off after it was claimed; stop() lets it finish instead.
+            if self._stopping:
+                return
+            task: asyncio.Task[object] = asyncio.ensure_future(func())
+            self._side.add(task)
+            task.add_done_callback(self._side.discard)
+            await asyncio.shield(task)
+
         self._scheduler.add_job(
-            func, IntervalTrigger(seconds=interval.total_seconds(), timezone="UTC"),
+            tracked, IntervalTrigger(seconds=interval.total_seconds(), timezone="UTC"),
             id=job_id, replace_existing=True,
         )  # fmt: skip
 

@@ -3,6 +3,7 @@ loopback outbox, with a real SQLite file and a fixed clock."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -135,3 +136,28 @@ async def test_idle_sessions_get_a_polite_note(
     # the Discord session (not served in this run) is left to time out on its next use
     bob = await world.practice.store.active_session(await world.quiz.store.player(BOB, "Bob"))
     assert bob is not None
+
+
+async def test_stop_lets_a_running_recurring_job_finish(world: World) -> None:
+    """APScheduler cancels its job tasks at shutdown; a reminder run already under way (its
+    reminders claimed for today) must finish instead of being cut off."""
+    sched = DailyScheduler(
+        world.daily, [world.outbox], limits={p: FAST for p in Platform}, run_jobs=False, workers=1
+    )
+    await sched.start()
+    started, release, finished = asyncio.Event(), asyncio.Event(), []
+
+    async def slow() -> None:
+        started.set()
+        await release.wait()
+        finished.append(True)
+
+    sched.every("test:slow", timedelta(minutes=1), slow)
+    firing = asyncio.create_task(sched.fire("test:slow"))
+    await started.wait()
+    stopping = asyncio.create_task(sched.stop(grace=5.0))
+    await asyncio.sleep(0.01)
+    firing.cancel()  # as APScheduler does to the job's task when it shuts down
+    release.set()
+    await stopping
+    assert finished == [True]
