@@ -37,7 +37,7 @@ from .ports import Clock, SystemClock
 from .questions import Question
 from .replies import Reply
 from .rounds import Round, RoundKind
-from .scoring import rank_rows
+from .scoring import iso_week, rank_rows
 from .service import Asked, QuizService, quiz_poll
 
 log = logging.getLogger(__name__)
@@ -267,13 +267,11 @@ class DailyService:
         scope = sub.chat.scope
         if scope is None:
             return None
-        year, week, _ = (claim.day - timedelta(days=1)).isocalendar()
-        period = f"{year}-W{week:02d}"
+        period = iso_week(claim.day - timedelta(days=1))  # the week that just ended
         rows = rank_rows(await self.quiz.store.top(scope, period, RECAP_SIZE))
         if not rows:
             return None
-        place = "this server" if sub.chat.platform is Platform.DISCORD else "this group"
-        reply = daily_texts.weekly_recap(period, rows, place)
+        reply = daily_texts.weekly_recap(period, rows, texts.community_word(sub.chat.platform))
         return await outbox.post(sub.chat, reply, nonce=f"sp-{claim.id}-w")
 
     async def _deliver(

@@ -105,6 +105,7 @@ def rank_rows(rows: Sequence[BoardRow]) -> list[RankedRow]:
     return ranked
 
 
-def iso_week(at: datetime) -> str:
+def iso_week(at: date) -> str:
+    """ISO week label of a date or datetime, e.g. 2026-W49."""
     year, week, _ = at.isocalendar()
     return f"{year}-W{week:02d}"

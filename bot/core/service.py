@@ -280,7 +280,7 @@ class QuizService:
         player = await self.store.player(user, name)
         rows = rank_rows(await self.store.top(board_scope, board_period, 10))
         own = await self.store.board_entry(board_scope, board_period, player)
-        place = "everywhere" if board_scope == GLOBAL_SCOPE else _community_word(chat.platform)
+        place = "everywhere" if board_scope == GLOBAL_SCOPE else texts.community_word(chat.platform)
         return texts.leaderboard_reply(
             rows, own, period=chosen_period, place=place, asker_id=player
         )
@@ -298,12 +298,6 @@ class QuizService:
 
     def welcome(self, platform: Platform) -> Reply:
         return texts.welcome_reply(platform)
-
-
-def _community_word(platform: Platform) -> str:
-    return {Platform.DISCORD: "this server", Platform.TELEGRAM: "this group"}.get(
-        platform, "this community"
-    )
 
 
 def quiz_poll(question: Question, rnd: Round) -> QuizPoll | None:

@@ -19,6 +19,13 @@ PERIOD_NAMES = {"week": "this week", "all": "all time"}
 APOLOGY = "Sorry, something went wrong on our side. It has been logged; please try again."
 
 
+def community_word(platform: Platform) -> str:
+    """How a leaderboard or recap names the community it is about."""
+    return {Platform.DISCORD: "this server", Platform.TELEGRAM: "this group"}.get(
+        platform, "this community"
+    )
+
+
 def difficulty_name(level: int) -> str:
     return DIFFICULTY_NAMES.get(level, str(level))
 
