@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -15,7 +13,6 @@ from bot.core.identity import Platform, UserRef
 from bot.core.practice import PracticeService
 from bot.core.practice_ports import Awaiting
 from tests.adapters.test_console import run_console
-from tests.conftest import REPO
 
 RIGHT = {"len()", "[1, 2, 3]", "One thread runs bytecode at a time; I/O releases the lock",
          "GET", "201 Created"}  # fmt: skip
@@ -68,18 +65,6 @@ def test_practice_input_errors_are_clear(tmp_path: Path) -> None:
     assert "'31:00' is not a time" in out
     assert "I don't know the timezone 'Nowhere/City'" in out
     assert "Traceback" not in out
-
-
-def test_bot_and_console_do_not_import_matplotlib() -> None:
-    code = (
-        "import sys, bot, bot.cli, bot.runtime, bot.adapters.console_adapter, "
-        "bot.core.practice, bot.storage.practice_store, bot.progress_chart;"
-        "print(sorted(m for m in ('matplotlib', 'numpy', 'PIL') if m in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
-    )
-    assert result.stdout.strip() == "[]"
 
 
 async def test_a_letter_answers_the_question_shown_last(practice: PracticeService) -> None:
