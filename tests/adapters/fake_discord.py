@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import re
 import threading
 import time
@@ -39,6 +40,7 @@ from bot.adapters.discord_adapter import DiscordAdapter
 from bot.config import Secret
 from bot.core.bank import QuestionBank
 from bot.core.ports import Clock
+from bot.core.practice import PracticeService
 from bot.core.service import QuizService
 from bot.storage.sqlite import SqliteStore
 
@@ -483,6 +485,7 @@ class RunningBot:
     service: QuizService
     store: SqliteStore
     task: asyncio.Task[None]
+    practice: PracticeService | None = None
 
 
 @asynccontextmanager
@@ -493,14 +496,21 @@ async def running_bot(
     clock: Clock,
     *,
     ask_rate: tuple[int, float] = (1000, 60.0),
+    rng: random.Random | None = None,
     setup: Callable[[DiscordAdapter], None] | None = None,
+    practice: Callable[[QuizService, SqliteStore], PracticeService] | None = None,
     **options: Any,
 ) -> AsyncIterator[RunningBot]:
-    """The real DiscordAdapter over a real SqliteStore, connected to `fake` until exit."""
+    """The real DiscordAdapter over a real SqliteStore, connected to `fake` until exit;
+    `practice` builds the practice service the adapter serves (its queued card updates are
+    written before the store closes, as the runtime does)."""
     store = SqliteStore(db_path)
     await store.open()
+    tutor: PracticeService | None = None
     try:
-        service = QuizService(bank, store, clock=clock, ask_rate=ask_rate)
+        service = QuizService(bank, store, clock=clock, ask_rate=ask_rate, rng=rng)
+        if practice is not None:
+            tutor = options["practice"] = practice(service, store)
         adapter = DiscordAdapter(Secret(fake.token), service, guild_ready_timeout=0.1, **options)
         if setup is not None:
             setup(adapter)
@@ -513,10 +523,12 @@ async def running_bot(
                 if task.done():
                     task.result()  # raises what stopped the adapter
                 raise TimeoutError("the Discord adapter did not become ready")
-            yield RunningBot(adapter, service, store, task)
+            yield RunningBot(adapter, service, store, task, tutor)
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     finally:
+        if tutor is not None:
+            await tutor.flush()
         await store.close()

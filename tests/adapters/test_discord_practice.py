@@ -6,7 +6,6 @@ sent as attachments.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import random
@@ -20,14 +19,13 @@ from aiohttp import web
 
 from bot.adapters.discord_adapter import DiscordAdapter
 from bot.bank_tools import to_anki
-from bot.config import Secret
 from bot.core.bank import QuestionBank
 from bot.core.identity import ChatRef, Platform, UserRef
 from bot.core.practice import PracticeService
 from bot.core.service import QuizService
 from bot.storage.practice_store import SqlitePracticeStore
 from bot.storage.sqlite import SqliteStore
-from tests.adapters.fake_discord import FakeDiscord, FakeUser, Recorded
+from tests.adapters.fake_discord import FakeDiscord, FakeUser, Recorded, running_bot
 from tests.conftest import FixedClock
 
 ANN = FakeUser(201, "Ann")
@@ -71,27 +69,16 @@ class Bot:
 async def practice_bot(
     fake: FakeDiscord, db_path: Path, bank: QuestionBank, clock: FixedClock
 ) -> AsyncIterator[Bot]:
-    store = SqliteStore(db_path)
-    await store.open()
-    try:
-        quiz = QuizService(bank, store, clock=clock, ask_rate=(1000, 60.0), rng=random.Random(4))
-        practice = PracticeService(
+    def tutor(quiz: QuizService, store: SqliteStore) -> PracticeService:
+        service = PracticeService(
             quiz, SqlitePracticeStore(store), exporter=to_anki, rng=random.Random(4)
         )
-        practice.attach()
-        adapter = DiscordAdapter(
-            Secret(fake.token), quiz, guild_ready_timeout=0.1, practice=practice
-        )
-        task = asyncio.create_task(adapter.run(), name="discord-adapter")
-        try:
-            await asyncio.wait_for(adapter.ready.wait(), 5)
-            yield Bot(adapter, quiz, practice)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    finally:
-        await store.close()
+        service.attach()
+        return service
+
+    async with running_bot(fake, db_path, bank, clock, rng=random.Random(4), practice=tutor) as bot:
+        assert bot.practice is not None
+        yield Bot(bot.adapter, bot.service, bot.practice)
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
