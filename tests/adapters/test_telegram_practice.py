@@ -88,6 +88,7 @@ async def tg(bank: QuestionBank, sqlite_store: SqliteStore, clock: FixedClock) -
     async with app:
         api.clear()
         yield Tg(adapter, api, quiz, practice)
+    await practice.flush()  # queued card updates, before the store closes (as runtime does)
 
 
 def text_message(text: str, *, chat_id: int = DM_ID, user_id: int = DM_ID) -> dict[str, Any]:
