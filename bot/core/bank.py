@@ -28,6 +28,7 @@ class TopicInfo:
 class QuestionBank:
     def __init__(self, topics: Iterable[Topic], questions: Iterable[Question]) -> None:
         self._topics = {t.slug: t for t in topics}
+        self.titles: dict[str, str] = {slug: t.title for slug, t in sorted(self._topics.items())}
         self._by_id: dict[str, Question] = {}
         for q in questions:
             if q.id in self._by_id:

@@ -331,7 +331,7 @@ class DailyService:
         return asked.round
 
     def _title(self, topic: str) -> str:
-        return next((t.title for t in self.quiz.bank.topics() if t.slug == topic), topic)
+        return self.quiz.bank.titles.get(topic, topic)
 
 
 async def _nothing() -> str | None:

@@ -107,7 +107,6 @@ class PracticeService:
         self.srs = Srs(self.settings.desired_retention)
         self._exporter = exporter
         self._rng = rng or random.SystemRandom()
-        self._titles = {t.slug: t.title for t in quiz.bank.topics()}
         self.reminders = PracticeReminders(quiz, store)
         self._pending: list[AnswerEvent] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -204,7 +203,7 @@ class PracticeService:
             position=0, awaiting=Awaiting.NOTHING, started_at=now, touched_at=now,
         )  # fmt: skip
         intro = Reply(
-            (pt.session_intro(len(plan), due, self._titles.get(slug or "")),), private=True
+            (pt.session_intro(len(plan), due, self.quiz.bank.titles.get(slug or "")),), private=True
         )
         return await self._present(session, now, (intro,))
 
@@ -239,7 +238,7 @@ class PracticeService:
             session = replace(session, position=session.position + 1)  # left the bank
         else:
             return await self._finish(session, now, before)
-        total, title = len(session.plan), self._titles.get(question.topic, question.topic)
+        total, title = len(session.plan), self.quiz.bank.titles.get(question.topic, question.topic)
         if session.position % 2 == 0:
             asked = await self.quiz.open_round(
                 question, session.chat, RoundKind.PRACTICE, now, now + self.settings.timeout,
@@ -384,7 +383,7 @@ class PracticeService:
         question = self.quiz.bank.get(session.question_id)
         if question is None:
             raise QuizError(pt.NO_SESSION)
-        total, title = len(session.plan), self._titles.get(question.topic, question.topic)
+        total, title = len(session.plan), self.quiz.bank.titles.get(question.topic, question.topic)
         if session.awaiting is Awaiting.CHOICE and session.round_id is not None:
             rnd = await self.quiz.get_round(session.round_id)
             if rnd is None:
@@ -448,7 +447,8 @@ class PracticeService:
         player = await self.quiz.store.player(user, name)
         rows = await self.store.progress(player)
         return Progress(
-            pt.progress_reply(rows, self._titles), pt.progress_chart(rows, self._titles)
+            pt.progress_reply(rows, self.quiz.bank.titles),
+            pt.progress_chart(rows, self.quiz.bank.titles),
         )
 
     async def export(self, user: UserRef, name: str) -> Export:
@@ -461,7 +461,7 @@ class PracticeService:
         questions = [q for c in cards if (q := self.quiz.bank.get(c.question_id)) is not None]
         if not questions:
             raise QuizError(pt.NOTHING_TO_EXPORT)
-        content = self._exporter(questions, dict(self._titles))
+        content = self._exporter(questions, dict(self.quiz.bank.titles))
         return Export(pt.EXPORT_FILENAME, content, pt.export_reply(len(questions)))
 
     # -- reminders (bot/core/practice_reminders.py) -------------------------------------------

@@ -85,7 +85,6 @@ class QuizService:
         self._rng = rng or random.SystemRandom()
         self._rounds: OrderedDict[str, Round] = OrderedDict()
         self._limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
-        self._titles = {t.slug: t.title for t in bank.topics()}
         self.answer_listeners: list[AnswerListener] = []
 
     # -- asking -----------------------------------------------------------------------------
@@ -146,7 +145,7 @@ class QuizService:
         await self.store.create_round(rnd)
         self._remember(rnd)
         reply = texts.question_reply(
-            question, rnd, self._titles.get(question.topic, question.topic)
+            question, rnd, self.bank.titles.get(question.topic, question.topic)
         )
         return Asked(reply, rnd, question, quiz_poll(question, rnd))
 
@@ -252,7 +251,7 @@ class QuizService:
         now = self.clock.now()
         week = await self.store.board_entry(GLOBAL_SCOPE, iso_week(now), player)
         return texts.score_reply(
-            name, stats, topics, self._titles, week[1].points if week else 0, now.date()
+            name, stats, topics, self.bank.titles, week[1].points if week else 0, now.date()
         )
 
     async def leaderboard(
