@@ -120,23 +120,27 @@ class SqlitePracticeStore:
             (r.player_id, r.question_id, r.topic, r.rating, r.source.value, r.score, _ts(r.at))
             for _, r in items
         ]
-        # one statement per table (rows as JSON): the writer is held for one step each, not a
-        # Python round trip per row, so answers queued behind a card write barely wait
+        # one statement per table (rows as JSON), both run in one step on the writer's thread:
+        # answers queued behind a card write wait for its SQL only, not for round trips
         cols = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(11))
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                f"INSERT OR REPLACE INTO practice_cards ({_CARD_COLUMNS}) "  # noqa: S608
-                f"SELECT {cols} FROM json_each(?)",
-                (json.dumps(cards),),
-            )
-            await conn.execute(
-                "INSERT INTO practice_reviews (player_id, question_id, topic, rating, source, "
-                "score, reviewed_at) SELECT json_extract(value, '$[0]'), "
-                "json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
-                "json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
-                "json_extract(value, '$[5]'), json_extract(value, '$[6]') FROM json_each(?)",
-                (json.dumps(reviews),),
-            )
+        await self._db.write_all(
+            [
+                (
+                    f"INSERT OR REPLACE INTO practice_cards ({_CARD_COLUMNS}) "  # noqa: S608
+                    f"SELECT {cols} FROM json_each(?)",
+                    (json.dumps(cards),),
+                ),
+                (
+                    "INSERT INTO practice_reviews (player_id, question_id, topic, rating, "
+                    "source, score, reviewed_at) SELECT json_extract(value, '$[0]'), "
+                    "json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
+                    "json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
+                    "json_extract(value, '$[5]'), json_extract(value, '$[6]') "
+                    "FROM json_each(?)",
+                    (json.dumps(reviews),),
+                ),
+            ]
+        )
 
     async def due_cards(
         self, player_id: int, now: datetime, topic: str | None, limit: int

@@ -14,12 +14,12 @@ import logging
 import sqlite3
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -30,6 +30,7 @@ from bot.core.rounds import Round, RoundKind
 from bot.core.scoring import AnswerContext, Award, BoardRow
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 MAX_BATCH = 512
 CHECKPOINT_INTERVAL = 1.0  # seconds
@@ -101,6 +102,83 @@ class _Job:
     attempt: Attempt
     decide: Callable[[AnswerContext], Award]
     future: asyncio.Future[Award] = field(repr=False)
+
+
+Params = tuple[Any, ...] | dict[str, Any]
+
+
+def _transaction(conn: sqlite3.Connection, statements: Sequence[tuple[str, Params]]) -> None:
+    """On the writer's thread: BEGIN IMMEDIATE, every statement, COMMIT (ROLLBACK on error)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, params in statements:
+            conn.execute(sql, params)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _write_chunks(
+    conn: sqlite3.Connection, chunks: list[list[_Job]]
+) -> list[list[Award | Exception]]:
+    """On the writer's thread: each chunk's context query, scoring and one INSERT."""
+    outcomes: list[list[Award | Exception]] = []
+    for chunk in chunks:
+        try:
+            outcomes.append(_write_chunk(conn, chunk))
+        except Exception as exc:
+            log.exception("writing %d answers failed; none was recorded", len(chunk))
+            failure = StorageUnavailable()
+            failure.__cause__ = exc
+            outcomes.append([failure] * len(chunk))
+    return outcomes
+
+
+def _write_chunk(conn: sqlite3.Connection, jobs: list[_Job]) -> list[Award | Exception]:
+    request = json.dumps(
+        [
+            [j.attempt.player_id, j.attempt.question_id, j.attempt.day.isoformat(),
+             j.attempt.round.id]
+            for j in jobs
+        ]
+    )  # fmt: skip
+    contexts = {int(k): rest for k, *rest in conn.execute(_CONTEXT_SQL, (request,))}
+    results: list[Award | Exception] = []
+    rows = []
+    for k, job in enumerate(jobs):
+        today, last_scored, streak, last_daily, answered = contexts[k]
+        if answered:
+            results.append(AlreadyAnswered())
+            continue
+        ctx = AnswerContext(
+            points_today=today or 0,
+            last_scored_at=_dt(last_scored) if last_scored is not None else None,
+            daily_streak=streak,
+            last_daily_day=date.fromisoformat(last_daily) if last_daily else None,
+        )
+        try:
+            award = job.decide(ctx)
+        except Exception as exc:  # a bug in scoring fails this answer only
+            log.exception("scoring failed for round %s", job.attempt.round.id)
+            results.append(exc)
+            continue
+        a, rnd = job.attempt, job.attempt.round
+        rows.append(
+            (
+                rnd.id, a.player_id, a.question_id, a.topic, rnd.kind.value, a.label,
+                int(award.correct), award.points, _ts(a.at),
+                max(0.0, (a.at - rnd.opened_at).total_seconds()),
+                a.scopes[0] if a.scopes else None,
+                a.scopes[1] if len(a.scopes) > 1 else None,
+                a.week, a.day.isoformat(), award.daily_streak,
+                rnd.day.isoformat() if rnd.day and award.daily_streak is not None else None,
+            )
+        )  # fmt: skip
+        results.append(award)
+    if rows:
+        conn.execute(_INSERT_ANSWERS_SQL, (json.dumps(rows),))
+    return results
 
 
 class SqliteStore:
@@ -237,6 +315,18 @@ class SqliteStore:
             async with self._write_lock:
                 cursor = await self._w.execute(sql, params)
                 return cursor.rowcount
+        except sqlite3.OperationalError as exc:
+            raise StorageUnavailable() from exc
+
+    async def write_all(self, statements: Sequence[tuple[str, Params]]) -> None:
+        """Several write statements in one transaction, run as one step on the writer's thread.
+
+        For feature stores' hot batched writes: the writer is held for the statements
+        themselves, not for a round trip through the event loop after each of them.
+        """
+        try:
+            async with self._write_lock:
+                await self._on_writer(_transaction, statements)
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable() from exc
 
@@ -390,89 +480,51 @@ class SqliteStore:
                 return
 
     async def _write_batch(self, batch: list[_Job]) -> None:
-        """Write a batch: per chunk one context query and one INSERT of all its answers.
+        """Write a batch in one step on the writer's thread; then settle every caller.
 
-        A chunk holds each player at most once, so every answer's context (points today,
-        streak...) already includes the same player's earlier answers in the batch. Each
-        chunk's INSERT is one autocommitted statement (the trigger maintains the boards inside
-        it), so an answer is acknowledged only once it and its points are committed together;
-        a failing chunk fails only its own answers.
+        The batch is split into chunks that hold each player at most once, so every answer's
+        context (points today, streak...) already includes the same player's earlier answers
+        in the batch. Each chunk's INSERT is one autocommitted statement (the trigger maintains
+        the boards inside it), so an answer is acknowledged only once it and its points are
+        committed together; a failing chunk fails only its own answers.
         """
-        chunks: list[list[int]] = []
+        chunks: list[list[_Job]] = []
         seen_count: dict[int, int] = {}
-        for index, job in enumerate(batch):
+        for job in batch:
             n = seen_count.get(job.attempt.player_id, 0)
             seen_count[job.attempt.player_id] = n + 1
             if n == len(chunks):
                 chunks.append([])
-            chunks[n].append(index)
-        results: list[Award | BaseException | None] = [None] * len(batch)
+            chunks[n].append(job)
         async with self._write_lock:
-            for chunk in chunks:
-                outcomes: list[Award | BaseException]
-                try:
-                    outcomes = await self._write_chunk([batch[i] for i in chunk])
-                except Exception as exc:
-                    log.exception("writing %d answers failed; none was recorded", len(chunk))
-                    failure = StorageUnavailable()
-                    failure.__cause__ = exc
-                    outcomes = [failure] * len(chunk)
-                for i, outcome in zip(chunk, outcomes, strict=True):
-                    results[i] = outcome
-        for job, result in zip(batch, results, strict=True):
-            if job.future.done():
-                continue
-            if isinstance(result, Award):
-                job.future.set_result(result)
-            else:
-                job.future.set_exception(result or StorageUnavailable())
-
-    async def _write_chunk(self, jobs: list[_Job]) -> list[Award | BaseException]:
-        request = json.dumps(
-            [
-                [j.attempt.player_id, j.attempt.question_id, j.attempt.day.isoformat(),
-                 j.attempt.round.id]
-                for j in jobs
-            ]
-        )  # fmt: skip
-        contexts = {
-            int(k): rest for k, *rest in await self._w.execute_fetchall(_CONTEXT_SQL, (request,))
-        }
-        results: list[Award | BaseException] = []
-        rows = []
-        for k, job in enumerate(jobs):
-            today, last_scored, streak, last_daily, answered = contexts[k]
-            if answered:
-                results.append(AlreadyAnswered())
-                continue
-            ctx = AnswerContext(
-                points_today=today or 0,
-                last_scored_at=_dt(last_scored) if last_scored is not None else None,
-                daily_streak=streak,
-                last_daily_day=date.fromisoformat(last_daily) if last_daily else None,
-            )
             try:
-                award = job.decide(ctx)
-            except Exception as exc:  # a bug in scoring fails this answer only
-                log.exception("scoring failed for round %s", job.attempt.round.id)
-                results.append(exc)
-                continue
-            a, rnd = job.attempt, job.attempt.round
-            rows.append(
-                (
-                    rnd.id, a.player_id, a.question_id, a.topic, rnd.kind.value, a.label,
-                    int(award.correct), award.points, _ts(a.at),
-                    max(0.0, (a.at - rnd.opened_at).total_seconds()),
-                    a.scopes[0] if a.scopes else None,
-                    a.scopes[1] if len(a.scopes) > 1 else None,
-                    a.week, a.day.isoformat(), award.daily_streak,
-                    rnd.day.isoformat() if rnd.day and award.daily_streak is not None else None,
-                )
-            )  # fmt: skip
-            results.append(award)
-        if rows:
-            await self._w.execute(_INSERT_ANSWERS_SQL, (json.dumps(rows),))
-        return results
+                outcomes = await self._on_writer(_write_chunks, chunks)
+            except Exception as exc:  # the writer's thread itself failed (closed connection)
+                log.exception("writing %d answers failed; none was recorded", len(batch))
+                failure = StorageUnavailable()
+                failure.__cause__ = exc
+                outcomes = [[failure] * len(chunk) for chunk in chunks]
+        for chunk, results in zip(chunks, outcomes, strict=True):
+            for job, result in zip(chunk, results, strict=True):
+                if job.future.done():
+                    continue
+                if isinstance(result, Award):
+                    job.future.set_result(result)
+                else:
+                    job.future.set_exception(result)
+
+    async def _on_writer(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run `fn(sqlite3_connection, *args)` on the writer connection's thread, in one step.
+
+        Each aiosqlite call is a round trip through the event loop (and a GIL hand-over); a
+        unit of several statements done call by call waits for the loop between them while
+        holding the writer. aiosqlite runs arbitrary functions on its thread only through
+        `Connection._execute`, so this is the one place that uses it (aiosqlite is pinned in
+        uv.lock; the store's tests run every path through here).
+        """
+        conn = self._w
+        execute = cast(Callable[..., Awaitable[_T]], conn._execute)
+        return await execute(fn, conn._conn, *args)
 
     # -- leaderboards -----------------------------------------------------------------------
 
