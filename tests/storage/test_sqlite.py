@@ -14,6 +14,7 @@ from bot.core.identity import ChatRef, Platform, UserRef
 from bot.core.ports import Attempt
 from bot.core.rounds import Round, RoundKind
 from bot.core.scoring import AnswerContext, Award, iso_week
+from bot.storage import sqlite as sqlite_module
 from bot.storage.sqlite import SCHEMA_VERSION, SqliteStore, backup
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -154,3 +155,34 @@ def test_repr_is_safe(tmp_path: Path) -> None:
 
 
 _ = timedelta
+
+
+async def test_wal_starts_over_while_answers_keep_coming(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under steady writes the checkpoints still let the WAL start over, so it stays small.
+
+    The WAL header's checkpoint sequence number (bytes 12-15) goes up each time it starts over.
+    """
+    monkeypatch.setattr(sqlite_module, "CHECKPOINT_INTERVAL", 0.02)
+    path = tmp_path / "q.db"
+    store = SqliteStore(path)
+    await store.open()
+    players = [await store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(40)]
+    wal = Path(f"{path}-wal")
+
+    def sequence() -> int:
+        return int.from_bytes(wal.read_bytes()[12:16], "big")
+
+    first = sequence()
+    loop = asyncio.get_running_loop()
+    until = loop.time() + 0.8
+    i = 0
+    while loop.time() < until:  # the writer is never idle long enough for a lucky restart
+        i += 1
+        await store.create_round(_round(i))
+        await asyncio.gather(*(store.record_answer(_attempt(_round(i), p), _ten) for p in players))
+    await asyncio.sleep(0)
+    restarts = sequence() - first
+    await store.close()
+    assert restarts >= 3, f"the WAL started over {restarts} times in {i} rounds of answers"
