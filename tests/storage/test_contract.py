@@ -157,3 +157,21 @@ async def test_topic_stats_links_and_round_stats(store: Store) -> None:
     await store.link_round("telegram", "poll-1", rnd.id)
     assert await store.linked_round("telegram", "poll-1") == rnd.id
     assert await store.linked_round("telegram", "poll-2") is None
+
+
+async def test_every_board_counts_right_wrong_and_pointless_answers(store: Store) -> None:
+    """Each answer counts on all four boards; only points and right answers move a rank."""
+    a, b = await store.player(user(1), "Ada"), await store.player(user(2), "Bob")
+    outcomes = [(a, False, 0), (a, True, 20), (a, True, 0), (a, False, 0), (b, True, 10)]
+    for i, (p, correct, points) in enumerate(outcomes):
+        rnd = make_round(f"round1000{i:02d}")
+        await store.create_round(rnd)
+        await store.record_answer(attempt(rnd, p, correct=correct), fixed(points, correct))
+    for scope in ("global", "discord:guild"):
+        for period in ("all", iso_week(T0)):
+            top = await store.top(scope, period, 10)
+            assert [(r.player_id, r.points, r.correct, r.answered) for r in top] == [
+                (a, 20, 2, 4),
+                (b, 10, 1, 1),
+            ]
+            assert await store.board_entry(scope, period, b) == (2, top[1])

@@ -15,7 +15,7 @@ from bot.core.ports import Attempt
 from bot.core.rounds import Round, RoundKind
 from bot.core.scoring import AnswerContext, Award, iso_week
 from bot.storage import sqlite as sqlite_module
-from bot.storage.sqlite import SCHEMA_VERSION, SqliteStore, backup
+from bot.storage.sqlite import SCHEMA_VERSION, SqliteStore, backup, migrations
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CHAT = ChatRef(Platform.TELEGRAM, "-100", "-100")
@@ -155,6 +155,56 @@ def test_repr_is_safe(tmp_path: Path) -> None:
 
 
 _ = timedelta
+
+
+async def test_upgrade_to_version_4_keeps_every_board_row(tmp_path: Path) -> None:
+    """Version 4 re-keys `scores` by player: an existing file keeps its boards and goes on."""
+    path = tmp_path / "q.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for version, sql in migrations():
+        if version <= 3:
+            conn.executescript(f"BEGIN; {sql}; PRAGMA user_version = {version}; COMMIT;")
+    conn.execute("INSERT INTO players (id, name, created_at) VALUES (1, 'Ada', 0), (2, 'Bo', 0)")
+    conn.execute(
+        "INSERT INTO rounds VALUES ('r1', 'alpha-one', 'telegram', '-100', '-100', 'ask', "
+        "'0,1,2', 0, NULL, NULL, NULL)"
+    )
+    week = iso_week(T0)
+    for player, correct, points in ((1, 1, 10), (2, 0, 0)):
+        conn.execute(
+            "INSERT INTO answers VALUES ('r1', ?, 'alpha-one', 'alpha', 'ask', 'A', ?, ?, 0, 1, "
+            "'global', 'telegram:-100', ?, '2026-12-01', NULL, NULL)",
+            (player, correct, points, week),
+        )
+    before = sorted(
+        conn.execute("SELECT scope, period, player_id, points, correct, answered FROM scores")
+    )
+    assert len(before) == 8
+    conn.close()
+
+    store = SqliteStore(path)
+    await store.open()
+    assert [(r.player_id, r.points) for r in await store.top("telegram:-100", week, 10)] == [
+        (1, 10)
+    ]
+    await store.create_round(_round(2))
+    wrong = Attempt(
+        _round(2), 1, "alpha-one", "alpha", "B", False, T0, ("global", "telegram:-100"), week,
+        T0.date(),
+    )  # fmt: skip
+    await store.record_answer(wrong, lambda ctx: Award(False, 0, None))
+    entry = await store.board_entry("telegram:-100", "all", 1)
+    await store.close()
+    assert entry is not None and entry[0] == 1
+    assert (entry[1].points, entry[1].correct, entry[1].answered) == (10, 1, 2)
+    conn = sqlite3.connect(path)
+    after = sorted(
+        conn.execute("SELECT scope, period, player_id, points, correct, answered FROM scores")
+    )
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+    grown = [(s, p, pid, pts, c, n + (pid == 1)) for s, p, pid, pts, c, n in before]
+    assert after == grown
 
 
 async def test_wal_starts_over_while_answers_keep_coming(
