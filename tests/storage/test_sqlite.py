@@ -42,10 +42,17 @@ async def test_fresh_file_gets_schema_and_pragmas(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "sub" / "q.db")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == sqlite_module.PAGE_SIZE == 2048
     conn.close()
     again = SqliteStore(tmp_path / "sub" / "q.db")  # reopening applies nothing twice
     await again.open()
     await again.close()
+    old = tmp_path / "old.db"  # a file made before keeps its page size
+    sqlite3.connect(old).execute("CREATE TABLE t (x)").connection.close()
+    kept = SqliteStore(old)
+    await kept.open()
+    assert (await kept.read("PRAGMA page_size"))[0][0] == 4096
+    await kept.close()
 
 
 async def test_scores_survive_a_restart(tmp_path: Path) -> None:
