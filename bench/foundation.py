@@ -31,7 +31,7 @@ from bot.core.practice import PracticeService  # noqa: E402
 from bot.core.rounds import RoundKind  # noqa: E402
 from bot.core.service import Asked, QuizService  # noqa: E402
 from bot.core.tokens import answer_token  # noqa: E402
-from bot.runtime import GIL_SWITCH_INTERVAL, build_practice  # noqa: E402
+from bot.runtime import build_practice, freeze_startup_heap, tune_interpreter  # noqa: E402
 from bot.storage.sqlite import SqliteStore  # noqa: E402
 
 BANK = load_bank(ROOT / "questions")
@@ -64,6 +64,7 @@ async def _service(path: Path) -> tuple[QuizService, SqliteStore]:
     await store.open()
     service = QuizService(BANK, store, ask_rate=(10**9, 1.0))
     store.practice = build_practice(load_config(None, {}), service, store)
+    freeze_startup_heap()  # as bot.runtime.run does before it serves
     return service, store
 
 
@@ -97,15 +98,18 @@ async def answers_at(rate: int, seconds: float, players: int = 10_000) -> None:
             latencies.append(loop.time() - due)
 
         start = loop.time()
-        tasks = []
+        running: set[asyncio.Task[None]] = set()  # only the unfinished ones, as a bot holds
         k = 0
         while k < total:  # open loop: every millisecond, launch all answers due by now
             now = loop.time()
             while k < total and start + k / rate <= now:
-                tasks.append(asyncio.create_task(one(k, start + k / rate)))
+                task = asyncio.create_task(one(k, start + k / rate))
+                running.add(task)
+                task.add_done_callback(running.discard)
                 k += 1
             await asyncio.sleep(0.001)
-        await asyncio.gather(*tasks)
+        while running:
+            await asyncio.gather(*running)
         elapsed = loop.time() - start
         await store.close()
         achieved = total / elapsed
@@ -255,7 +259,7 @@ def idle_and_ready() -> None:
 
 
 async def main(parts: list[str]) -> None:
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)  # as bot.runtime.run does
+    tune_interpreter()  # as bot.runtime.run does
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"SQLite {sqlite3.sqlite_version}, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
     if not parts or "answers" in parts:
