@@ -94,6 +94,8 @@ class Store(Protocol):
     ) -> Award:
         """Record the first answer of a player in a round and its points, atomically.
 
+        `decide` turns the player's context into the award; it must be a pure function of its
+        argument, since a store may call it on its writer's thread (SqliteStore does).
         Raises AlreadyAnswered if the player answered this round before; nothing changes then.
         """
         ...

@@ -39,7 +39,7 @@ CHECKPOINT_INTERVAL = 1.0  # seconds
 # Set when a file is created; an existing file keeps its page size.
 PAGE_SIZE = 2048
 CHECKPOINT_PASSES = 4  # passive passes beside the writer before the catch-up with it paused
-CATCH_UP_FRAMES = 256  # WAL frames (pages) left for that catch-up: about a millisecond's copy
+CATCH_UP_FRAMES = 256  # frames added during a pass below which another pass is not worth it
 WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes a started-over WAL file is truncated back to
 _PLAYER_CACHE = 100_000
 
@@ -282,10 +282,10 @@ class SqliteStore:
         A passive checkpoint runs beside the writer and copies the frames that were there when
         it began; under steady writes the writer has added more by the time it ends, and
         SQLite starts the WAL over only after a checkpoint that left nothing behind, so the WAL
-        would grow for as long as the load lasts (about a GB a minute at 1,000 answers/s). So
+        would grow for as long as the load lasts (600 MB in 15 s at 1,000 answers/s). So
         passes repeat while the writer adds much during each, and the last one runs with the
-        writer paused: it copies only what came in during the pass before, well under a
-        millisecond's worth.
+        writer paused: it copies only what came in during the pass before (measured: a pause
+        of 1-5 ms at 1,000 answers/s, 5-14 ms at 4,000/s on the benchmark VM's disk).
         """
         before = -1
         for _ in range(CHECKPOINT_PASSES):
