@@ -257,7 +257,7 @@ class SqliteStore:
             self._checkpoints = None
         if self._checkpointer is not None:
             with contextlib.suppress(sqlite3.Error):
-                await self._checkpointer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                await self._checkpointer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
         await self._close_connections()
 
     async def _checkpoint_loop(self) -> None:
@@ -295,7 +295,7 @@ class SqliteStore:
                 break
             before = frames
         async with self._write_lock:
-            await checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            await checkpointer.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def _close_connections(self) -> None:
         for conn in (self._checkpointer, self._reader, self._writer):
