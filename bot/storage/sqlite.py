@@ -285,7 +285,7 @@ class SqliteStore:
         would grow for as long as the load lasts (600 MB in 15 s at 1,000 answers/s). So
         passes repeat while the writer adds much during each, and the last one runs with the
         writer paused: it copies only what came in during the pass before (measured: a pause
-        of 1-5 ms at 1,000 answers/s, 5-14 ms at 4,000/s on the benchmark VM's disk).
+        of 1-5 ms at 1,000 answers/s, 5-22 ms at 4,000/s on the benchmark VM's disk).
         """
         before = -1
         for _ in range(CHECKPOINT_PASSES):
