@@ -243,3 +243,25 @@ async def test_wal_starts_over_while_answers_keep_coming(
     restarts = sequence() - first
     await store.close()
     assert restarts >= 3, f"the WAL started over {restarts} times in {i} rounds of answers"
+
+
+async def test_write_all_is_one_transaction(sqlite_store: SqliteStore, tmp_path: Path) -> None:
+    """A failing statement rolls back the ones before it; a locked file fails clearly."""
+    insert = "INSERT INTO players (id, name, created_at) VALUES (?, ?, 0)"
+    with pytest.raises(sqlite3.IntegrityError):
+        await sqlite_store.write_all([(insert, (7, "Ada")), (insert, (7, "Ada again"))])
+    assert await sqlite_store.read("SELECT count(*) FROM players WHERE id = 7") == [(0,)]
+    await sqlite_store.write_all([(insert, (7, "Ada")), (insert, (8, "Bo"))])
+    assert await sqlite_store.read("SELECT count(*) FROM players") == [(2,)]
+
+    locked = SqliteStore(tmp_path / "locked.db", busy_timeout_ms=50)
+    await locked.open()
+    blocker = sqlite3.connect(locked.path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(StorageUnavailable):
+        await locked.write_all([(insert, (1, "Cy"))])
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    await locked.write_all([(insert, (1, "Cy"))])  # the writer is usable again
+    assert await locked.read("SELECT name FROM players") == [("Cy",)]
+    await locked.close()
