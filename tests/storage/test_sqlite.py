@@ -48,7 +48,9 @@ async def test_fresh_file_gets_schema_and_pragmas(tmp_path: Path) -> None:
     await again.open()
     await again.close()
     old = tmp_path / "old.db"  # a file made before keeps its page size
-    sqlite3.connect(old).execute("CREATE TABLE t (x)").connection.close()
+    made = sqlite3.connect(old)
+    made.executescript("PRAGMA page_size = 4096; CREATE TABLE t (x);")
+    made.close()
     kept = SqliteStore(old)
     await kept.open()
     assert (await kept.read("PRAGMA page_size"))[0][0] == 4096
@@ -229,7 +231,8 @@ async def test_wal_starts_over_while_answers_keep_coming(
     wal = Path(f"{path}-wal")
 
     def sequence() -> int:
-        return int.from_bytes(wal.read_bytes()[12:16], "big")
+        with wal.open("rb") as header:
+            return int.from_bytes(header.read(16)[12:16], "big")
 
     first = sequence()
     loop = asyncio.get_running_loop()
