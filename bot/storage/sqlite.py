@@ -126,6 +126,14 @@ def _transaction(conn: sqlite3.Connection, statements: Sequence[tuple[str, Param
         raise
 
 
+def _not_recorded(count: int, exc: Exception) -> StorageUnavailable:
+    """Log a failed write of `count` answers; the error each of their callers gets."""
+    log.error("writing %d answers failed; none was recorded", count, exc_info=exc)
+    failure = StorageUnavailable()
+    failure.__cause__ = exc
+    return failure
+
+
 def _write_chunks(
     conn: sqlite3.Connection, chunks: list[list[_Job]]
 ) -> list[list[Award | Exception]]:
@@ -135,10 +143,7 @@ def _write_chunks(
         try:
             outcomes.append(_write_chunk(conn, chunk))
         except Exception as exc:
-            log.exception("writing %d answers failed; none was recorded", len(chunk))
-            failure = StorageUnavailable()
-            failure.__cause__ = exc
-            outcomes.append([failure] * len(chunk))
+            outcomes.append([_not_recorded(len(chunk), exc)] * len(chunk))
     return outcomes
 
 
@@ -335,7 +340,7 @@ class SqliteStore:
             raise StorageUnavailable("The database is not open.")
         return self._reader
 
-    async def write(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> int:
+    async def write(self, sql: str, params: Params = ()) -> int:
         """Run one write statement on the writer connection (autocommit); return rowcount.
 
         Feature stores (daily, practice) built on this store use it and `read` so that all
@@ -360,7 +365,7 @@ class SqliteStore:
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable() from exc
 
-    async def read(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[Any]:
+    async def read(self, sql: str, params: Params = ()) -> list[Any]:
         """Run one query on the reader connection (sees committed data only)."""
         try:
             return list(await self._r.execute_fetchall(sql, params))
@@ -530,9 +535,7 @@ class SqliteStore:
             try:
                 outcomes = await self._on_writer(_write_chunks, chunks)
             except Exception as exc:  # the writer's thread itself failed (closed connection)
-                log.exception("writing %d answers failed; none was recorded", len(batch))
-                failure = StorageUnavailable()
-                failure.__cause__ = exc
+                failure = _not_recorded(len(batch), exc)
                 outcomes = [[failure] * len(chunk) for chunk in chunks]
         for chunk, results in zip(chunks, outcomes, strict=True):
             for job, result in zip(chunk, results, strict=True):
