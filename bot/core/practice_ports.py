@@ -94,7 +94,9 @@ class PracticeStore(Protocol):
         ...
 
     async def save_reviews(self, items: Sequence[tuple[CardState, Review]]) -> None:
-        """Several `save_review`s in one transaction, in order (later states win)."""
+        """Several `save_review`s in one transaction, in order (later states win). Nobody
+        waits for these (multiple-choice answers' cards): a store may write them when it has
+        nothing more urgent to do; keep each call small."""
         ...
 
     async def due_cards(

@@ -47,6 +47,39 @@ def _dt(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
+def _review_statements(items: Sequence[tuple[CardState, Review]]) -> list[tuple[str, Any]]:
+    """The cards' new states and their reviews: one statement per table (rows as JSON)."""
+    cards = [
+        (
+            c.player_id, c.question_id, c.topic, int(c.phase), c.step, c.stability,
+            c.difficulty, _ts(c.due), _ts(c.last_review) if c.last_review else None,
+            c.reps, c.lapses,
+        )
+        for c, _ in items
+    ]  # fmt: skip
+    reviews = [
+        (r.player_id, r.question_id, r.topic, r.rating, r.source.value, r.score, _ts(r.at))
+        for _, r in items
+    ]
+    cols = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(11))
+    return [
+        (
+            f"INSERT OR REPLACE INTO practice_cards ({_CARD_COLUMNS}) "  # noqa: S608
+            f"SELECT {cols} FROM json_each(?)",
+            (json.dumps(cards),),
+        ),
+        (
+            "INSERT INTO practice_reviews (player_id, question_id, topic, rating, "
+            "source, score, reviewed_at) SELECT json_extract(value, '$[0]'), "
+            "json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
+            "json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
+            "json_extract(value, '$[5]'), json_extract(value, '$[6]') "
+            "FROM json_each(?)",
+            (json.dumps(reviews),),
+        ),
+    ]
+
+
 def _card(row: Any) -> CardState:
     pid, qid, topic, phase, step, stab, diff, due, last, reps, lapses = row
     return CardState(
@@ -103,44 +136,11 @@ class SqlitePracticeStore:
         return {(c.player_id, c.question_id): c for c in map(_card, rows)}
 
     async def save_review(self, card: CardState, review: Review) -> None:
-        await self.save_reviews([(card, review)])
+        await self._db.write_all(_review_statements([(card, review)]))
 
     async def save_reviews(self, items: Sequence[tuple[CardState, Review]]) -> None:
-        if not items:
-            return
-        cards = [
-            (
-                c.player_id, c.question_id, c.topic, int(c.phase), c.step, c.stability,
-                c.difficulty, _ts(c.due), _ts(c.last_review) if c.last_review else None,
-                c.reps, c.lapses,
-            )
-            for c, _ in items
-        ]  # fmt: skip
-        reviews = [
-            (r.player_id, r.question_id, r.topic, r.rating, r.source.value, r.score, _ts(r.at))
-            for _, r in items
-        ]
-        # one statement per table (rows as JSON), both run in one step on the writer's thread:
-        # answers queued behind a card write wait for its SQL only, not for round trips
-        cols = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(11))
-        await self._db.write_all(
-            [
-                (
-                    f"INSERT OR REPLACE INTO practice_cards ({_CARD_COLUMNS}) "  # noqa: S608
-                    f"SELECT {cols} FROM json_each(?)",
-                    (json.dumps(cards),),
-                ),
-                (
-                    "INSERT INTO practice_reviews (player_id, question_id, topic, rating, "
-                    "source, score, reviewed_at) SELECT json_extract(value, '$[0]'), "
-                    "json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
-                    "json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
-                    "json_extract(value, '$[5]'), json_extract(value, '$[6]') "
-                    "FROM json_each(?)",
-                    (json.dumps(reviews),),
-                ),
-            ]
-        )
+        if items:  # in the background: answers never queue behind card updates
+            await self._db.write_all(_review_statements(items), background=True)
 
     async def due_cards(
         self, player_id: int, now: datetime, topic: str | None, limit: int

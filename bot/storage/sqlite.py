@@ -1,19 +1,22 @@
 """The aiosqlite Store: WAL, foreign keys, one writer connection with group commit, one reader.
 
-Answers are queued and written by one writer task in batches: each batch is one transaction,
-and a caller's `record_answer` returns only after the batch that holds its answer has
-committed. So a burst of answers shares one commit, and an acknowledged answer is never lost.
+Answers are queued and written by the writer connection's thread in batches (`_drain`): each
+chunk of a batch is one statement and one commit, and a caller's `record_answer` returns only
+after the chunk that holds its answer has committed. So a burst of answers shares a few
+commits, and an acknowledged answer is never lost. Other writes share the same queue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import sqlite3
+import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 MAX_BATCH = 512
+IDLE_LINGER = 0.02  # seconds the writer's thread waits for more work before handing back
+LATER_AT_MOST = 0.25  # seconds a background write waits for a gap in the answers at most
 CHECKPOINT_INTERVAL = 1.0  # seconds
 # Rows here are small and an answer touches a dozen random pages, each copied whole to the
 # WAL at commit: 2 KiB pages halve those bytes (and the checkpoints' copying and syncing).
@@ -40,7 +45,6 @@ CHECKPOINT_INTERVAL = 1.0  # seconds
 PAGE_SIZE = 2048
 CHECKPOINT_PASSES = 4  # passive passes beside the writer before the catch-up with it paused
 CATCH_UP_FRAMES = 256  # frames added during a pass below which another pass is not worth it
-WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes a started-over WAL file is truncated back to
 _PLAYER_CACHE = 100_000
 
 _CONTEXT_SQL = """
@@ -134,6 +138,156 @@ def _not_recorded(count: int, exc: Exception) -> StorageUnavailable:
     return failure
 
 
+@dataclass
+class _Unit:
+    """A write other than an answer (a batch of cards, a session row, the checkpoint's last
+    pass): a function of the writer's connection, run on its thread between answer batches."""
+
+    fn: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any] = field(repr=False)
+    queued_at: float = field(default_factory=time.monotonic)
+
+
+class _Queue:
+    """What the event loop hands the writer's thread: answers; units someone waits for
+    (`units`: rounds, sessions, the checkpoint's last pass); background units (`later`:
+    practice's card updates); a doorbell rung on each; how many callers wait for the write
+    lock (`transaction`).
+
+    The loop only appends and rings; the thread only takes (deque append and popleft are
+    thread-safe).
+    """
+
+    def __init__(self) -> None:
+        self.answers: deque[_Job] = deque()
+        self.units: deque[_Unit] = deque()
+        self.later: deque[_Unit] = deque()
+        self.bell = threading.Event()
+        self.waiting = False  # the thread is (about to be) waiting for the bell
+        self.lock_wanted = 0
+        self.closing = False
+
+    def __bool__(self) -> bool:
+        return bool(self.answers or self.units or self.later)
+
+    def ring(self) -> None:
+        """After appending: wake the thread if it waits (setting an Event takes a lock, too
+        dear to do for every answer while the thread is busy anyway)."""
+        if self.waiting:
+            self.bell.set()
+
+    def wait(self, timeout: float) -> None:
+        """On the thread, when it found nothing queued: wait for a ring or the timeout.
+
+        `waiting` is set before the queues are looked at again, and the loop appends before
+        it looks at `waiting`, so an append either is seen here or rings the bell.
+        """
+        self.bell.clear()
+        self.waiting = True
+        if not self and not self.lock_wanted and not self.closing:
+            self.bell.wait(timeout)
+        self.waiting = False
+
+
+def _drain(conn: sqlite3.Connection, queue: _Queue, post: Callable[..., object]) -> None:
+    """On the writer's thread: write queued answers batch after batch, a queued unit between
+    two batches, and background units only in gaps between answers; wait up to IDLE_LINGER
+    for more when nothing is queued.
+
+    `post` (the loop's call_soon_threadsafe) hands each outcome back as soon as it is
+    committed. So under load the writer's thread never idles waiting for a busy event loop to
+    come round and give it the next batch, a unit waits for at most one answer batch, and an
+    answer waits for at most one unit or one small background unit (a background unit that
+    found no gap for LATER_AT_MOST runs anyway). It returns when a multi-statement
+    transaction wants the writer, when nothing was queued for IDLE_LINGER, or (closing) as
+    soon as nothing is queued.
+    """
+    idle_until = time.monotonic() + IDLE_LINGER
+    while not queue.lock_wanted:
+        if not queue:
+            now = time.monotonic()
+            if queue.closing or now >= idle_until:
+                return
+            queue.wait(idle_until - now)
+            continue
+        if queue.units:
+            _run(conn, queue.units.popleft(), post)
+        overdue = time.monotonic() - LATER_AT_MOST
+        if queue.later and (not queue.answers or queue.later[0].queued_at < overdue):
+            _run(conn, queue.later.popleft(), post)
+        if queue.answers:
+            _write_batch(conn, queue.answers, post)
+        idle_until = time.monotonic() + IDLE_LINGER
+
+
+def _run(conn: sqlite3.Connection, unit: _Unit, post: Callable[..., object]) -> None:
+    try:
+        result = unit.fn(conn)
+    except Exception as exc:
+        post(_resolve, unit.future, None, exc)
+    else:
+        post(_resolve, unit.future, result, None)
+
+
+def _write_batch(
+    conn: sqlite3.Connection, answers: deque[_Job], post: Callable[..., object]
+) -> None:
+    """Write the next batch of queued answers and post their outcomes.
+
+    A batch is split into chunks that hold each player at most once, so every answer's
+    context (points today, streak...) already includes the same player's earlier answers in
+    the batch. Each chunk's INSERT is one autocommitted statement (the trigger maintains the
+    boards inside it), so an answer is acknowledged only once it and its points are committed
+    together; a failing chunk fails only its own answers.
+    """
+    chunks: list[list[_Job]] = []
+    seen_count: dict[int, int] = {}
+    for _ in range(min(len(answers), MAX_BATCH)):
+        job = answers.popleft()
+        n = seen_count.get(job.attempt.player_id, 0)
+        seen_count[job.attempt.player_id] = n + 1
+        if n == len(chunks):
+            chunks.append([])
+        chunks[n].append(job)
+    try:
+        outcomes = _write_chunks(conn, chunks)
+    except BaseException as exc:  # never leave a taken answer unsettled
+        failure = _not_recorded(sum(map(len, chunks)), Exception(repr(exc)))
+        post(_settle, chunks, [[failure] * len(chunk) for chunk in chunks])
+        raise
+    post(_settle, chunks, outcomes)
+
+
+def _resolve(future: asyncio.Future[Any], result: Any, error: Exception | None) -> None:
+    """On the event loop: a unit's outcome to its caller (unless the caller gave up)."""
+    if future.done():
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+
+
+def _settle(chunks: list[list[_Job]], outcomes: list[list[Award | Exception]]) -> None:
+    """On the event loop: give every caller of a written batch its award or its error."""
+    for chunk, results in zip(chunks, outcomes, strict=True):
+        for job, result in zip(chunk, results, strict=True):
+            if job.future.done():
+                continue
+            if isinstance(result, Award):
+                job.future.set_result(result)
+            else:
+                job.future.set_exception(result)
+
+
+def _rowcount(conn: sqlite3.Connection, sql: str, params: Params) -> int:
+    return conn.execute(sql, params).rowcount
+
+
+def _checkpoint_pass(conn: sqlite3.Connection) -> list[Any]:
+    return conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
 def _write_chunks(
     conn: sqlite3.Connection, chunks: list[list[_Job]]
 ) -> list[list[Award | Exception]]:
@@ -202,7 +356,7 @@ class SqliteStore:
         self._checkpointer: aiosqlite.Connection | None = None
         self._checkpoints: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
-        self._pending: list[_Job] = []
+        self._queue = _Queue()
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -221,7 +375,6 @@ class SqliteStore:
             # Checkpoints move WAL pages into the database file and fsync it; on the writer
             # they would stall answers for milliseconds, so a third connection does them.
             await self._writer.execute("PRAGMA wal_autocheckpoint = 0")
-            await self._writer.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
             self._reader = await self._connect()
             self._checkpointer = await self._connect()
         except (sqlite3.Error, OSError) as exc:
@@ -231,7 +384,7 @@ class SqliteStore:
                 "Stackprep database, that its folder is writable, and that no other program "
                 "holds a lock on it."
             ) from exc
-        self._closing = False
+        self._closing = self._queue.closing = False
         self._task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
         self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="sqlite-checkpoint")
 
@@ -251,6 +404,8 @@ class SqliteStore:
     async def close(self) -> None:
         """Finish every queued answer, then close. Safe to call twice."""
         self._closing = True
+        self._queue.closing = True
+        self._queue.bell.set()
         self._wake.set()
         if self._task is not None:
             await self._task
@@ -266,19 +421,29 @@ class SqliteStore:
         await self._close_connections()
 
     async def _checkpoint_loop(self) -> None:
-        """Checkpoint once a second when anything was written, without stalling the writer."""
-        last = -1
+        """Checkpoint once a second when anything was written, without stalling the writer;
+        after a quiet second, give the WAL file's space back.
+
+        The WAL file keeps its size while writes go on: cutting it back after every restart
+        (journal_size_limit) made the writer extend the file again each second, and on the
+        benchmark VM's ext4 that allocating held answers up to tens of milliseconds. Once
+        nothing was written for a second, a TRUNCATE checkpoint empties it (the writer is
+        idle, so the brief exclusive lock it takes costs nobody).
+        """
+        last, trimmed = -1, True
         while True:
             await asyncio.sleep(CHECKPOINT_INTERVAL)
             if self._writer is None or self._checkpointer is None:
                 continue
             changes = self._writer.total_changes
-            if changes == last:
-                continue
-            last = changes
             try:
-                await self._checkpoint(self._checkpointer)
-            except sqlite3.Error:
+                if changes != last:
+                    last, trimmed = changes, False
+                    await self._checkpoint(self._checkpointer)
+                elif not trimmed:
+                    trimmed = True
+                    await self._checkpointer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+            except (sqlite3.Error, StorageUnavailable):
                 log.warning("WAL checkpoint failed; will retry", exc_info=True)
 
     async def _checkpoint(self, checkpointer: aiosqlite.Connection) -> None:
@@ -288,9 +453,10 @@ class SqliteStore:
         it began; under steady writes the writer has added more by the time it ends, and
         SQLite starts the WAL over only after a checkpoint that left nothing behind, so the WAL
         would grow for as long as the load lasts (600 MB in 15 s at 1,000 answers/s). So
-        passes repeat while the writer adds much during each, and the last one runs with the
-        writer paused: it copies only what came in during the pass before (measured: a pause
-        of 1-5 ms at 1,000 answers/s, 5-22 ms at 4,000/s on the benchmark VM's disk).
+        passes repeat while the writer adds much during each, and the last one runs on the
+        writer's own thread between two of its batches: it copies only what came in during
+        the pass before, and the writer waits for that copy alone (measured: 1.4-10 ms at
+        4,000 answers/s on the benchmark VM), not for a lock handed over through the loop.
         """
         before = -1
         for _ in range(CHECKPOINT_PASSES):
@@ -299,8 +465,7 @@ class SqliteStore:
             if 0 <= frames - before <= CATCH_UP_FRAMES:
                 break
             before = frames
-        async with self._write_lock:
-            await checkpointer.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+        await self._submit(_checkpoint_pass)
 
     async def _close_connections(self) -> None:
         for conn in (self._checkpointer, self._reader, self._writer):
@@ -312,7 +477,7 @@ class SqliteStore:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Several writes in one transaction on the writer connection (rolled back on error)."""
         try:
-            async with self._write_lock, self._begin() as conn:
+            async with self._exclusive(), self._begin() as conn:
                 yield conn
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable() from exc
@@ -347,23 +512,43 @@ class SqliteStore:
         writes go through the one writer connection.
         """
         try:
-            async with self._write_lock:
-                cursor = await self._w.execute(sql, params)
-                return cursor.rowcount
+            return await self._submit(functools.partial(_rowcount, sql=sql, params=params))
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable() from exc
 
-    async def write_all(self, statements: Sequence[tuple[str, Params]]) -> None:
+    async def write_all(
+        self, statements: Sequence[tuple[str, Params]], *, background: bool = False
+    ) -> None:
         """Several write statements in one transaction, run as one step on the writer's thread.
 
         For feature stores' hot batched writes: the writer is held for the statements
         themselves, not for a round trip through the event loop after each of them.
+        `background` writes (nobody waits for them; keep each small) wait for a gap in the
+        answers, so that answers never queue behind them.
         """
         try:
-            async with self._write_lock:
-                await self._on_writer(_transaction, statements)
+            unit = functools.partial(_transaction, statements=statements)
+            await self._submit(unit, background=background)
         except sqlite3.OperationalError as exc:
             raise StorageUnavailable() from exc
+
+    async def _submit(
+        self, fn: Callable[[sqlite3.Connection], _T], *, background: bool = False
+    ) -> _T:
+        """Run `fn(connection)` on the writer's thread between two answer batches; its result.
+
+        Queued beside the answers instead of taking the write lock: under load the writer's
+        thread runs it as soon as its current batch is written, without the round trips
+        through the event loop that handing a lock over takes while answers wait. A
+        `background` one waits for a gap in the answers (at most LATER_AT_MOST).
+        """
+        if self._task is None or self._task.done():
+            raise StorageUnavailable("The database is not open.")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        (self._queue.later if background else self._queue.units).append(_Unit(fn, future))
+        self._queue.ring()
+        self._wake.set()
+        return cast(_T, await future)
 
     async def read(self, sql: str, params: Params = ()) -> list[Any]:
         """Run one query on the reader connection (sees committed data only)."""
@@ -382,7 +567,7 @@ class SqliteStore:
             self._players.move_to_end(key)
             return cached[0]
         try:
-            async with self._write_lock:
+            async with self._exclusive():
                 rows = await self._w.execute_fetchall(
                     "SELECT player_id FROM identities WHERE platform = ? AND user_id = ?", key
                 )
@@ -496,10 +681,11 @@ class SqliteStore:
     async def record_answer(
         self, attempt: Attempt, decide: Callable[[AnswerContext], Award]
     ) -> Award:
-        if self._task is None or self._closing:
+        if self._task is None or self._task.done() or self._closing:
             raise StorageUnavailable("The quiz is shutting down; nothing was recorded.")
         future: asyncio.Future[Award] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Job(attempt, decide, future))
+        self._queue.answers.append(_Job(attempt, decide, future))
+        self._queue.ring()
         self._wake.set()
         # shield: a caller that gives up still gets its answer recorded, never half-recorded
         return await asyncio.shield(future)
@@ -508,43 +694,47 @@ class SqliteStore:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                await self._write_batch(batch)
+            while self._queue:
+                await self._drain()
             if self._closing:
                 return
 
-    async def _write_batch(self, batch: list[_Job]) -> None:
-        """Write a batch in one step on the writer's thread; then settle every caller.
+    async def _drain(self) -> None:
+        """Let the writer's thread work through the queued answers and units (`_drain`).
 
-        The batch is split into chunks that hold each player at most once, so every answer's
-        context (points today, streak...) already includes the same player's earlier answers
-        in the batch. Each chunk's INSERT is one autocommitted statement (the trigger maintains
-        the boards inside it), so an answer is acknowledged only once it and its points are
-        committed together; a failing chunk fails only its own answers.
+        It holds the write lock meanwhile, so multi-statement transactions never interleave
+        with it; it hands the lock back as soon as one asks for it (`_exclusive`).
         """
-        chunks: list[list[_Job]] = []
-        seen_count: dict[int, int] = {}
-        for job in batch:
-            n = seen_count.get(job.attempt.player_id, 0)
-            seen_count[job.attempt.player_id] = n + 1
-            if n == len(chunks):
-                chunks.append([])
-            chunks[n].append(job)
         async with self._write_lock:
             try:
-                outcomes = await self._on_writer(_write_chunks, chunks)
+                post = asyncio.get_running_loop().call_soon_threadsafe
+                await self._on_writer(_drain, self._queue, post)
             except Exception as exc:  # the writer's thread itself failed (closed connection)
-                failure = _not_recorded(len(batch), exc)
-                outcomes = [[failure] * len(chunk) for chunk in chunks]
-        for chunk, results in zip(chunks, outcomes, strict=True):
-            for job, result in zip(chunk, results, strict=True):
-                if job.future.done():
-                    continue
-                if isinstance(result, Award):
-                    job.future.set_result(result)
-                else:
-                    job.future.set_exception(result)
+                batch = list(self._queue.answers)
+                units = [*self._queue.units, *self._queue.later]
+                for pending in (self._queue.answers, self._queue.units, self._queue.later):
+                    pending.clear()
+                _settle([batch], [[_not_recorded(len(batch), exc)] * len(batch)])
+                for unit in units:
+                    _resolve(unit.future, None, StorageUnavailable())
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[None]:
+        """The write lock, for several statements awaited one by one on the writer.
+
+        Tells the writer's thread, which may be waiting for more answers while it holds the
+        lock, to hand it back now.
+        """
+        self._queue.lock_wanted += 1
+        self._queue.bell.set()
+        try:
+            await self._write_lock.acquire()
+        finally:
+            self._queue.lock_wanted -= 1
+        try:
+            yield
+        finally:
+            self._write_lock.release()
 
     async def _on_writer(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run `fn(sqlite3_connection, *args)` on the writer connection's thread, in one step.

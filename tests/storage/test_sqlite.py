@@ -268,3 +268,81 @@ async def test_write_all_is_one_transaction(sqlite_store: SqliteStore, tmp_path:
     await locked.write_all([(insert, (1, "Cy"))])  # the writer is usable again
     assert await locked.read("SELECT name FROM players") == [("Cy",)]
     await locked.close()
+
+
+async def test_background_writes_wait_for_a_gap_in_the_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write someone waits for goes before the queued answers; a background write (a batch
+    of practice cards) after them, unless it has waited LATER_AT_MOST already."""
+
+    async def race(store: SqliteStore, round_no: int, players: list[int]) -> tuple[int, int]:
+        count = "INSERT INTO seen_by (what, answers) SELECT ?, count(*) FROM answers"
+        await store.create_round(_round(round_no))
+        async with store.transaction():  # hold the writer while everything queues up
+            answers = [
+                asyncio.ensure_future(store.record_answer(_attempt(_round(round_no), p), _ten))
+                for p in players
+            ]
+            urgent = asyncio.ensure_future(store.write(count, ("urgent",)))
+            later = asyncio.ensure_future(store.write_all([(count, ("later",))], background=True))
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*answers, urgent, later)
+        rows = dict(await store.read("SELECT what, answers FROM seen_by"))
+        await store.write("DELETE FROM seen_by")
+        return rows["urgent"], rows["later"]
+
+    store = SqliteStore(tmp_path / "q.db")
+    await store.open()
+    await store.write("CREATE TABLE seen_by (what TEXT, answers INTEGER)")
+    players = [await store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(60)]
+    assert await race(store, 1, players) == (0, 60)
+    monkeypatch.setattr(sqlite_module, "LATER_AT_MOST", 0.0)  # waited long enough already
+    assert await race(store, 2, players) == (60, 60)
+    await store.close()
+
+
+async def test_a_transaction_gets_the_writer_while_it_waits_for_answers(
+    sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an answer the writer's thread waits for more while holding the write lock; a
+    multi-statement transaction asks for it back instead of waiting out that wait."""
+    monkeypatch.setattr(sqlite_module, "IDLE_LINGER", 3600.0)
+    p = await sqlite_store.player(UserRef(Platform.DISCORD, "1"), "Ada")
+    for i in (1, 2):
+        await sqlite_store.create_round(_round(i))
+        await sqlite_store.record_answer(_attempt(_round(i), p), _ten)
+
+        async def rename(name: str) -> None:
+            async with sqlite_store.transaction() as conn:
+                await conn.execute("UPDATE players SET name = ? WHERE id = ?", (name, p))
+
+        await asyncio.wait_for(rename(f"Ada {i}"), timeout=10)
+        assert await sqlite_store.read("SELECT name FROM players") == [(f"Ada {i}",)]
+
+
+async def test_wal_file_is_emptied_after_a_quiet_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While writes go on the WAL file keeps its size (each restart overwrites it); once
+    nothing was written for a checkpoint interval, its space is given back."""
+    monkeypatch.setattr(sqlite_module, "CHECKPOINT_INTERVAL", 0.05)
+    path = tmp_path / "q.db"
+    store = SqliteStore(path)
+    await store.open()
+    players = [await store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(40)]
+    for i in range(20):
+        await store.create_round(_round(i))
+        await asyncio.gather(*(store.record_answer(_attempt(_round(i), p), _ten) for p in players))
+
+    def wal_size() -> int:
+        return Path(f"{path}-wal").stat().st_size
+
+    assert wal_size() > 0
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if wal_size() == 0:
+            break
+    assert wal_size() == 0
+    assert (await store.player_stats(players[0])).points == 200  # nothing lost meanwhile
+    await store.close()
