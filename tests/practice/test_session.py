@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.core import practice as practice_module
 from bot.core import practice_texts as pt
 from bot.core.errors import InvalidAnswer, QuizError
 from bot.core.identity import ChatRef, Platform, UserRef
@@ -16,6 +17,7 @@ from bot.core.practice import PracticeService, Step
 from bot.core.practice_ports import Awaiting, SessionState
 from bot.core.replies import Reply
 from bot.core.rounds import RoundKind
+from bot.core.service import AnswerEvent
 from bot.core.srs import CardPhase, CardState, Review, Source, new_card
 from tests.conftest import FixedClock
 from tests.practice.conftest import ADA, DM
@@ -186,6 +188,38 @@ async def test_a_burst_of_answers_updates_cards_in_batches(
     for p in players:
         card = await practice.store.card(await quiz.store.player(p, "x"), "beta-two")
         assert card is not None and card.reps == 1
+
+
+async def test_a_backlog_is_applied_in_slices_that_see_each_other(
+    practice: PracticeService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One learner answering the same question in several slices of a backlog: each slice
+    starts from the card the slice before left, so no review is lost."""
+    monkeypatch.setattr(practice_module, "CARD_SLICE", 2)
+    save = practice.store.save_reviews
+
+    async def slow(items: Sequence[tuple[CardState, Review]]) -> None:
+        await asyncio.sleep(0.05)  # as under load: a slice's write lands after the next read
+        await save(items)
+
+    monkeypatch.setattr(practice.store, "save_reviews", slow)
+    player = await practice.quiz.store.player(ADA, "Ada")
+    other = await practice.quiz.store.player(UserRef(Platform.TELEGRAM, "777"), "Bo")
+    now = clock.now()
+    known = new_card(player, "beta-two", "beta", now)
+    await practice.store.save_review(known, Review(player, "beta-two", "beta", 3, CHOICE, now))
+    for n, (who, correct) in enumerate(
+        [(player, True), (other, True), (player, False), (player, True), (other, False)]
+    ):
+        event = AnswerEvent(who, "beta-two", "beta", f"r{n}", RoundKind.ASK, correct, now)
+        await practice.on_answer(event)
+    await practice.flush()
+    card = await practice.store.card(player, "beta-two")
+    assert card is not None and card.reps == 3  # the stored card's reps (0) plus three
+    theirs = await practice.store.card(other, "beta-two")
+    assert theirs is not None and theirs.reps == 2
+    progress = {p.topic: p for p in await practice.store.progress(player)}
+    assert progress["beta"].reviews == 4 and progress["beta"].recalled == 3
 
 
 async def test_due_cards_come_first_most_overdue_first(
