@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 LABELS = "ABCD"
@@ -62,10 +62,12 @@ class Question:
     language: str = "python"
     misconceptions: tuple[Misconception, ...] = ()
     tags: tuple[str, ...] = ()
+    # the right choice's index, found once: every answer asks for it
+    correct_index: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def correct_index(self) -> int:
-        return next(i for i, c in enumerate(self.choices) if c.correct)
+    def __post_init__(self) -> None:
+        index = next((i for i, c in enumerate(self.choices) if c.correct), -1)
+        object.__setattr__(self, "correct_index", index)
 
 
 @dataclass(frozen=True, slots=True)
