@@ -47,37 +47,43 @@ def _dt(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
+# Cards' new states, each counting the review that produced it: rows as JSON arrays in
+# _CARD_COLUMNS order plus 1 if the review recalled the answer; the same card twice in one
+# statement is applied in order.
+_SAVE_CARDS = (
+    f"INSERT INTO practice_cards ({_CARD_COLUMNS}, reviews, recalled) SELECT "  # noqa: S608
+    + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(11))
+    + ", 1, json_extract(value, '$[11]') FROM json_each(?) WHERE true "
+    "ON CONFLICT (player_id, question_id) DO UPDATE SET topic = excluded.topic, "
+    "phase = excluded.phase, step = excluded.step, stability = excluded.stability, "
+    "difficulty = excluded.difficulty, due = excluded.due, "
+    "last_review = excluded.last_review, reps = excluded.reps, lapses = excluded.lapses, "
+    "reviews = reviews + 1, recalled = recalled + excluded.recalled"
+)
+
+_SAVE_REVIEWS = (
+    "INSERT INTO practice_reviews (player_id, question_id, topic, rating, source, score, "  # noqa: S608
+    "reviewed_at) SELECT "
+    + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(7))
+    + " FROM json_each(?)"
+)
+
+
 def _review_statements(items: Sequence[tuple[CardState, Review]]) -> list[tuple[str, Any]]:
     """The cards' new states and their reviews: one statement per table (rows as JSON)."""
     cards = [
         (
             c.player_id, c.question_id, c.topic, int(c.phase), c.step, c.stability,
             c.difficulty, _ts(c.due), _ts(c.last_review) if c.last_review else None,
-            c.reps, c.lapses,
+            c.reps, c.lapses, int(r.rating > 1),
         )
-        for c, _ in items
+        for c, r in items
     ]  # fmt: skip
     reviews = [
         (r.player_id, r.question_id, r.topic, r.rating, r.source.value, r.score, _ts(r.at))
         for _, r in items
     ]
-    cols = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(11))
-    return [
-        (
-            f"INSERT OR REPLACE INTO practice_cards ({_CARD_COLUMNS}) "  # noqa: S608
-            f"SELECT {cols} FROM json_each(?)",
-            (json.dumps(cards),),
-        ),
-        (
-            "INSERT INTO practice_reviews (player_id, question_id, topic, rating, "
-            "source, score, reviewed_at) SELECT json_extract(value, '$[0]'), "
-            "json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
-            "json_extract(value, '$[3]'), json_extract(value, '$[4]'), "
-            "json_extract(value, '$[5]'), json_extract(value, '$[6]') "
-            "FROM json_each(?)",
-            (json.dumps(reviews),),
-        ),
-    ]
+    return [(_SAVE_CARDS, (json.dumps(cards),)), (_SAVE_REVIEWS, (json.dumps(reviews),))]
 
 
 def _card(row: Any) -> CardState:
@@ -189,14 +195,9 @@ class SqlitePracticeStore:
 
     async def progress(self, player_id: int) -> list[TopicProgress]:
         rows = await self._db.read(
-            "SELECT topic, sum(reviews), sum(recalled), sum(cards), sum(learned) FROM ("
-            " SELECT topic, count(*) AS reviews, sum(rating > 1) AS recalled, 0 AS cards,"
-            " 0 AS learned FROM practice_reviews WHERE player_id = :p GROUP BY topic"
-            " UNION ALL"
-            " SELECT topic, 0, 0, count(*), sum(phase = 2) FROM practice_cards"
-            " WHERE player_id = :p GROUP BY topic"
-            ") GROUP BY topic ORDER BY topic",
-            {"p": player_id},
+            "SELECT topic, sum(reviews), sum(recalled), count(*), sum(phase = 2) "
+            "FROM practice_cards WHERE player_id = ? GROUP BY topic ORDER BY topic",
+            (player_id,),
         )
         return [TopicProgress(*r) for r in rows]
 

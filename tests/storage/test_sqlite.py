@@ -14,7 +14,9 @@ from bot.core.identity import ChatRef, Platform, UserRef
 from bot.core.ports import Attempt
 from bot.core.rounds import Round, RoundKind
 from bot.core.scoring import AnswerContext, Award, iso_week
+from bot.core.srs import Review, Source
 from bot.storage import sqlite as sqlite_module
+from bot.storage.practice_store import SqlitePracticeStore
 from bot.storage.sqlite import SCHEMA_VERSION, SqliteStore, backup, migrations
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -214,6 +216,50 @@ async def test_upgrade_to_version_4_keeps_every_board_row(tmp_path: Path) -> Non
     conn.close()
     grown = [(s, p, pid, pts, c, n + (pid == 1)) for s, p, pid, pts, c, n in before]
     assert after == grown
+
+
+async def test_upgrade_to_version_6_keeps_every_cards_review_counts(tmp_path: Path) -> None:
+    """Version 6 counts reviews on the card instead of through an index on the reviews."""
+    path = tmp_path / "q.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for version, sql in migrations():
+        if version <= 5:
+            conn.executescript(f"BEGIN; {sql}; PRAGMA user_version = {version}; COMMIT;")
+    conn.execute("INSERT INTO players (id, name, created_at) VALUES (1, 'Ada', 0), (2, 'Bo', 0)")
+    for pid, qid, topic in ((1, "a1", "alpha"), (1, "a2", "alpha"), (1, "b1", "beta"),
+                            (2, "a1", "alpha")):  # fmt: skip
+        conn.execute(
+            "INSERT INTO practice_cards VALUES (?, ?, ?, 2, NULL, 3.0, 5.0, 0, 0, 1, 0)",
+            (pid, qid, topic),
+        )
+    for pid, qid, topic, rating in ((1, "a1", "alpha", 1), (1, "a1", "alpha", 3),
+                                    (1, "a2", "alpha", 4), (1, "b1", "beta", 1),
+                                    (2, "a1", "alpha", 3)):  # fmt: skip
+        conn.execute(
+            "INSERT INTO practice_reviews (player_id, question_id, topic, rating, source, "
+            "reviewed_at) VALUES (?, ?, ?, ?, 'choice', 0)",
+            (pid, qid, topic, rating),
+        )
+    conn.close()
+
+    store = SqliteStore(path)
+    await store.open()
+    practice = SqlitePracticeStore(store)
+    before = await practice.progress(1)
+    ada = await practice.card(1, "a1")
+    assert ada is not None
+    await practice.save_review(ada, Review(1, "a1", "alpha", 3, Source.CHOICE, T0))
+    after = await practice.progress(1)
+    await store.close()
+    assert [(p.topic, p.reviews, p.recalled, p.cards, p.learned) for p in before] == [
+        ("alpha", 3, 2, 2, 2),
+        ("beta", 1, 0, 1, 1),
+    ]
+    assert (after[0].reviews, after[0].recalled) == (4, 3)
+    conn = sqlite3.connect(path)
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    conn.close()
+    assert "practice_reviews_by_player" not in indexes
 
 
 async def test_wal_starts_over_while_answers_keep_coming(
