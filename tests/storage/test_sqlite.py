@@ -392,3 +392,15 @@ async def test_wal_file_is_emptied_after_a_quiet_second(
     assert wal_size() == 0
     assert (await store.player_stats(players[0])).points == 200  # nothing lost meanwhile
     await store.close()
+
+
+async def test_the_answer_context_query_finds_everything_by_index(
+    sqlite_store: SqliteStore,
+) -> None:
+    """Each answer's context (points today, last scored, already answered) is looked up by
+    key, never by scanning a table that grows with every answer."""
+    request = '[[1, "alpha-one", "2026-12-01", "round000001"]]'
+    plan = await sqlite_store.read(f"EXPLAIN QUERY PLAN {sqlite_module._CONTEXT_SQL}", (request,))
+    details = [row[3] for row in plan]
+    assert not [d for d in details if d.startswith("SCAN") and "json_each" not in d]
+    assert any("answers_scored_by_player_question" in d for d in details)
