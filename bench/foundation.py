@@ -58,12 +58,14 @@ class _Deployed(SqliteStore):
         await super().close()
 
 
-async def _service(path: Path) -> tuple[QuizService, SqliteStore]:
-    """QuizService as bot.runtime builds it, with practice's card listener attached."""
+async def _service(path: Path, deployed: bool = True) -> tuple[QuizService, SqliteStore]:
+    """QuizService as bot.runtime builds it, with practice's card listener attached, or
+    (deployed=False) QuizService over the SqliteStore alone, as the foundation issue names it."""
     store = _Deployed(path)
     await store.open()
     service = QuizService(BANK, store, ask_rate=(10**9, 1.0))
-    store.practice = build_practice(load_config(None, {}), service, store)
+    if deployed:
+        store.practice = build_practice(load_config(None, {}), service, store)
     freeze_startup_heap()  # as bot.runtime.run does before it serves
     return service, store
 
@@ -79,9 +81,11 @@ async def _open_rounds(service: QuizService, n: int) -> list[Asked]:
     ]
 
 
-async def answers_at(rate: int, seconds: float, players: int = 10_000) -> None:
+async def answers_at(
+    rate: int, seconds: float, players: int = 10_000, *, deployed: bool = True
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        service, store = await _service(Path(tmp) / "bench.db")
+        service, store = await _service(Path(tmp) / "bench.db", deployed)
         users = [UserRef(Platform.DISCORD, str(10**6 + i)) for i in range(players)]
         for u in users:
             await store.player(u, f"player{u.user_id}")
@@ -116,7 +120,7 @@ async def answers_at(rate: int, seconds: float, players: int = 10_000) -> None:
         p50, p99 = pct(latencies, 50) * 1000, pct(latencies, 99) * 1000
         limit = 5 if rate <= 1000 else 10
         line(
-            f"answers at {rate}/s offered, {players} players",
+            f"answers at {rate}/s, {'as deployed' if deployed else 'QuizService+store'}",
             f"{achieved:,.0f}/s p50 {p50:.2f} ms p99 {p99:.2f} ms",
             f">={rate}/s p99<={limit} ms",
             achieved >= rate * 0.98 and p99 <= limit,
@@ -263,8 +267,9 @@ async def main(parts: list[str]) -> None:
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"SQLite {sqlite3.sqlite_version}, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
     if not parts or "answers" in parts:
-        await answers_at(1000, 10)
-        await answers_at(4000, 10)
+        for deployed in (False, True):
+            await answers_at(1000, 10, deployed=deployed)
+            await answers_at(4000, 10, deployed=deployed)
         await answers_max()
     if not parts or "leaderboard" in parts:
         await leaderboard()

@@ -168,14 +168,20 @@ def test_repr_is_safe(tmp_path: Path) -> None:
 _ = timedelta
 
 
+def _file_at_version(path: Path, schema: int) -> sqlite3.Connection:
+    """A database file as an older Stackprep left it, with players 1 (Ada) and 2 (Bo)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for version, sql in migrations():
+        if version <= schema:
+            conn.executescript(f"BEGIN; {sql}; PRAGMA user_version = {version}; COMMIT;")
+    conn.execute("INSERT INTO players (id, name, created_at) VALUES (1, 'Ada', 0), (2, 'Bo', 0)")
+    return conn
+
+
 async def test_upgrade_to_version_4_keeps_every_board_row(tmp_path: Path) -> None:
     """Version 4 re-keys `scores` by player: an existing file keeps its boards and goes on."""
     path = tmp_path / "q.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for version, sql in migrations():
-        if version <= 3:
-            conn.executescript(f"BEGIN; {sql}; PRAGMA user_version = {version}; COMMIT;")
-    conn.execute("INSERT INTO players (id, name, created_at) VALUES (1, 'Ada', 0), (2, 'Bo', 0)")
+    conn = _file_at_version(path, 3)
     conn.execute(
         "INSERT INTO rounds VALUES ('r1', 'alpha-one', 'telegram', '-100', '-100', 'ask', "
         "'0,1,2', 0, NULL, NULL, NULL)"
@@ -221,11 +227,7 @@ async def test_upgrade_to_version_4_keeps_every_board_row(tmp_path: Path) -> Non
 async def test_upgrade_to_version_6_keeps_every_cards_review_counts(tmp_path: Path) -> None:
     """Version 6 counts reviews on the card instead of through an index on the reviews."""
     path = tmp_path / "q.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for version, sql in migrations():
-        if version <= 5:
-            conn.executescript(f"BEGIN; {sql}; PRAGMA user_version = {version}; COMMIT;")
-    conn.execute("INSERT INTO players (id, name, created_at) VALUES (1, 'Ada', 0), (2, 'Bo', 0)")
+    conn = _file_at_version(path, 5)
     for pid, qid, topic in ((1, "a1", "alpha"), (1, "a2", "alpha"), (1, "b1", "beta"),
                             (2, "a1", "alpha")):  # fmt: skip
         conn.execute(
