@@ -179,7 +179,10 @@ class PracticeService:
                 )
                 items.append((updated, review))
             writes.append(asyncio.ensure_future(self.store.save_reviews(items)))
-        await asyncio.gather(*writes)
+        # every slice's write is waited for, so none fails unseen; the first failure is raised
+        failed = [r for r in await asyncio.gather(*writes, return_exceptions=True) if r]
+        if failed:
+            raise failed[0]
 
     async def _review(
         self, player: int, question_id: str, topic: str, rating: Rating, at: datetime,

@@ -222,6 +222,31 @@ async def test_a_backlog_is_applied_in_slices_that_see_each_other(
     assert progress["beta"].reviews == 4 and progress["beta"].recalled == 3
 
 
+async def test_a_failed_slice_costs_only_its_own_cards(
+    practice: PracticeService,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(practice_module, "CARD_SLICE", 1)
+    save = practice.store.save_reviews
+
+    async def first_fails(items: Sequence[tuple[CardState, Review]]) -> None:
+        if items[0][0].question_id == "beta-one":
+            raise RuntimeError("disk full")
+        await save(items)
+
+    monkeypatch.setattr(practice.store, "save_reviews", first_fails)
+    player = await practice.quiz.store.player(ADA, "Ada")
+    for n, qid in enumerate(("beta-one", "beta-two")):
+        event = AnswerEvent(player, qid, "beta", f"r{n}", RoundKind.ASK, True, clock.now())
+        await practice.on_answer(event)
+    await practice.flush()
+    assert await practice.store.card(player, "beta-one") is None
+    assert await practice.store.card(player, "beta-two") is not None
+    assert "updating 2 practice cards failed" in caplog.text
+
+
 async def test_due_cards_come_first_most_overdue_first(
     practice: PracticeService, clock: FixedClock
 ) -> None:
