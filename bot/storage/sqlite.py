@@ -695,11 +695,11 @@ class SqliteStore:
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
-                await self._drain()
+                await self._serve_queue()
             if self._closing:
                 return
 
-    async def _drain(self) -> None:
+    async def _serve_queue(self) -> None:
         """Let the writer's thread work through the queued answers and units (`_drain`).
 
         It holds the write lock meanwhile, so multi-statement transactions never interleave
