@@ -30,9 +30,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.adapters.discord_adapter import DiscordAdapter  # noqa: E402
-from bot.core.bank import load_bank  # noqa: E402
-from bot.core.ports import SystemClock  # noqa: E402
+from bot.adapters.discord.adapter import DiscordAdapter  # noqa: E402
+from bot.core.bank.question_bank import load_bank  # noqa: E402
+from bot.core.quiz.ports import SystemClock  # noqa: E402
 from tests.adapters.fake_discord import FakeDiscord, FakeUser, running_bot  # noqa: E402
 
 TARGET_P99_MS = 5.0

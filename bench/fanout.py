@@ -226,11 +226,11 @@ class Double:
 
 
 async def seed(db: Path, chats: int, at: dtime, since: datetime) -> None:
-    from bot.core.daily import Subscription
-    from bot.core.identity import ChatRef
-    from bot.core.identity import Platform as P
-    from bot.storage.daily_store import SqliteDailyStore
-    from bot.storage.sqlite import SqliteStore
+    from bot.core.common.identity import ChatRef
+    from bot.core.common.identity import Platform as P
+    from bot.core.daily.model import Subscription
+    from bot.storage.sqlite.daily import SqliteDailyStore
+    from bot.storage.sqlite.database import SqliteStore
 
     store = SqliteStore(db)
     await store.open()
@@ -252,17 +252,17 @@ async def worker(db: Path, port: int, expected: int) -> None:
     import discord
     from telegram.ext import AIORateLimiter
 
-    from bot.adapters.discord_adapter import DiscordAdapter
-    from bot.adapters.telegram_adapter import build_application
-    from bot.adapters.telegram_outbox import TelegramOutbox
+    from bot.adapters.discord.adapter import DiscordAdapter
+    from bot.adapters.telegram.adapter import build_application
+    from bot.adapters.telegram.outbox import TelegramOutbox
     from bot.config import Secret
-    from bot.core.bank import load_bank
-    from bot.core.daily_service import DailyService
-    from bot.core.service import QuizService
+    from bot.core.bank.question_bank import load_bank
+    from bot.core.daily.service import DailyService
+    from bot.core.quiz.service import QuizService
+    from bot.jobs.scheduler import DailyScheduler
     from bot.log import setup_logging
-    from bot.scheduler import DailyScheduler
-    from bot.storage.daily_store import SqliteDailyStore
-    from bot.storage.sqlite import SqliteStore
+    from bot.storage.sqlite.daily import SqliteDailyStore
+    from bot.storage.sqlite.database import SqliteStore
 
     setup_logging("INFO", [TOKEN])
     discord.http.Route.BASE = f"http://127.0.0.1:{port}/api/v10"

@@ -24,15 +24,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.app.run import build_practice, freeze_startup_heap, tune_interpreter  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.core.bank import load_bank  # noqa: E402
-from bot.core.identity import ChatRef, Platform, UserRef  # noqa: E402
-from bot.core.practice import PracticeService  # noqa: E402
-from bot.core.rounds import RoundKind  # noqa: E402
-from bot.core.service import Asked, QuizService  # noqa: E402
-from bot.core.tokens import answer_token  # noqa: E402
-from bot.runtime import build_practice, freeze_startup_heap, tune_interpreter  # noqa: E402
-from bot.storage.sqlite import SqliteStore  # noqa: E402
+from bot.core.bank.question_bank import load_bank  # noqa: E402
+from bot.core.common.identity import ChatRef, Platform, UserRef  # noqa: E402
+from bot.core.practice.service import PracticeService  # noqa: E402
+from bot.core.quiz.rounds import RoundKind  # noqa: E402
+from bot.core.quiz.service import Asked, QuizService  # noqa: E402
+from bot.core.quiz.tokens import answer_token  # noqa: E402
+from bot.storage.sqlite.database import SqliteStore  # noqa: E402
 
 BANK = load_bank(ROOT / "questions")
 GUILD = ChatRef(Platform.DISCORD, "100", "1")

@@ -20,15 +20,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.bank_tools import to_anki  # noqa: E402
-from bot.core.bank import load_bank  # noqa: E402
-from bot.core.grading import grade  # noqa: E402
-from bot.core.identity import ChatRef, Platform, UserRef  # noqa: E402
-from bot.core.practice import PracticeService, Step  # noqa: E402
-from bot.core.practice_ports import Awaiting  # noqa: E402
-from bot.core.service import QuizService  # noqa: E402
-from bot.storage.practice_store import SqlitePracticeStore  # noqa: E402
-from bot.storage.sqlite import SqliteStore  # noqa: E402
+from bot.cli.bank import to_anki  # noqa: E402
+from bot.core.bank.question_bank import load_bank  # noqa: E402
+from bot.core.common.identity import ChatRef, Platform, UserRef  # noqa: E402
+from bot.core.practice.grading import grade  # noqa: E402
+from bot.core.practice.ports import Awaiting  # noqa: E402
+from bot.core.practice.service import PracticeService, Step  # noqa: E402
+from bot.core.quiz.service import QuizService  # noqa: E402
+from bot.storage.sqlite.database import SqliteStore  # noqa: E402
+from bot.storage.sqlite.practice import SqlitePracticeStore  # noqa: E402
 
 BANK = load_bank(ROOT / "questions")
 GOLDEN = tomllib.loads((ROOT / "tests/data/golden_answers.toml").read_text(encoding="utf-8"))

@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 from telegram import Update  # noqa: E402
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
-from bot.adapters.telegram_adapter import TelegramAdapter, build_application  # noqa: E402
-from bot.core.bank import load_bank  # noqa: E402
-from bot.core.service import QuizService  # noqa: E402
-from bot.storage.sqlite import SqliteStore  # noqa: E402
+from bot.adapters.telegram.adapter import TelegramAdapter, build_application  # noqa: E402
+from bot.core.bank.question_bank import load_bank  # noqa: E402
+from bot.core.quiz.service import QuizService  # noqa: E402
+from bot.storage.sqlite.database import SqliteStore  # noqa: E402
 
 TARGET_P99_MS = 5.0
 GROUP = -100500

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.errors import ConfigError
-from bot.core.scoring import ScoringRules
+from bot.core.common.errors import ConfigError
+from bot.core.quiz.scoring import ScoringRules
 
 ENV_CONFIG = "STACKPREP_CONFIG"
 ENV_DISCORD_TOKEN = "STACKPREP_DISCORD_TOKEN"  # noqa: S105 - a variable name, not a secret

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.bank import QuestionBank, load_bank
-from bot.core.ports import Store
-from bot.core.service import QuizService
-from bot.storage.memory import MemoryStore
-from bot.storage.sqlite import SqliteStore
+from bot.core.bank.question_bank import QuestionBank, load_bank
+from bot.core.quiz.ports import Store
+from bot.core.quiz.service import QuizService
+from bot.storage.memory.quiz import MemoryStore
+from bot.storage.sqlite.database import SqliteStore
 
 DATA = Path(__file__).parent / "data"
 TEST_BANK = DATA / "bank"

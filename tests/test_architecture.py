@@ -43,8 +43,9 @@ def test_console_start_does_not_import_platform_or_chart_libraries() -> None:
     """Discord, Telegram and APScheduler load only with a token; matplotlib (and numpy,
     PIL) only when a /progress chart is drawn, so idle memory stays small."""
     code = (
-        "import sys, bot, bot.cli, bot.runtime, bot.adapters.console_adapter, "
-        "bot.storage.sqlite, bot.core.practice, bot.storage.practice_store, bot.progress_chart;"
+        "import sys, bot, bot.cli.entry, bot.app.run, bot.adapters.console.adapter, "
+        "bot.storage.sqlite.database, bot.core.practice.service, bot.storage.sqlite.practice, "
+        "bot.adapters.chart;"
         "heavy = [m for m in ('discord', 'telegram', 'apscheduler', 'matplotlib', 'numpy', "
         "'PIL') if m in sys.modules]; print(heavy)"
     )

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.storage.sqlite import SCHEMA_VERSION
+from bot.cli.entry import main
+from bot.storage.sqlite.database import SCHEMA_VERSION
 from tests.conftest import TEST_BANK
 
 
@@ -64,7 +64,7 @@ def test_token_for_missing_adapter_is_explained(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Until an adapter exists its token gives a clear error, not a silent console."""
-    from bot import runtime
+    from bot.app import run as runtime
     from bot.config import load_config
 
     config = load_config(None, {"STACKPREP_DISCORD_TOKEN": "t"})

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import PACKAGE_QUESTIONS, Secret, load_config
-from bot.core.errors import ConfigError
+from bot.core.common.errors import ConfigError
 from tests.conftest import REPO
 
 

@@ -36,13 +36,13 @@ import yarl
 from aiohttp import WSMsgType, web
 from discord.gateway import KeepAliveHandler
 
-from bot.adapters.discord_adapter import DiscordAdapter
+from bot.adapters.discord.adapter import DiscordAdapter
 from bot.config import Secret
-from bot.core.bank import QuestionBank
-from bot.core.ports import Clock
-from bot.core.practice import PracticeService
-from bot.core.service import QuizService
-from bot.storage.sqlite import SqliteStore
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.practice.service import PracticeService
+from bot.core.quiz.ports import Clock
+from bot.core.quiz.service import QuizService
+from bot.storage.sqlite.database import SqliteStore
 
 TOKEN = "fake-token-9f3c1e"
 APP_ID = 900000000000000001

@@ -19,9 +19,9 @@ from typing import Any
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
-from bot.adapters.telegram_adapter import TelegramAdapter, build_application
-from bot.adapters.telegram_commands import COMMANDS, CommandSpec
-from bot.core.service import QuizService
+from bot.adapters.telegram.adapter import TelegramAdapter, build_application
+from bot.adapters.telegram.commands import COMMANDS, CommandSpec
+from bot.core.quiz.service import QuizService
 
 TOKEN = "123456:TEST-secret-token-value"  # a fake token for the loopback API
 BOT_USER = {

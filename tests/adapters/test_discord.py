@@ -17,15 +17,15 @@ from typing import Any
 import discord
 import pytest
 
-from bot import runtime
-from bot.adapters.discord_adapter import AdminGroup, DiscordAdapter, sync_commands
+from bot.adapters.discord.adapter import AdminGroup, DiscordAdapter, sync_commands
+from bot.app import run as runtime
 from bot.config import Config, DatabaseConfig, DiscordConfig, QuizConfig, Secret
-from bot.core import texts
-from bot.core.bank import QuestionBank
-from bot.core.errors import NotAllowed, RateLimited
-from bot.core.identity import ChatRef, Platform
-from bot.core.service import QuizService
-from bot.storage.memory import MemoryStore
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.errors import NotAllowed, RateLimited
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.quiz import texts
+from bot.core.quiz.service import QuizService
+from bot.storage.memory.quiz import MemoryStore
 from tests.adapters.fake_discord import (
     APP_ID,
     CHANNEL_ID,
@@ -149,7 +149,7 @@ async def test_sync_registers_every_command_with_options_contexts_and_installs(
 async def test_cli_discord_sync_into_one_guild(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot import cli
+    from bot.cli import entry as cli
 
     config = tmp_path / "c.toml"
     config.write_text(f'[quiz]\nquestions_dir = "{TEST_BANK}"\n')

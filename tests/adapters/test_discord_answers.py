@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bot.core.bank import QuestionBank
-from bot.core.errors import InvalidAnswer
-from bot.core.identity import Platform, UserRef
-from bot.core.service import QuizService
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.errors import InvalidAnswer
+from bot.core.common.identity import Platform, UserRef
+from bot.core.quiz.service import QuizService
 from tests.adapters.fake_discord import FakeDiscord, FakeUser, Recorded, running_bot
 from tests.conftest import FixedClock
 

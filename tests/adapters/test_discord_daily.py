@@ -11,17 +11,17 @@ from typing import Any
 import discord
 import pytest
 
-from bot.adapters.discord_adapter import DiscordAdapter
-from bot.adapters.discord_commands import daily_commands
+from bot.adapters.discord.adapter import DiscordAdapter
+from bot.adapters.discord.commands import daily_commands
 from bot.config import Secret
-from bot.core.bank import QuestionBank
-from bot.core.daily_service import DailyService, Outcome
-from bot.core.errors import NotAllowed
-from bot.core.identity import ChatRef, Platform
-from bot.core.service import QuizService
-from bot.storage.daily_store import MemoryDailyStore, SqliteDailyStore
-from bot.storage.memory import MemoryStore
-from bot.storage.sqlite import SqliteStore
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.errors import NotAllowed
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.daily.service import DailyService, Outcome
+from bot.core.quiz.service import QuizService
+from bot.storage.memory.quiz import MemoryStore
+from bot.storage.sqlite.daily import MemoryDailyStore, SqliteDailyStore
+from bot.storage.sqlite.database import SqliteStore
 from tests.adapters.fake_discord import (
     APP_ID,
     CHANNEL_ID,

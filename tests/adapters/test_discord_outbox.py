@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.discord_adapter import DiscordAdapter
-from bot.adapters.discord_outbox import message_nonce
+from bot.adapters.discord.adapter import DiscordAdapter
+from bot.adapters.discord.outbox import message_nonce
 from bot.config import Secret
-from bot.core.bank import QuestionBank
-from bot.core.identity import ChatRef, Platform
-from bot.core.outbox import ChatGone, DeliveryFailed, Outbox, RetryLater
-from bot.core.replies import Paragraph, Reply
-from bot.core.rounds import RoundKind
-from bot.core.service import Asked, QuizService
-from bot.storage.memory import MemoryStore
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.common.replies import Paragraph, Reply
+from bot.core.delivery import ChatGone, DeliveryFailed, Outbox, RetryLater
+from bot.core.quiz.rounds import RoundKind
+from bot.core.quiz.service import Asked, QuizService
+from bot.storage.memory.quiz import MemoryStore
 from tests.adapters.fake_discord import (
     CHANNEL_ID,
     GUILD_ID,

@@ -17,14 +17,14 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.adapters.discord_adapter import DiscordAdapter
-from bot.bank_tools import to_anki
-from bot.core.bank import QuestionBank
-from bot.core.identity import ChatRef, Platform, UserRef
-from bot.core.practice import PracticeService
-from bot.core.service import QuizService
-from bot.storage.practice_store import SqlitePracticeStore
-from bot.storage.sqlite import SqliteStore
+from bot.adapters.discord.adapter import DiscordAdapter
+from bot.cli.bank import to_anki
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.practice.service import PracticeService
+from bot.core.quiz.service import QuizService
+from bot.storage.sqlite.database import SqliteStore
+from bot.storage.sqlite.practice import SqlitePracticeStore
 from tests.adapters.fake_discord import FakeDiscord, FakeUser, Recorded, running_bot
 from tests.conftest import FixedClock
 

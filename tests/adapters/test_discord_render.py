@@ -7,7 +7,7 @@ import re
 
 import discord
 
-from bot.adapters.discord_render import (
+from bot.adapters.discord.render import (
     CONTENT_MAX,
     TOKEN_TEMPLATE,
     TokenButton,
@@ -16,8 +16,8 @@ from bot.adapters.discord_render import (
     render,
     render_text,
 )
-from bot.core.replies import Button, Code, Paragraph, Reply
-from bot.core.tokens import answer_token, next_token
+from bot.core.common.replies import Button, Code, Paragraph, Reply
+from bot.core.quiz.tokens import answer_token, next_token
 
 
 def test_user_text_cannot_format_link_list_or_heading() -> None:

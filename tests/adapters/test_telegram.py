@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.telegram_commands import COMMANDS, CommandSpec, Incoming
-from bot.core.bank import QuestionBank
-from bot.core.identity import Platform, UserRef
-from bot.core.replies import Paragraph, Reply
-from bot.core.rounds import Round
-from bot.core.service import QuizService
-from bot.storage.sqlite import SqliteStore
+from bot.adapters.telegram.commands import COMMANDS, CommandSpec, Incoming
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.identity import Platform, UserRef
+from bot.core.common.replies import Paragraph, Reply
+from bot.core.quiz.rounds import Round
+from bot.core.quiz.service import QuizService
+from bot.storage.sqlite.database import SqliteStore
 from tests.adapters.telegram_fakes import (
     GROUP_ID,
     TOKEN,
@@ -257,7 +257,7 @@ async def test_press_on_a_closed_round_says_so(tg: Harness, clock: FixedClock) -
 async def test_poll_answer_scores_once_and_only_once(
     tg: Harness, sqlite_store: SqliteStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.adapters.telegram_adapter")
+    caplog.set_level(logging.INFO, logger="bot.adapters.telegram.adapter")
     await tg.send(command("/question beta junior"))
     poll_id = f"poll-{_last_poll_number(tg)}"
     rnd = await round_of_poll(tg, sqlite_store, poll_id)
@@ -420,7 +420,7 @@ async def test_api_error_during_send_is_logged_and_apologised_for_and_the_bot_go
 async def test_bot_removed_from_the_chat_is_logged_without_an_apology(
     tg: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.adapters.telegram_adapter")
+    caplog.set_level(logging.INFO, logger="bot.adapters.telegram.adapter")
     tg.api.fail("sendMessage", 403, "Forbidden: bot was kicked from the supergroup chat")
     await tg.send(command("/topics"))
     assert [c.method for c in tg.api.sent()] == ["sendMessage"]  # no second try, no apology

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.adapters.telegram_adapter import TelegramAdapter, build_application
-from bot.core.bank import QuestionBank
-from bot.core.daily_service import DailyService, Outcome
-from bot.core.identity import ChatRef, Platform
-from bot.core.service import QuizService
-from bot.storage.daily_store import SqliteDailyStore
-from bot.storage.sqlite import SqliteStore
+from bot.adapters.telegram.adapter import TelegramAdapter, build_application
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.daily.service import DailyService, Outcome
+from bot.core.quiz.service import QuizService
+from bot.storage.sqlite.daily import SqliteDailyStore
+from bot.storage.sqlite.database import SqliteStore
 from tests.adapters.telegram_fakes import GROUP_ID, TOKEN, FakeBotApi, Harness, command
 from tests.conftest import FixedClock
 

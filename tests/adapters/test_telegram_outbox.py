@@ -7,16 +7,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.adapters.telegram_outbox import TelegramOutbox
-from bot.adapters.telegram_render import alert_text, html_messages, keyboard, utf16_len
-from bot.core.bank import QuestionBank
-from bot.core.errors import StorageUnavailable
-from bot.core.identity import ChatRef, Platform
-from bot.core.outbox import ChatGone, DeliveryFailed, Outbox, RetryLater
-from bot.core.replies import Button, Code, Paragraph, Reply
-from bot.core.rounds import RoundKind
-from bot.core.service import Asked, QuizService
-from bot.storage.sqlite import SqliteStore
+from bot.adapters.telegram.outbox import TelegramOutbox
+from bot.adapters.telegram.render import alert_text, html_messages, keyboard, utf16_len
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.errors import StorageUnavailable
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.common.replies import Button, Code, Paragraph, Reply
+from bot.core.delivery import ChatGone, DeliveryFailed, Outbox, RetryLater
+from bot.core.quiz.rounds import RoundKind
+from bot.core.quiz.service import Asked, QuizService
+from bot.storage.sqlite.database import SqliteStore
 from tests.adapters.telegram_fakes import GROUP_ID, TOKEN, Harness, harness
 from tests.conftest import FixedClock
 

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from telegram.request import RequestData
 
-from bot.adapters.telegram_adapter import TelegramAdapter, build_application
-from bot.bank_tools import to_anki
-from bot.core.bank import QuestionBank
-from bot.core.practice import PracticeService
-from bot.core.service import QuizService
-from bot.storage.practice_store import SqlitePracticeStore
-from bot.storage.sqlite import SqliteStore
+from bot.adapters.telegram.adapter import TelegramAdapter, build_application
+from bot.cli.bank import to_anki
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.practice.service import PracticeService
+from bot.core.quiz.service import QuizService
+from bot.storage.sqlite.database import SqliteStore
+from bot.storage.sqlite.practice import SqlitePracticeStore
 from tests.adapters.telegram_fakes import (
     DATE,
     GROUP_ID,

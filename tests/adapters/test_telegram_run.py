@@ -19,17 +19,17 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot import runtime
-from bot.adapters.telegram_adapter import (
+from bot.adapters.telegram.adapter import (
     CONFLICT,
     UNAUTHORIZED,
     TelegramAdapter,
     build_application,
 )
+from bot.app import run as runtime
 from bot.config import Config, Secret, TelegramConfig
-from bot.core.bank import QuestionBank
-from bot.core.service import QuizService
-from bot.storage.sqlite import SqliteStore
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.quiz.service import QuizService
+from bot.storage.sqlite.database import SqliteStore
 from tests.adapters.telegram_fakes import BOT_USER, TOKEN, FakeBotApi, command, until
 from tests.conftest import REPO, TEST_BANK, FixedClock
 

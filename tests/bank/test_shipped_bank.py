@@ -10,9 +10,9 @@ from collections import Counter
 
 import pytest
 
-from bot.bank_tools import SUBJECT_TAGS, to_anki, to_gift, to_json
-from bot.core.bank import QuestionBank, check_directory, load_bank
-from bot.core.questions import Question
+from bot.cli.bank import SUBJECT_TAGS, to_anki, to_gift, to_json
+from bot.core.bank.question_bank import QuestionBank, check_directory, load_bank
+from bot.core.bank.questions import Question
 from tests.conftest import REPO
 
 QUESTIONS = REPO / "questions"

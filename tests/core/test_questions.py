@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.bank import check_directory, load_bank
-from bot.core.errors import BankError
-from bot.core.questions import count_sentences, parse_topic_file
+from bot.core.bank.question_bank import check_directory, load_bank
+from bot.core.bank.questions import count_sentences, parse_topic_file
+from bot.core.common.errors import BankError
 from tests.conftest import TEST_BANK
 
 GOOD = (TEST_BANK / "beta.toml").read_text()

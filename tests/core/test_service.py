@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.core.bank import QuestionBank
-from bot.core.errors import (
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.errors import (
     AlreadyAnswered,
     EmptyBank,
     InvalidAnswer,
@@ -17,11 +17,11 @@ from bot.core.errors import (
     UnknownDifficulty,
     UnknownTopic,
 )
-from bot.core.identity import ChatRef, Platform, UserRef
-from bot.core.ports import Store
-from bot.core.replies import Code, Reply
-from bot.core.rounds import RoundKind
-from bot.core.service import Asked, QuizService
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.replies import Code, Reply
+from bot.core.quiz.ports import Store
+from bot.core.quiz.rounds import RoundKind
+from bot.core.quiz.service import Asked, QuizService
 from tests.conftest import FixedClock
 
 GROUP = ChatRef(Platform.TELEGRAM, "-1001", "-1001")

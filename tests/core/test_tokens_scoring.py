@@ -5,11 +5,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.core.bank import QuestionBank, parse_difficulty, pick_least_recent
-from bot.core.errors import InvalidAnswer, UnknownDifficulty, UnknownTopic
-from bot.core.identity import ChatRef, Platform
-from bot.core.rounds import Round, RoundKind
-from bot.core.scoring import (
+from bot.core.bank.question_bank import QuestionBank, parse_difficulty, pick_least_recent
+from bot.core.common.errors import InvalidAnswer, UnknownDifficulty, UnknownTopic
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.quiz.rounds import Round, RoundKind
+from bot.core.quiz.scoring import (
     AnswerContext,
     BoardRow,
     ScoringRules,
@@ -17,7 +17,7 @@ from bot.core.scoring import (
     iso_week,
     rank_rows,
 )
-from bot.core.tokens import AnswerToken, NextToken, answer_token, decode, next_token
+from bot.core.quiz.tokens import AnswerToken, NextToken, answer_token, decode, next_token
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 FRESH = AnswerContext(0, None, 0, None)

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.bank import QuestionBank
-from bot.core.daily import DailyStore
-from bot.core.daily_service import DailyService
-from bot.core.ports import Store
-from bot.core.service import QuizService
-from bot.storage.daily_store import MemoryDailyStore, SqliteDailyStore
-from bot.storage.memory import MemoryStore
-from bot.storage.sqlite import SqliteStore
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.daily.model import DailyStore
+from bot.core.daily.service import DailyService
+from bot.core.quiz.ports import Store
+from bot.core.quiz.service import QuizService
+from bot.storage.memory.quiz import MemoryStore
+from bot.storage.sqlite.daily import MemoryDailyStore, SqliteDailyStore
+from bot.storage.sqlite.database import SqliteStore
 from tests.conftest import FixedClock
 from tests.daily.fakes import FakeOutbox
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from bot.core.identity import ChatRef, Platform
-from bot.core.outbox import ChatGone, DeliveryFailed, RetryLater
-from bot.core.replies import Reply
-from bot.core.service import Asked
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.common.replies import Reply
+from bot.core.delivery import ChatGone, DeliveryFailed, RetryLater
+from bot.core.quiz.service import Asked
 
 
 @dataclass

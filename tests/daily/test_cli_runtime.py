@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from bot import runtime
-from bot.cli import main
+from bot.app import run as runtime
+from bot.cli.entry import main
 from bot.config import load_config
-from bot.core.bank import load_bank
-from bot.core.daily import DailyDefaults, DeliveryKind, DeliveryState
-from bot.core.daily_service import DailyService
-from bot.core.identity import ChatRef, Platform
-from bot.core.outbox import DeliveryFailed
-from bot.core.service import QuizService
-from bot.storage.daily_store import SqliteDailyStore
-from bot.storage.sqlite import SqliteStore
+from bot.core.bank.question_bank import load_bank
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.daily.model import DailyDefaults, DeliveryKind, DeliveryState
+from bot.core.daily.service import DailyService
+from bot.core.delivery import DeliveryFailed
+from bot.core.quiz.service import QuizService
+from bot.storage.sqlite.daily import SqliteDailyStore
+from bot.storage.sqlite.database import SqliteStore
 from tests.conftest import TEST_BANK
 from tests.daily.fakes import FakeOutbox, gone
 

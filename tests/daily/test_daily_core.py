@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.bank import QuestionBank
-from bot.core.daily import (
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.errors import EmptyBank, QuizError
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.daily.model import (
     Subscription,
     daily_pick,
     daily_pool,
@@ -23,8 +25,6 @@ from bot.core.daily import (
     parse_timezone,
     parse_window,
 )
-from bot.core.errors import EmptyBank, QuizError
-from bot.core.identity import ChatRef, Platform
 
 CHAT = ChatRef(Platform.TELEGRAM, "-100", "-100")
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)

@@ -9,16 +9,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.core.bank import QuestionBank
-from bot.core.daily import DailyDefaults, DeliveryKind, DeliveryState, Subscription
-from bot.core.daily_service import DailyService, Outcome
-from bot.core.errors import EmptyBank, NotAllowed, QuizError, RoundClosed
-from bot.core.identity import ChatRef, Platform, UserRef
-from bot.core.questions import LABELS, Topic
-from bot.core.replies import Reply
-from bot.core.service import QuizService
-from bot.storage.daily_store import SqliteDailyStore
-from bot.storage.sqlite import SqliteStore
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.bank.questions import LABELS, Topic
+from bot.core.common.errors import EmptyBank, NotAllowed, QuizError, RoundClosed
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.replies import Reply
+from bot.core.daily.model import DailyDefaults, DeliveryKind, DeliveryState, Subscription
+from bot.core.daily.service import DailyService, Outcome
+from bot.core.quiz.service import QuizService
+from bot.storage.sqlite.daily import SqliteDailyStore
+from bot.storage.sqlite.database import SqliteStore
 from tests.conftest import FixedClock
 from tests.daily.conftest import Stores
 from tests.daily.fakes import FakeOutbox, gone, transient

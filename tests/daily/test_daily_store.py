@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.core.daily import DeliveryKind, DeliveryState, Subscription
-from bot.core.identity import ChatRef, Platform
-from bot.storage.daily_store import SqliteDailyStore
-from bot.storage.sqlite import SqliteStore
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.daily.model import DeliveryKind, DeliveryState, Subscription
+from bot.storage.sqlite.daily import SqliteDailyStore
+from bot.storage.sqlite.database import SqliteStore
 from tests.daily.conftest import Stores
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -74,7 +74,7 @@ async def test_claim_round_is_set_once(stores: Stores) -> None:
 
 async def _round(stores: Stores, n: int) -> str:
     """A round row to point at (SQLite enforces the foreign key)."""
-    from bot.core.rounds import Round, RoundKind
+    from bot.core.quiz.rounds import Round, RoundKind
 
     chat = ChatRef(Platform.TELEGRAM, "-100", "-100")
     rid = f"round{n:06d}"

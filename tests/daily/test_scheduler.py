@@ -11,14 +11,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.core.bank import QuestionBank
-from bot.core.daily import DeliveryKind, DeliveryState
-from bot.core.daily_service import DailyService
-from bot.core.identity import ChatRef, Platform
-from bot.core.ports import SystemClock
-from bot.core.rounds import RoundKind
-from bot.core.service import QuizService
-from bot.scheduler import DailyScheduler, PacedOutbox, PlatformLimits
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.daily.model import DeliveryKind, DeliveryState
+from bot.core.daily.service import DailyService
+from bot.core.quiz.ports import SystemClock
+from bot.core.quiz.rounds import RoundKind
+from bot.core.quiz.service import QuizService
+from bot.jobs.scheduler import DailyScheduler, PacedOutbox, PlatformLimits
 from tests.conftest import FixedClock
 from tests.daily.conftest import Stores
 from tests.daily.fakes import FakeOutbox, gone, throttled, transient
@@ -273,7 +273,7 @@ async def test_progress_lines_during_a_fanout(
     clock.current = at(2026, 12, 1, 9, 0)
     slow = PlatformLimits(rate=100.0, burst=1, chat_count=10, chat_period=1.0)
     sched = make(FakeOutbox(), limits={Platform.TELEGRAM: slow}, progress_every=0.03)
-    with caplog.at_level(logging.INFO, logger="bot.scheduler"):
+    with caplog.at_level(logging.INFO, logger="bot.jobs.scheduler"):
         await sched.start()
         await sched.wait_idle()
         await asyncio.sleep(0.1)
@@ -283,6 +283,6 @@ async def test_progress_lines_during_a_fanout(
 
 
 def _reply():  # type: ignore[no-untyped-def]
-    from bot.core.replies import Paragraph, Reply
+    from bot.core.common.replies import Paragraph, Reply
 
     return Reply((Paragraph("hi"),))

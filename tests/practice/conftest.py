@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.bank_tools import to_anki
-from bot.core.bank import QuestionBank
-from bot.core.identity import ChatRef, Platform, UserRef
-from bot.core.ports import Store
-from bot.core.practice import PracticeService
-from bot.core.practice_ports import PracticeStore
-from bot.core.service import QuizService
-from bot.storage.memory import MemoryStore
-from bot.storage.practice_store import MemoryPracticeStore, SqlitePracticeStore
-from bot.storage.sqlite import SqliteStore
+from bot.cli.bank import to_anki
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.practice.ports import PracticeStore
+from bot.core.practice.service import PracticeService
+from bot.core.quiz.ports import Store
+from bot.core.quiz.service import QuizService
+from bot.storage.memory.quiz import MemoryStore
+from bot.storage.sqlite.database import SqliteStore
+from bot.storage.sqlite.practice import MemoryPracticeStore, SqlitePracticeStore
 from tests.conftest import FixedClock
 
 DM = ChatRef(Platform.TELEGRAM, "501")

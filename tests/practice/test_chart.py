@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import struct
 
-from bot.core.practice_ports import TopicProgress
-from bot.core.practice_texts import progress_chart
-from bot.progress_chart import chart_png
+from bot.adapters.chart import chart_png
+from bot.core.practice.ports import TopicProgress
+from bot.core.practice.texts import progress_chart
 
 ROWS = [
     TopicProgress("asyncio", reviews=10, recalled=7, cards=5, learned=2),

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.adapters.console_adapter import ConsoleAdapter
-from bot.core.identity import Platform, UserRef
-from bot.core.practice import PracticeService
-from bot.core.practice_ports import Awaiting
+from bot.adapters.console.adapter import ConsoleAdapter
+from bot.core.common.identity import Platform, UserRef
+from bot.core.practice.ports import Awaiting
+from bot.core.practice.service import PracticeService
 from tests.adapters.test_console import run_console
 
 RIGHT = {"len()", "[1, 2, 3]", "One thread runs bytecode at a time; I/O releases the lock",

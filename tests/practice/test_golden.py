@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from bot.core.bank import QuestionBank, load_bank
-from bot.core.grading import grade
+from bot.core.bank.question_bank import QuestionBank, load_bank
+from bot.core.practice.grading import grade
 from tests.conftest import DATA, REPO
 
 LABELS = {"good", "partial", "wrong", "stuffing", "echo", "copy"}

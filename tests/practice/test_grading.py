@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from bot.core.grading import (
+from bot.core.bank.questions import AnswerChoice, KeyPoint, Misconception, Question
+from bot.core.practice.grading import (
     Gate,
     GradingRules,
     Suggestion,
@@ -14,7 +15,6 @@ from bot.core.grading import (
     grade,
     normalise,
 )
-from bot.core.questions import AnswerChoice, KeyPoint, Misconception, Question
 
 RULES = GradingRules()
 

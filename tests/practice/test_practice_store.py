@@ -7,10 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.core.grading import Suggestion
-from bot.core.identity import ChatRef, Platform, UserRef
-from bot.core.ports import Store
-from bot.core.practice_ports import (
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.practice.grading import Suggestion
+from bot.core.practice.ports import (
     Awaiting,
     PracticeStore,
     Reminder,
@@ -18,7 +17,8 @@ from bot.core.practice_ports import (
     SessionState,
     TopicProgress,
 )
-from bot.core.srs import CardPhase, CardState, Review, Source, new_card
+from bot.core.practice.srs import CardPhase, CardState, Review, Source, new_card
+from bot.core.quiz.ports import Store
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 DM = ChatRef(Platform.DISCORD, "dm-1")

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from bot import practice_jobs
-from bot.core.bank import QuestionBank
-from bot.core.daily_service import DailyService
-from bot.core.identity import ChatRef, Platform, UserRef
-from bot.core.practice import PracticeService
-from bot.core.service import QuizService
-from bot.scheduler import DailyScheduler, PlatformLimits
-from bot.storage.daily_store import SqliteDailyStore
-from bot.storage.practice_store import SqlitePracticeStore
-from bot.storage.sqlite import SqliteStore
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.daily.service import DailyService
+from bot.core.practice.service import PracticeService
+from bot.core.quiz.service import QuizService
+from bot.jobs import practice as practice_jobs
+from bot.jobs.scheduler import DailyScheduler, PlatformLimits
+from bot.storage.sqlite.daily import SqliteDailyStore
+from bot.storage.sqlite.database import SqliteStore
+from bot.storage.sqlite.practice import SqlitePracticeStore
 from tests.conftest import FixedClock
 from tests.daily.fakes import FakeOutbox, gone
 
@@ -98,7 +98,7 @@ async def test_reminders_are_scheduled_jobs_sent_once_a_day(
 
     clock.advance(days=1)
     world.outbox.fail[ADA_DM.chat_id] = [gone()]
-    with caplog.at_level(logging.INFO, logger="bot.practice_jobs"):
+    with caplog.at_level(logging.INFO, logger="bot.jobs.practice"):
         assert await jobs.remind() == 0  # the bot was blocked: logged, never raised
     assert "cannot reach telegram:61" in caplog.text
 
@@ -113,7 +113,7 @@ async def test_one_failing_reminder_does_not_cost_the_others_theirs(
         await a_due_card(world, user, chat)
     clock.advance(minutes=31)
     world.outbox.fail[ADA_DM.chat_id] = [RuntimeError("unexpected")]
-    with caplog.at_level(logging.ERROR, logger="bot.practice_jobs"):
+    with caplog.at_level(logging.ERROR, logger="bot.jobs.practice"):
         assert await jobs.remind() == 1
     assert [s.chat for s in world.outbox.sent] == [eve_dm]
     assert "remind note to telegram:61 failed" in caplog.text

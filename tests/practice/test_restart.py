@@ -8,13 +8,13 @@ from pathlib import Path
 
 from fsrs import Rating
 
-from bot.core.bank import QuestionBank
-from bot.core.practice import PracticeService
-from bot.core.practice_ports import Awaiting
-from bot.core.service import QuizService
-from bot.core.srs import CardPhase, Srs
-from bot.storage.practice_store import SqlitePracticeStore
-from bot.storage.sqlite import SqliteStore
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.practice.ports import Awaiting
+from bot.core.practice.service import PracticeService
+from bot.core.practice.srs import CardPhase, Srs
+from bot.core.quiz.service import QuizService
+from bot.storage.sqlite.database import SqliteStore
+from bot.storage.sqlite.practice import SqlitePracticeStore
 from tests.conftest import FixedClock
 from tests.practice.conftest import ADA, DM
 

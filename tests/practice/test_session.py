@@ -9,16 +9,16 @@ from datetime import timedelta
 
 import pytest
 
-from bot.core import practice as practice_module
-from bot.core import practice_texts as pt
-from bot.core.errors import InvalidAnswer, QuizError
-from bot.core.identity import ChatRef, Platform, UserRef
-from bot.core.practice import PracticeService, Step
-from bot.core.practice_ports import Awaiting, SessionState
-from bot.core.replies import Reply
-from bot.core.rounds import RoundKind
-from bot.core.service import AnswerEvent
-from bot.core.srs import CardPhase, CardState, Review, Source, new_card
+from bot.core.common.errors import InvalidAnswer, QuizError
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.replies import Reply
+from bot.core.practice import service as practice_module
+from bot.core.practice import texts as pt
+from bot.core.practice.ports import Awaiting, SessionState
+from bot.core.practice.service import PracticeService, Step
+from bot.core.practice.srs import CardPhase, CardState, Review, Source, new_card
+from bot.core.quiz.rounds import RoundKind
+from bot.core.quiz.service import AnswerEvent
 from tests.conftest import FixedClock
 from tests.practice.conftest import ADA, DM
 

@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.core.errors import AlreadyAnswered
-from bot.core.identity import ChatRef, Platform, UserRef
-from bot.core.ports import Attempt, Store
-from bot.core.rounds import Round, RoundKind
-from bot.core.scoring import AnswerContext, Award, iso_week
+from bot.core.common.errors import AlreadyAnswered
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.quiz.ports import Attempt, Store
+from bot.core.quiz.rounds import Round, RoundKind
+from bot.core.quiz.scoring import AnswerContext, Award, iso_week
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 GUILD = ChatRef(Platform.DISCORD, "chan", "guild")

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.errors import StorageUnavailable
-from bot.core.identity import ChatRef, Platform, UserRef
-from bot.core.ports import Attempt
-from bot.core.rounds import Round, RoundKind
-from bot.core.scoring import AnswerContext, Award, iso_week
-from bot.core.srs import Review, Source
-from bot.storage import sqlite as sqlite_module
-from bot.storage.practice_store import SqlitePracticeStore
-from bot.storage.sqlite import SCHEMA_VERSION, SqliteStore, backup, migrations
+from bot.core.common.errors import StorageUnavailable
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.practice.srs import Review, Source
+from bot.core.quiz.ports import Attempt
+from bot.core.quiz.rounds import Round, RoundKind
+from bot.core.quiz.scoring import AnswerContext, Award, iso_week
+from bot.storage.sqlite import database as sqlite_module
+from bot.storage.sqlite.database import SCHEMA_VERSION, SqliteStore, backup, migrations
+from bot.storage.sqlite.practice import SqlitePracticeStore
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CHAT = ChatRef(Platform.TELEGRAM, "-100", "-100")

@@ -1,0 +1,288 @@
+"""The terminal quiz: the default when no platform token is configured.
+
+Works on a terminal and with piped stdin (so tests can drive it as a subprocess); state lives
+in the same SQLite store as the platform bots, so scores survive a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import os
+import shlex
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, assert_never
+
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.text import Text
+
+from bot.core.bank.questions import LABELS
+from bot.core.common.errors import QuizError
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.replies import Code, Paragraph, Reply
+from bot.core.practice import texts as practice_texts
+from bot.core.practice.ports import Awaiting
+from bot.core.practice.service import PracticeService, Step
+from bot.core.quiz import texts
+from bot.core.quiz.service import Asked, QuizService
+
+log = logging.getLogger(__name__)
+
+CHAT = ChatRef(Platform.CONSOLE, "console", None)
+
+
+def render(console: Console, reply: Reply) -> None:
+    """Print a Reply: text is never parsed as markup; code is syntax-highlighted."""
+    for block in reply.blocks:
+        match block:
+            case Paragraph(text=text, bold=bold):
+                console.print(Text(text, style="bold" if bold else ""))
+            case Code(text=code, language=language):
+                console.print(Syntax(code, language, theme="monokai", line_numbers=False))
+            case _:
+                assert_never(block)
+    if reply.choices:
+        letters = ", ".join(b.label for b in reply.choices)
+        console.print(Text(f"Answer with {letters}.", style="dim"))
+    if reply.actions:
+        console.print(Text("Type n for the next question.", style="dim"))
+    console.print()
+
+
+class OutputClosed(Exception):
+    """Standard output was closed (the reader went away): the console stops quietly."""
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich's default raises SystemExit inside the event loop, which skips the clean
+        # shutdown (the store's connections stay open and interpreter exit hangs on them)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise OutputClosed()
+
+
+class ConsoleAdapter:
+    def __init__(
+        self,
+        service: QuizService,
+        *,
+        stdin: IO[str] | None = None,
+        console: Console | None = None,
+        user_id: str | None = None,
+        practice: PracticeService | None = None,
+        files_dir: Path | None = None,
+    ) -> None:
+        self.service = service
+        self.practice = practice
+        self.files_dir = files_dir or Path.cwd()  # where /progress and /export write files
+        self._step: Step | None = None  # the last practice step shown
+        self.stdin = stdin or sys.stdin
+        self.console = console or _Console(highlight=False)
+        name = user_id or _login_name()
+        self.user = UserRef(Platform.CONSOLE, name)
+        self.name = name
+        self._open: Asked | None = None
+        self._quiz_last = False  # a /question (not practice) was shown last: A-D and n are its
+        self._last_topic: tuple[str | None, str | None] = (None, None)
+
+    async def run(self) -> int:
+        try:
+            render(self.console, self.service.welcome(Platform.CONSOLE))
+            async for line in self._lines():
+                if not await self.handle(line):
+                    break
+            self.console.print(Text("Bye! Your score is saved.", style="dim"))
+        except OutputClosed:
+            pass  # e.g. `stackprep | head`: stop quietly; the caller closes the store
+        return 0
+
+    async def _lines(self) -> AsyncIterator[str]:
+        interactive = self.stdin.isatty()
+        reader = await _stream_reader(self.stdin)
+        while True:
+            if interactive:
+                self.console.print(Text("> ", style="bold cyan"), end="")
+            if reader is not None:
+                raw = await reader.readline()
+                line = raw.decode("utf-8", "replace")
+            else:
+                line = await asyncio.to_thread(self.stdin.readline)
+            if not line:
+                return
+            yield line.strip()
+
+    async def handle(self, line: str) -> bool:
+        """Handle one input line; False means quit."""
+        if not line:
+            return True
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            words = line.split()
+        command, args = words[0].casefold(), words[1:]
+        try:
+            if command in {"/quit", "/exit", "quit", "exit"}:
+                return False
+            if self.practice is not None and await self._practice(line, command, args):
+                return True
+            if command in {"/question", "/q"}:
+                topic = args[0] if args else None
+                difficulty = args[1] if len(args) > 1 else None
+                self._last_topic = (topic, difficulty)
+                await self._ask(topic, difficulty)
+            elif command in {"n", "/next"}:
+                await self._ask(*self._last_topic)
+            elif command.upper() in LABELS and len(command) == 1:
+                await self._answer(command.upper())
+            elif command == "/score":
+                render(self.console, await self.service.score(self.user, self.name))
+            elif command in {"/leaderboard", "/lb"}:
+                period = args[0] if args else None
+                scope = args[1] if len(args) > 1 else None
+                reply = await self.service.leaderboard(self.user, self.name, CHAT, period, scope)
+                render(self.console, reply)
+            elif command == "/topics":
+                render(self.console, self.service.topics())
+            elif command in {"/help", "help", "/start"}:
+                render(self.console, self.service.help(Platform.CONSOLE))
+            else:
+                self._say(f"Unknown command {words[0][:30]!r}. Type /help for the commands.")
+        except QuizError as exc:
+            self._say(exc.message)
+        except OutputClosed:
+            raise
+        except Exception:
+            log.exception("console command %r failed", line[:80])
+            self._say(texts.APOLOGY)
+        return True
+
+    async def _ask(self, topic: str | None, difficulty: str | None) -> None:
+        self._open = await self.service.ask(self.user, self.name, CHAT, topic, difficulty)
+        self._quiz_last = True
+        render(self.console, self._open.reply)
+
+    async def _answer(self, label: str) -> None:
+        if self._open is None:
+            self._say("There is no open question. Ask for one with /question.")
+            return
+        button = next((b for b in self._open.reply.choices if b.label == label), None)
+        if button is None:
+            self._say(f"This question has no option {label}.")
+            return
+        try:
+            render(self.console, await self.service.answer(self.user, self.name, button.token))
+        finally:
+            self._open = None
+
+    async def _practice(self, line: str, command: str, args: list[str]) -> bool:
+        """Practice commands and answers; False when `line` is not for practice."""
+        assert self.practice is not None
+        practice = self.practice
+        if command == "/practice":
+            await self._show(
+                await practice.start(self.user, self.name, CHAT, " ".join(args) or None)
+            )
+        elif command == "/stop":
+            self._step = None
+            render(self.console, await practice.stop(self.user, self.name))
+        elif command == "/due":
+            render(self.console, await practice.due(self.user, self.name))
+        elif command == "/progress":
+            progress = await practice.progress(self.user, self.name)
+            render(self.console, progress.reply)
+            if progress.chart is not None:
+                from bot.adapters.chart import chart_png
+
+                path = self.files_dir / practice_texts.CHART_FILENAME
+                await asyncio.to_thread(path.write_bytes, await chart_png(progress.chart))
+                self._say(practice_texts.file_written(str(path.resolve())))
+        elif command == "/export":
+            export = await practice.export(self.user, self.name)
+            path = self.files_dir / export.filename
+            await asyncio.to_thread(path.write_text, export.content, encoding="utf-8")
+            render(self.console, export.reply)
+            self._say(practice_texts.file_written(str(path.resolve())))
+        elif command == "/remind":
+            render(self.console, await practice.remind(self.user, self.name, CHAT, args))
+        elif command.startswith("/"):
+            return False
+        else:
+            return await self._practice_answer(line, command)
+        return True
+
+    async def _practice_answer(self, line: str, command: str) -> bool:
+        assert self.practice is not None
+        if self._quiz_last and (
+            command == "n" or (command.upper() in LABELS and len(command) == 1)
+        ):
+            return False  # for the /question shown after the practice question
+        awaiting = await self.practice.awaiting(self.user, self.name)
+        if awaiting is Awaiting.CHOICE and command.upper() in LABELS and len(command) == 1:
+            if self._step is None or not self._step.replies[-1].choices:
+                self._step = await self.practice.resume(self.user, self.name)  # a new process
+            question = self._step.replies[-1]
+            button = next((b for b in question.choices if b.label == command.upper()), None)
+            if button is None:
+                self._say(practice_texts.WANT_CHOICE)
+            else:
+                await self._show(await self.practice.press(self.user, self.name, button.token))
+            return True
+        if awaiting is Awaiting.TEXT and not (self._open and command.upper() in LABELS):
+            await self._show(await self.practice.answer_text(self.user, self.name, line))
+            return True
+        if awaiting is Awaiting.RATING:
+            rating = practice_texts.parse_rating(command)
+            if rating is None:
+                self._say(practice_texts.RATING_PROMPT)
+            else:
+                await self._show(await self.practice.rate(self.user, self.name, rating))
+            return True
+        return False
+
+    async def _show(self, step: Step) -> None:
+        """Render a practice step; buttons become typed input (A-D, text, 1-4)."""
+        self._step = step
+        self._quiz_last = False
+        for reply in step.replies:
+            render(self.console, replace(reply, actions=()))
+        last = step.replies[-1] if step.replies else None
+        if step.awaiting is Awaiting.TEXT:
+            self.console.print(Text(practice_texts.ANSWER_PROMPT, style="dim"))
+            self.console.print()
+        elif step.awaiting is Awaiting.RATING and last is not None:
+            options = "   ".join(f"{n}) {b.label}" for n, b in enumerate(last.actions, 1))
+            self.console.print(Text(options, style="bold"))
+            self.console.print(Text(practice_texts.RATING_PROMPT, style="dim"))
+            self.console.print()
+
+    def _say(self, message: str) -> None:
+        self.console.print(Text(message, style="yellow"))
+        self.console.print()
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser() or "you"
+    except (KeyError, OSError):
+        return "you"
+
+
+async def _stream_reader(stdin: IO[str]) -> asyncio.StreamReader | None:
+    """A non-blocking reader over stdin when it is a pipe or terminal; None for plain files."""
+    try:
+        stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+    except (ValueError, OSError):
+        return None
+    return reader

@@ -1,0 +1,330 @@
+"""Discord adapter: a discord.py client with slash commands and persistent answer buttons.
+
+Thin by design: every command and button goes to QuizService, and what comes back (a Reply,
+or an Asked for a new question) is rendered by `discord_render`. Runs inside the bot's own
+event loop (login + connect, never `client.run`), needs no privileged intents, and never
+syncs its commands at start (`stackprep discord sync` does that on request).
+
+Adding a command group later (e.g. the scheduler's admin-only /daily):
+
+    group = AdminGroup(name="daily", description=texts.COMMAND_DESCRIPTIONS["daily"])
+    @group.command(name="status", description=...)
+    async def status(interaction: discord.Interaction) -> None: ...
+    adapter.add_commands(group)
+
+Add it in `create_adapter` so that both `stackprep` (run) and `stackprep discord sync` see
+it. Inside a command, `await adapter.serve(interaction, coroutine, private=True, what=...)`
+gives the same 3-second defer, error handling and rendering as the built-in commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+from discord import app_commands
+
+from bot.adapters.discord.commands import (
+    ANY_INSTALL,
+    EVERYWHERE,
+    AdminGroup,
+    AnyCommand,
+    daily_commands,
+    quiz_commands,
+    who,
+)
+from bot.adapters.discord.outbox import DiscordOutbox
+from bot.adapters.discord.render import NO_MENTIONS, TokenButton, render
+from bot.app.run import AdapterError
+from bot.config import Config, Secret
+from bot.core.bank.question_bank import load_bank
+from bot.core.common.errors import NotAllowed, QuizError
+from bot.core.common.replies import Reply
+from bot.core.daily.service import DailyService
+from bot.core.practice.service import PracticeService, is_practice_token
+from bot.core.quiz import texts
+from bot.core.quiz.service import Asked, QuizService
+from bot.core.quiz.tokens import NextToken, decode
+from bot.storage.memory.quiz import MemoryStore
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.practice import DiscordPractice
+
+__all__ = ["AdminGroup", "DiscordAdapter", "create_adapter", "sync_commands"]
+
+log = logging.getLogger(__name__)
+
+DEFER_AFTER = 2.0  # seconds of work before an interaction is deferred (Discord allows 3)
+Interaction = discord.Interaction[Any]
+
+
+def create_adapter(
+    config: Config,
+    service: QuizService,
+    *,
+    practice: PracticeService | None = None,
+    daily: DailyService | None = None,
+) -> DiscordAdapter:
+    """The adapter `stackprep` runs, and the one whose commands `discord sync` registers."""
+    if config.discord.token is None:
+        raise AdapterError("set STACKPREP_DISCORD_TOKEN to the bot token to use Discord")
+    return DiscordAdapter(config.discord.token, service, practice=practice, daily=daily)
+
+
+async def sync_commands(config: Config, guild_id: int | None = None) -> list[str]:
+    """`stackprep discord sync`: register the commands (no database needed)."""
+    from bot.storage.sqlite.daily import MemoryDailyStore
+    from bot.storage.sqlite.practice import MemoryPracticeStore
+
+    service = QuizService(load_bank(config.quiz.questions_dir), MemoryStore())
+    practice = PracticeService(service, MemoryPracticeStore())  # for its commands only
+    daily = DailyService(service, MemoryDailyStore())  # likewise
+    return await create_adapter(config, service, practice=practice, daily=daily).sync(guild_id)
+
+
+class StackprepClient(discord.Client):
+    def __init__(self, adapter: DiscordAdapter, *, guild_ready_timeout: float) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # not privileged; keeps guild state coherent
+        super().__init__(
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            guild_ready_timeout=guild_ready_timeout,
+            max_ratelimit_timeout=30.0,  # longer waits surface as RetryLater to the scheduler
+            max_messages=None,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
+        )
+        self.adapter = adapter
+        self.tree: app_commands.CommandTree[StackprepClient] = app_commands.CommandTree(
+            self,
+            allowed_contexts=EVERYWHERE,  # servers, DMs with the bot, group DMs
+            allowed_installs=ANY_INSTALL,  # added to a server, or to a user's own apps
+        )
+        self.tree.error(adapter.on_command_error)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(TokenButton)  # buttons of every past message, after restarts too
+
+    async def handle_token(self, interaction: Interaction, token: str) -> None:
+        await self.adapter.on_button(interaction, token)
+
+    async def on_ready(self) -> None:
+        log.info("discord: connected as %s (id %s)", self.user, self.user and self.user.id)
+        self.adapter.ready.set()
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        log.exception("discord: event %s failed; carrying on", event_method)
+
+    async def close(self) -> None:
+        await super().close()
+        # discord.py leaves its "wait for the guilds, then fire on_ready" task running when
+        # closed within guild_ready_timeout of connecting: end it so no task outlives us
+        pending: asyncio.Task[None] | None = getattr(self._connection, "_ready_task", None)
+        if pending is not None and not pending.done():
+            pending.cancel()
+            await asyncio.wait({pending})
+
+
+class DiscordAdapter:
+    name = "discord"
+
+    def __init__(
+        self,
+        token: Secret,
+        service: QuizService,
+        *,
+        guild_ready_timeout: float = 2.0,
+        defer_after: float = DEFER_AFTER,
+        practice: PracticeService | None = None,
+        daily: DailyService | None = None,
+    ) -> None:
+        self._token = token
+        self.service = service
+        self.defer_after = defer_after
+        self.ready = asyncio.Event()
+        self.client = StackprepClient(self, guild_ready_timeout=guild_ready_timeout)
+        self.tree = self.client.tree
+        self.outbox = DiscordOutbox(self.client)
+        self.add_commands(*quiz_commands(self))
+        self.practice: DiscordPractice | None = None
+        if practice is not None:  # /practice & co., practice buttons, the answer modal
+            from bot.adapters.discord.practice import DiscordPractice
+
+            self.practice = DiscordPractice(self, practice)
+        self.daily = daily
+        if daily is not None:  # /daily, for server managers
+            self.add_commands(daily_commands(self, daily))
+
+    def __repr__(self) -> str:
+        return "DiscordAdapter(token=********)"
+
+    def add_commands(self, *commands: AnyCommand) -> None:
+        """Add commands or groups (e.g. an AdminGroup) before run() or sync()."""
+        for command in commands:
+            self.tree.add_command(command)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve Discord until cancelled; AdapterError (one line) if it cannot start."""
+        async with self.client:  # closes the client (gateway, HTTP session) however we leave
+            await self._login()
+            log.info("discord: logged in; commands: %s", ", ".join(self._names()))
+            try:
+                await self.client.connect(reconnect=True)  # reconnects by itself when it can
+            except discord.ConnectionClosed as exc:
+                raise AdapterError(
+                    f"Discord closed the gateway connection for good (close code {exc.code})"
+                ) from None
+            except discord.ClientException as exc:  # e.g. intents the app is not allowed
+                raise AdapterError(f"Discord refused the gateway connection: {exc}") from None
+
+    async def sync(self, guild_id: int | None = None) -> list[str]:
+        """Register the commands with Discord (globally, or in one server at once)."""
+        async with self.client:
+            await self._login()
+            guild = discord.Object(id=guild_id) if guild_id is not None else None
+            if guild is not None:
+                self.tree.copy_global_to(guild=guild)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except discord.Forbidden:
+                raise AdapterError(
+                    f"Discord refused to register commands in server {guild_id}: invite the bot "
+                    "there with the applications.commands scope (see the README)"
+                ) from None
+            except discord.HTTPException as exc:
+                raise AdapterError(
+                    f"Discord refused the commands: {exc.status} {exc.text[:200]}"
+                ) from None
+        return [command.name for command in synced]
+
+    async def _login(self) -> None:
+        try:
+            await self.client.login(self._token.reveal())
+        except discord.LoginFailure:
+            raise AdapterError(
+                "Discord rejected the bot token in STACKPREP_DISCORD_TOKEN (401 Unauthorized): "
+                "copy it again from the Developer Portal, Bot page, Reset Token"
+            ) from None
+        except discord.HTTPException as exc:
+            raise AdapterError(f"Discord login failed: {exc.status} {exc.text[:200]}") from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise AdapterError(f"cannot reach Discord: {type(exc).__name__}") from None
+
+    def _names(self) -> list[str]:
+        return sorted(f"/{command.name}" for command in self.tree.get_commands())
+
+    # -- answering interactions -------------------------------------------------------------
+
+    async def on_button(self, interaction: Interaction, token: str) -> None:
+        if self.practice is not None and is_practice_token(token):
+            await self.practice.on_button(interaction, token)
+            return
+        user, name, chat = who(interaction)
+        await self.serve(
+            interaction,
+            self.service.press(user, name, chat, token),
+            private=not _is_next(token),
+            what=f"button {token[:40]}",
+        )
+
+    async def serve(
+        self,
+        interaction: Interaction,
+        work: Coroutine[Any, Any, Reply | Asked],
+        *,
+        private: bool,
+        what: str,
+    ) -> None:
+        """Run `work`, deferring (as `private` or not) if it takes longer than `defer_after`,
+        then answer with its Reply; QuizErrors privately, anything else as a logged apology."""
+        task: asyncio.Task[Reply | Asked] = asyncio.ensure_future(work)
+        deferred_private: bool | None = None
+        try:
+            if self.defer_after > 0:  # 0: always defer (the work has not even started)
+                await asyncio.wait({task}, timeout=self.defer_after)
+            if not task.done():
+                try:
+                    await interaction.response.defer(ephemeral=private, thinking=True)
+                    deferred_private = private
+                except discord.HTTPException as exc:
+                    log.warning(
+                        "discord: could not defer interaction %s (guild %s): %s",
+                        interaction.id, interaction.guild_id, exc.status,
+                    )  # fmt: skip
+                await asyncio.wait({task})
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        reply = self._outcome(interaction, task, what)
+        await self.deliver(interaction, reply, deferred_private=deferred_private)
+
+    def _outcome(
+        self, interaction: Interaction, task: asyncio.Task[Reply | Asked], what: str
+    ) -> Reply:
+        error = task.exception()
+        if error is None:
+            result = task.result()
+            return result.reply if isinstance(result, Asked) else result
+        if isinstance(error, QuizError):
+            return texts.notice_reply(error.message)
+        log.error(
+            "discord: %s failed (interaction %s, guild %s, channel %s)",
+            what, interaction.id, interaction.guild_id, interaction.channel_id, exc_info=error,
+        )  # fmt: skip
+        return texts.notice_reply(texts.APOLOGY)
+
+    async def deliver(
+        self, interaction: Interaction, reply: Reply, *, deferred_private: bool | None = None
+    ) -> None:
+        """Answer an interaction with a Reply, whether or not it was responded to already."""
+        rendered = render(reply)
+        kwargs = rendered.message_kwargs()
+        try:
+            if not interaction.response.is_done():
+                await interaction.response.send_message(**kwargs, ephemeral=rendered.ephemeral)
+                return
+            if deferred_private is False and rendered.ephemeral:
+                # a public "thinking..." message would show a private answer to everyone
+                await interaction.delete_original_response()
+            await interaction.followup.send(**kwargs, ephemeral=rendered.ephemeral, wait=True)
+        except discord.HTTPException as exc:
+            log.warning(
+                "discord: could not answer interaction %s (guild %s): %s %s",
+                interaction.id, interaction.guild_id, exc.status, exc.text[:120],
+            )  # fmt: skip
+        finally:
+            rendered.release()
+
+    async def on_command_error(
+        self, interaction: Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(original, QuizError):
+            reply = texts.notice_reply(original.message)
+        elif isinstance(original, app_commands.CheckFailure):
+            reply = texts.notice_reply(NotAllowed().message)
+        elif isinstance(original, app_commands.CommandNotFound):
+            reply = texts.notice_reply(texts.unknown_command(original.name))
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error(
+                "discord: /%s failed (interaction %s, guild %s, channel %s)",
+                command, interaction.id, interaction.guild_id, interaction.channel_id,
+                exc_info=original,
+            )  # fmt: skip
+            reply = texts.notice_reply(texts.APOLOGY)
+        await self.deliver(interaction, reply)
+
+
+def _is_next(token: str) -> bool:
+    try:
+        return isinstance(decode(token), NextToken)
+    except QuizError:
+        return False

@@ -1,0 +1,199 @@
+"""The slash commands: /question, /topics, /score, /leaderboard, /help, AdminGroup, /daily.
+
+Each command only turns its options into a QuizService call and hands the work to
+`DiscordAdapter.serve`, which defers when needed, renders the result and reports errors.
+Names, descriptions and choice labels come from the core's texts.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+
+from bot.core.bank.questions import DIFFICULTY_NAMES
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.daily import texts as daily_texts
+from bot.core.quiz import texts
+
+if TYPE_CHECKING:
+    from bot.adapters.discord.adapter import DiscordAdapter
+    from bot.core.daily.service import DailyService
+
+T = TypeVar("T")
+Interaction = discord.Interaction[Any]
+AnyCommand = app_commands.Command[Any, ..., Any] | app_commands.Group
+
+EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
+ANY_INSTALL = app_commands.AppInstallationType(guild=True, user=True)
+
+
+def who(interaction: Interaction) -> tuple[UserRef, str, ChatRef]:
+    """The person (stable id, display name) and the place of an interaction."""
+    user = interaction.user
+    guild = str(interaction.guild_id) if interaction.guild_id else None
+    if guild is None and interaction.context.private_channel:
+        # a group DM (or a DM between people, with the app user-installed): others read
+        # along, so it is a shared place with its own board, never a private tutor session
+        guild = f"gdm-{interaction.channel_id}"
+    chat = ChatRef(Platform.DISCORD, str(interaction.channel_id), guild)
+    return UserRef(Platform.DISCORD, str(user.id)), user.display_name, chat
+
+
+class AdminGroup(app_commands.Group):
+    """A command group for server managers only: hidden from members by default
+    (default_permissions manage_guild, which a server may re-map), usable only in a server
+    the bot is installed in, and checked again on every call (a DM or an ordinary member can
+    never change a server's settings; they get NotAllowed's message)."""
+
+    def __init__(self, *, name: str, description: str) -> None:
+        super().__init__(
+            name=name,
+            description=description,
+            guild_only=True,
+            default_permissions=discord.Permissions(manage_guild=True),
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=False, private_channel=False
+            ),
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        )
+
+    async def interaction_check(self, interaction: Interaction, /) -> bool:
+        return interaction.guild_id is not None and interaction.permissions.manage_guild
+
+
+def quiz_commands(adapter: DiscordAdapter) -> list[AnyCommand]:
+    service = adapter.service
+    describe = texts.COMMAND_DESCRIPTIONS
+    options = texts.OPTION_DESCRIPTIONS
+    levels = [app_commands.Choice(name=DIFFICULTY_NAMES[i], value=i) for i in (1, 2, 3)]
+    periods = [app_commands.Choice(name=n, value=v) for v, n in texts.PERIOD_NAMES.items()]
+    scopes = [app_commands.Choice(name=n, value=v) for v, n in texts.SCOPE_NAMES.items()]
+
+    @app_commands.command(name="question", description=describe["question"])
+    @app_commands.describe(topic=options["topic"], difficulty=options["difficulty"])
+    @app_commands.choices(difficulty=levels)
+    async def question(
+        interaction: Interaction,
+        topic: str | None = None,
+        difficulty: app_commands.Choice[int] | None = None,
+    ) -> None:
+        user, name, chat = who(interaction)
+        level = difficulty.value if difficulty else None
+        work = service.ask(user, name, chat, topic, level)
+        await adapter.serve(interaction, work, private=False, what="/question")
+
+    @question.autocomplete("topic")
+    async def topic_choices(
+        interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        needle = current.casefold().strip()
+        found = [
+            app_commands.Choice(name=f"{t.title} ({t.slug})"[:100], value=t.slug)
+            for t in service.bank.topics()
+            if needle in t.slug or needle in t.title.casefold()
+        ]
+        return found[:25]
+
+    @app_commands.command(name="topics", description=describe["topics"])
+    async def topics(interaction: Interaction) -> None:
+        await adapter.serve(interaction, _value(service.topics()), private=False, what="/topics")
+
+    @app_commands.command(name="score", description=describe["score"])
+    async def score(interaction: Interaction) -> None:
+        user, name, _ = who(interaction)
+        await adapter.serve(interaction, service.score(user, name), private=True, what="/score")
+
+    @app_commands.command(name="leaderboard", description=describe["leaderboard"])
+    @app_commands.describe(period=options["period"], scope=options["scope"])
+    @app_commands.choices(period=periods, scope=scopes)
+    async def leaderboard(
+        interaction: Interaction,
+        period: app_commands.Choice[str] | None = None,
+        scope: app_commands.Choice[str] | None = None,
+    ) -> None:
+        user, name, chat = who(interaction)
+        work = service.leaderboard(
+            user, name, chat, period.value if period else None, scope.value if scope else None
+        )
+        await adapter.serve(interaction, work, private=False, what="/leaderboard")
+
+    @app_commands.command(name="help", description=describe["help"])
+    async def help_(interaction: Interaction) -> None:
+        reply = service.help(Platform.DISCORD)
+        await adapter.serve(interaction, _value(reply), private=False, what="/help")
+
+    return [question, topics, score, leaderboard, help_]
+
+
+def daily_commands(adapter: DiscordAdapter, daily: DailyService) -> AdminGroup:
+    """/daily set|off|status|recap: hidden from members (default_permissions manage_guild,
+    re-mappable by the server), checked again on every call by AdminGroup, and the core gets
+    the caller's Manage Server permission as well."""
+    d = daily_texts
+    sub, option = d.SUBCOMMAND_DESCRIPTIONS, d.OPTION_DESCRIPTIONS
+    group = AdminGroup(name="daily", description=d.COMMAND_DESCRIPTION[:100])
+    levels = [app_commands.Choice(name=DIFFICULTY_NAMES[i], value=i) for i in (1, 2, 3)]
+    switch = [app_commands.Choice(name=n, value=n) for n in ("on", "off")]
+
+    def place(interaction: Interaction) -> tuple[ChatRef, bool]:
+        return who(interaction)[2], interaction.permissions.manage_guild
+
+    @group.command(name="set", description=sub["set"])
+    @app_commands.describe(
+        time=option["time"], timezone=option["timezone"], topics=option["topics"],
+        difficulty=option["difficulty"], window=option["window"],
+    )  # fmt: skip
+    @app_commands.choices(difficulty=levels)
+    async def set_(
+        interaction: Interaction,
+        time: str | None = None,
+        timezone: str | None = None,
+        topics: str | None = None,
+        difficulty: app_commands.Choice[int] | None = None,
+        window: str | None = None,
+    ) -> None:
+        chat, admin = place(interaction)
+        level = str(difficulty.value) if difficulty else None
+        words = [w for w in (time, timezone, topics, level, window) if w]
+        work = daily.subscribe(chat, words, is_admin=admin)
+        await adapter.serve(interaction, work, private=False, what="/daily set")
+
+    @set_.autocomplete("timezone")
+    async def zones(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        needle = current.casefold().replace(" ", "_")
+        found = sorted(z for z in _timezones() if needle in z.casefold())
+        return [app_commands.Choice(name=z, value=z) for z in found[:25]]
+
+    @group.command(name="off", description=sub["off"])
+    async def off(interaction: Interaction) -> None:
+        chat, admin = place(interaction)
+        work = daily.unsubscribe(chat, is_admin=admin)
+        await adapter.serve(interaction, work, private=False, what="/daily off")
+
+    @group.command(name="status", description=sub["status"])
+    async def status(interaction: Interaction) -> None:
+        chat, _ = place(interaction)
+        await adapter.serve(interaction, daily.status(chat), private=False, what="/daily status")
+
+    @group.command(name="recap", description=sub["recap"])
+    @app_commands.describe(state=option["on"])
+    @app_commands.choices(state=switch)
+    async def recap(interaction: Interaction, state: app_commands.Choice[str]) -> None:
+        chat, admin = place(interaction)
+        work = daily.set_recap(chat, state.value == "on", is_admin=admin)
+        await adapter.serve(interaction, work, private=False, what="/daily recap")
+
+    return group
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+async def _value(value: T) -> T:
+    return value

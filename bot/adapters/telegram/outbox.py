@@ -1,0 +1,184 @@
+"""Sending to Telegram: questions (quiz poll or HTML + keyboard), replies, edits.
+
+`TelegramOutbox` is used by the command handlers (raw `TelegramError`s, the handler's guard
+deals with them) and, through the `Outbox` methods, by the daily scheduler, which gets typed
+`DeliveryFailed` errors instead. Message references are `msg:<id>` for text messages and
+`poll:<id>` for quiz polls, so `edit` knows whether to edit text or close a poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import timedelta
+from typing import Literal
+
+from telegram import Bot, LinkPreviewOptions, Message, Poll, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.adapters.telegram.render import html_messages, keyboard
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.common.replies import Reply
+from bot.core.delivery import ChatGone, DeliveryFailed, RetryLater
+from bot.core.quiz.service import Asked, QuizService
+
+log = logging.getLogger(__name__)
+
+# Bad Request descriptions that mean the bot can no longer post in a chat.
+_GONE = (
+    "chat not found",
+    "group chat was deactivated",
+    "peer_id_invalid",
+    "chat_write_forbidden",
+    "not enough rights to send",
+    "have no rights to send",
+    "bot is not a member",
+    "bot was kicked",
+)
+_UNCHANGED = ("message is not modified", "poll has already been closed")
+
+ChatId = int | str
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_OPTION_IDS: tuple[Literal[0, 1, 2, 3], ...] = (0, 1, 2, 3)  # questions have 3-4 choices
+
+
+def chat_id_of(chat: ChatRef) -> ChatId:
+    """Telegram's numeric chat id, or an @channel username as given."""
+    try:
+        return int(chat.chat_id)
+    except ValueError:
+        return chat.chat_id
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # int vs timedelta: PTB is migrating this attribute
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramOutbox:
+    """Posts Replies and questions to Telegram chats; implements `bot.core.outbox.Outbox`."""
+
+    platform = Platform.TELEGRAM
+
+    def __init__(self, bot: Bot, service: QuizService) -> None:
+        self._bot = bot
+        self._service = service
+
+    def __repr__(self) -> str:
+        return "TelegramOutbox()"  # the Bot's repr contains the token
+
+    # -- raw sending (TelegramError propagates) ---------------------------------------------
+
+    async def send_reply(
+        self,
+        chat_id: ChatId,
+        reply: Reply,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> Message:
+        """Send a Reply as HTML; its buttons go on the last message. Returns that message."""
+        texts = html_messages(reply)
+        last: Message | None = None
+        for index, text in enumerate(texts):
+            final = index == len(texts) - 1
+            last = await self._bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(reply) if final else None,
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
+                if reply_to is not None and index == 0
+                else None,
+                message_thread_id=thread_id,
+                link_preview_options=_NO_PREVIEW,
+            )
+        assert last is not None
+        return last
+
+    async def send_question(
+        self, chat_id: ChatId, asked: Asked, *, thread_id: int | None = None
+    ) -> Message:
+        """A native quiz poll when the question fits one, else HTML with lettered buttons."""
+        poll = asked.poll
+        if poll is None:
+            return await self.send_reply(chat_id, asked.reply, thread_id=thread_id)
+        message = await self._bot.send_poll(
+            chat_id,
+            poll.question,
+            list(poll.options),
+            is_anonymous=False,  # else Telegram sends no poll_answer updates
+            type=Poll.QUIZ,
+            correct_option_ids=[_OPTION_IDS[poll.correct_index]],
+            explanation=poll.explanation,
+            message_thread_id=thread_id,
+        )
+        if message.poll is None:
+            raise DeliveryFailed("Telegram answered sendPoll without a poll")
+        try:
+            await self._service.link(Platform.TELEGRAM, message.poll.id, asked.round.id)
+        except Exception:
+            # The poll is out: failing now would make a daily retry post a second one. Its
+            # votes just cannot be scored; that is logged, the post counts as delivered.
+            log.exception("telegram: poll %s of round %s was sent but not linked",
+                          message.poll.id, asked.round.id)  # fmt: skip
+        return message
+
+    # -- the Outbox protocol (typed errors) -------------------------------------------------
+
+    async def post_question(self, chat: ChatRef, asked: Asked, *, nonce: str) -> str:
+        """`nonce` is not used: the Bot API has no idempotency key for sends."""
+        try:
+            message = await self.send_question(chat_id_of(chat), asked)
+        except TelegramError as exc:
+            raise self.delivery_error(exc) from None
+        return f"poll:{message.message_id}" if asked.poll else f"msg:{message.message_id}"
+
+    async def post(self, chat: ChatRef, reply: Reply, *, nonce: str) -> str:
+        try:
+            message = await self.send_reply(chat_id_of(chat), reply)
+        except TelegramError as exc:
+            raise self.delivery_error(exc) from None
+        return f"msg:{message.message_id}"
+
+    async def edit(self, chat: ChatRef, message_ref: str, reply: Reply) -> None:
+        """Replace a message's text and buttons (no buttons: the keyboard goes); a poll
+        reference closes the poll instead, as a poll's text cannot be edited."""
+        kind, _, raw_id = message_ref.partition(":")
+        if kind not in {"msg", "poll"} or not raw_id.isdigit():
+            raise DeliveryFailed(f"not a Telegram message reference: {message_ref[:40]!r}")
+        chat_id, message_id = chat_id_of(chat), int(raw_id)
+        try:
+            if kind == "poll":
+                await self._bot.stop_poll(chat_id, message_id)
+            else:
+                await self._bot.edit_message_text(
+                    html_messages(reply)[0],
+                    chat_id,
+                    message_id,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(reply),
+                )
+        except BadRequest as exc:
+            if any(text in exc.message.lower() for text in _UNCHANGED):
+                return
+            raise self.delivery_error(exc) from None
+        except TelegramError as exc:
+            raise self.delivery_error(exc) from None
+
+    def delivery_error(self, exc: TelegramError) -> DeliveryFailed:
+        """The typed Outbox error for a Telegram error; its reason never holds the token."""
+        reason = f"{type(exc).__name__}: {exc.message}".replace(self._bot.token, "********")
+        if isinstance(exc, RetryAfter):
+            return RetryLater(reason, retry_seconds(exc))
+        if isinstance(exc, Forbidden):
+            return ChatGone(reason)
+        if isinstance(exc, ChatMigrated):
+            return ChatGone(f"the group became a supergroup with chat id {exc.new_chat_id}")
+        if isinstance(exc, BadRequest) and any(t in exc.message.lower() for t in _GONE):
+            return ChatGone(reason)
+        return DeliveryFailed(reason)

@@ -1,0 +1,135 @@
+"""Private practice on Telegram: /practice, /stop, /due, /progress, /export, /remind, the
+practice buttons (p1.* callback data) and free-text answers in the private chat.
+
+An open question is sent with ForceReply, so Telegram opens the reply field at once; any text
+message in the private chat then answers the question the session waits for. The chart goes
+as a photo and the Anki export as a document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from telegram import CallbackQuery, ForceReply, InputFile, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+
+from bot.adapters.telegram.commands import CommandSpec, Incoming, display_name, user_ref
+from bot.adapters.telegram.render import alert_text, html_messages
+from bot.core.common.replies import Reply
+from bot.core.practice import texts as pt
+from bot.core.practice.ports import Awaiting
+from bot.core.practice.service import Step
+
+if TYPE_CHECKING:
+    from bot.adapters.telegram.adapter import TelegramAdapter
+    from bot.core.practice.service import PracticeService
+
+PLACEHOLDER_MAX = 64  # Telegram's limit for ForceReply.input_field_placeholder
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def _practice(bot: TelegramAdapter) -> PracticeService:
+    if bot.practice is None:  # the commands are only registered with a PracticeService
+        raise RuntimeError("practice is not enabled")
+    return bot.practice
+
+
+async def send_step(bot: TelegramAdapter, chat_id: int, step: Step) -> None:
+    """Each reply of a step as a message; an open question asks for a reply (ForceReply)."""
+    for index, reply in enumerate(step.replies):
+        last = index == len(step.replies) - 1
+        if last and step.awaiting is Awaiting.TEXT:
+            await ask_for_text(bot, chat_id, replace(reply, actions=()))
+        else:
+            await bot.outbox.send_reply(chat_id, reply)
+
+
+async def ask_for_text(bot: TelegramAdapter, chat_id: int, reply: Reply) -> Message:
+    force = ForceReply(input_field_placeholder=pt.ANSWER_PLACEHOLDER[:PLACEHOLDER_MAX])
+    messages = html_messages(reply)
+    sent: Message | None = None
+    for index, text in enumerate(messages):
+        sent = await bot.app.bot.send_message(
+            chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=force if index == len(messages) - 1 else None,
+            link_preview_options=_NO_PREVIEW,
+        )
+    assert sent is not None
+    return sent
+
+
+async def on_button(bot: TelegramAdapter, query: CallbackQuery, chat_id: int) -> None:
+    """A practice button under one of the bot's messages in the private chat."""
+    practice = _practice(bot)
+    user, name = user_ref(query.from_user), display_name(query.from_user)
+    step = await practice.press(user, name, query.data or "")
+    first = step.replies[0] if step.replies else None
+    await query.answer(alert_text(first) if first and first.summary else None)
+    await send_step(bot, chat_id, step)
+
+
+async def answer(bot: TelegramAdapter, inc: Incoming, text: str) -> None:
+    """Text (not a command) in a private chat: the answer to the open practice question."""
+    step = await _practice(bot).answer_text(inc.user, inc.name, text)
+    await send_step(bot, inc.chat_id, step)
+
+
+async def _start(bot: TelegramAdapter, inc: Incoming) -> None:
+    topic = " ".join(inc.args) or None
+    await send_step(
+        bot, inc.chat_id, await _practice(bot).start(inc.user, inc.name, inc.chat, topic)
+    )
+
+
+async def _stop(bot: TelegramAdapter, inc: Incoming) -> None:
+    await bot.respond(inc, await _practice(bot).stop(inc.user, inc.name))
+
+
+async def _due(bot: TelegramAdapter, inc: Incoming) -> None:
+    await bot.respond(inc, await _practice(bot).due(inc.user, inc.name))
+
+
+async def _progress(bot: TelegramAdapter, inc: Incoming) -> None:
+    progress = await _practice(bot).progress(inc.user, inc.name)
+    await bot.respond(inc, progress.reply)
+    if progress.chart is not None:
+        from bot.adapters.chart import chart_png
+
+        png = await chart_png(progress.chart)
+        photo = InputFile(png, filename=pt.CHART_FILENAME)
+        await bot.app.bot.send_photo(
+            inc.chat_id, photo, caption=progress.chart.title, message_thread_id=inc.thread_id
+        )
+
+
+async def _export(bot: TelegramAdapter, inc: Incoming) -> None:
+    export = await _practice(bot).export(inc.user, inc.name)
+    await bot.app.bot.send_document(
+        inc.chat_id,
+        export.content.encode("utf-8"),
+        filename=export.filename,
+        caption=export.reply.plain_text()[:1024],
+        message_thread_id=inc.thread_id,
+    )
+
+
+async def _remind(bot: TelegramAdapter, inc: Incoming) -> None:
+    await bot.respond(
+        inc, await _practice(bot).remind(inc.user, inc.name, inc.chat, list(inc.args))
+    )
+
+
+_D = pt.COMMAND_DESCRIPTIONS
+PRACTICE_COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("practice", _start, _D["practice"]),
+    CommandSpec("stop", _stop, _D["stop"]),
+    CommandSpec("due", _due, _D["due"]),
+    CommandSpec("progress", _progress, _D["progress"]),
+    CommandSpec("export", _export, _D["export"]),
+    CommandSpec("remind", _remind, _D["remind"]),
+)
+
+__all__ = ["PRACTICE_COMMANDS", "answer", "on_button", "send_step"]

@@ -1,0 +1,5 @@
+"""The `stackprep` command line."""
+
+from bot.cli.entry import main
+
+__all__ = ["main"]

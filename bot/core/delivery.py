@@ -1,0 +1,52 @@
+"""Outbox: how the scheduler (daily posts, reveals, recaps, reminders) reaches a platform.
+
+Each platform adapter provides one Outbox. Failures are typed so the scheduler can react:
+ChatGone disables a subscription (bot removed, chat deleted, no access), RetryLater carries the
+platform's retry_after, anything else is a transient DeliveryFailed.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.common.replies import Reply
+from bot.core.quiz.service import Asked
+
+
+class DeliveryFailed(Exception):
+    """Posting failed; `reason` is safe to log and store (never contains a token)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class ChatGone(DeliveryFailed):
+    """Forbidden or not found: the bot cannot post there any more."""
+
+
+class RetryLater(DeliveryFailed):
+    """Rate limited; try again after `retry_after` seconds."""
+
+    def __init__(self, reason: str, retry_after: float) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class Outbox(Protocol):
+    platform: Platform
+
+    async def post_question(self, chat: ChatRef, asked: Asked, *, nonce: str) -> str:
+        """Post a question with answer buttons (or as a native quiz poll where that fits and
+        the platform has one). Returns a message reference for later edits. `nonce` is stable
+        per delivery so a retried post is never duplicated where the platform supports it."""
+        ...
+
+    async def post(self, chat: ChatRef, reply: Reply, *, nonce: str) -> str:
+        """Post a plain Reply (a reveal, a recap, a reminder); returns a message reference."""
+        ...
+
+    async def edit(self, chat: ChatRef, message_ref: str, reply: Reply) -> None:
+        """Replace a posted message (e.g. close a daily question: remove its buttons)."""
+        ...

@@ -1,0 +1,148 @@
+"""What private practice keeps: sessions, cards, reviews, reminders, and the store protocol.
+
+`PracticeStore` is implemented in `bot/storage/practice_store.py` over the SQLite store and in
+memory; one contract test suite holds both to the same behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from bot.core.common.identity import ChatRef
+from bot.core.practice.grading import Suggestion
+from bot.core.practice.srs import CardState, Review
+
+
+class Awaiting(StrEnum):
+    """What the session waits for from the learner."""
+
+    CHOICE = "choice"  # a multiple-choice button (or A-D in the console)
+    TEXT = "text"  # an answer in their own words
+    RATING = "rating"  # Again / Hard / Good / Easy after an open answer
+    NOTHING = "none"
+
+
+class SessionState(StrEnum):
+    ACTIVE = "active"
+    DONE = "done"
+    STOPPED = "stopped"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: str
+    player_id: int
+    chat: ChatRef
+    topic: str | None
+    plan: tuple[str, ...]  # question ids, in order
+    position: int  # index into plan of the current question
+    awaiting: Awaiting
+    started_at: datetime
+    touched_at: datetime  # last activity; the session times out after a quiet period
+    state: SessionState = SessionState.ACTIVE
+    round_id: str | None = None  # the practice round of the current multiple-choice question
+    suggestion: Suggestion | None = None  # the grader's suggestion for the pending rating
+    score: float | None = None  # the grader's score of the pending open answer
+    answered: int = 0
+    recalled: int = 0  # right choices and open answers not rated Again
+
+    @property
+    def question_id(self) -> str:
+        return self.plan[self.position]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicProgress:
+    topic: str
+    reviews: int  # every multiple-choice answer and rated open answer
+    recalled: int  # right answers and ratings other than Again
+    cards: int
+    learned: int  # cards in the FSRS review phase
+
+
+@dataclass(frozen=True, slots=True)
+class DueSummary:
+    due_now: int
+    cards: int
+    next_due: datetime | None  # earliest due time of the cards not due yet
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    player_id: int
+    chat: ChatRef  # the private chat the reminder is sent to
+    time: str  # "HH:MM", local
+    timezone: str  # IANA name
+    last_sent: date | None = None  # local date of the last reminder sent
+
+
+class PracticeStore(Protocol):
+    # -- cards and reviews ------------------------------------------------------------------
+    async def card(self, player_id: int, question_id: str) -> CardState | None: ...
+
+    async def save_review(self, card: CardState, review: Review) -> None:
+        """Store the card's new state and the review that produced it, atomically."""
+        ...
+
+    async def cards(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], CardState]:
+        """The stored cards among (player id, question id) keys, in one read."""
+        ...
+
+    async def save_reviews(self, items: Sequence[tuple[CardState, Review]]) -> None:
+        """Several `save_review`s in one transaction, in order (later states win). Nobody
+        waits for these (multiple-choice answers' cards): a store may write them when it has
+        nothing more urgent to do; keep each call small."""
+        ...
+
+    async def due_cards(
+        self, player_id: int, now: datetime, topic: str | None, limit: int
+    ) -> list[CardState]:
+        """Cards due at `now` (optionally of one topic), most overdue first."""
+        ...
+
+    async def upcoming_cards(
+        self, player_id: int, now: datetime, topic: str | None, limit: int
+    ) -> list[CardState]:
+        """Cards not due yet, soonest first (for sessions when nothing is due or new)."""
+        ...
+
+    async def carded(self, player_id: int) -> set[str]:
+        """Question ids this player has a card for."""
+        ...
+
+    async def due_summary(self, player_id: int, now: datetime) -> DueSummary: ...
+
+    async def hardest(self, player_id: int, limit: int) -> list[CardState]:
+        """Cards with the most lapses, then the highest FSRS difficulty."""
+        ...
+
+    async def progress(self, player_id: int) -> list[TopicProgress]: ...
+
+    # -- sessions ---------------------------------------------------------------------------
+    async def save_session(self, session: Session) -> None:
+        """Insert or update a session; at most one active session per player."""
+        ...
+
+    async def active_session(self, player_id: int) -> Session | None: ...
+
+    async def idle_sessions(self, before: datetime, limit: int) -> list[Session]:
+        """Active sessions last touched before `before`, oldest first."""
+        ...
+
+    # -- reminders --------------------------------------------------------------------------
+    async def set_reminder(self, reminder: Reminder) -> None: ...
+
+    async def delete_reminder(self, player_id: int) -> bool: ...
+
+    async def reminder(self, player_id: int) -> Reminder | None: ...
+
+    async def reminders(self) -> list[Reminder]: ...
+
+    async def claim_reminder(self, player_id: int, day: date) -> bool:
+        """Mark today's reminder as sent; False if it was already sent for `day`."""
+        ...

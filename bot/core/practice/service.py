@@ -1,0 +1,496 @@
+"""PracticeService: private practice sessions, free-text grading and FSRS spaced repetition.
+
+A session is N questions (due cards first, most overdue first, then new ones) that alternate
+multiple choice and open questions. Multiple-choice answers go through QuizService (a practice
+round: no points, no leaderboard) and, like every multiple-choice answer anywhere, update the
+card through the answer listener. Open answers are graded, then the learner rates their recall;
+the rating schedules the card. Free-text answers never touch the leaderboard tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+import secrets
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from fsrs import Rating
+
+from bot.core.bank.questions import Question
+from bot.core.common.errors import EmptyBank, InvalidAnswer, QuizError
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.replies import Reply
+from bot.core.practice import texts as pt
+from bot.core.practice.grading import GradingRules, grade
+from bot.core.practice.ports import Awaiting, PracticeStore, Session, SessionState
+from bot.core.practice.reminders import PracticeReminders
+from bot.core.practice.srs import CardState, Review, Source, Srs, new_card
+from bot.core.quiz import texts
+from bot.core.quiz.rounds import RoundKind
+from bot.core.quiz.service import AnswerEvent, QuizService
+
+log = logging.getLogger(__name__)
+CARD_WRITE_LINGER = 0.02  # seconds a multiple-choice card update may wait to share a write
+CARD_SLICE = 16  # card updates computed and written at a time (about 1 ms of the writer's time)
+
+_CHOICE_RE = re.compile(r"^p1\.c\.([A-Za-z0-9_-]{6,24})\.([A-D])$")
+_RATING_RE = re.compile(r"^p1\.r\.([A-Za-z0-9_-]{6,24})\.([1-4])$")
+_OWN_WORDS_RE = re.compile(r"^p1\.o\.([A-Za-z0-9_-]{6,24})$")
+
+Exporter = Callable[[list[Question], dict[str, str]], str]
+
+
+def choice_token(round_id: str, label: str) -> str:
+    return f"p1.c.{round_id}.{label}"
+
+
+def rating_token(session_id: str, rating: int) -> str:
+    return f"p1.r.{session_id}.{rating}"
+
+
+def own_words_token(session_id: str) -> str:
+    return f"p1.o.{session_id}"
+
+
+def is_practice_token(token: object) -> bool:
+    return isinstance(token, str) and token.startswith("p1.")
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeSettings:
+    session_size: int = 5
+    timeout: timedelta = timedelta(minutes=30)
+    grading: GradingRules = field(default_factory=GradingRules)
+    desired_retention: float = 0.9
+    export_limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one practice action produced: replies to show, and what the session waits for."""
+
+    replies: tuple[Reply, ...]
+    awaiting: Awaiting = Awaiting.NOTHING
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    reply: Reply
+    chart: pt.ChartSpec | None  # None when there is nothing to draw yet
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    filename: str
+    content: str
+    reply: Reply
+
+
+class PracticeService:
+    def __init__(
+        self,
+        quiz: QuizService,
+        store: PracticeStore,
+        *,
+        settings: PracticeSettings | None = None,
+        exporter: Exporter | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.quiz = quiz
+        self.store = store
+        self.settings = settings or PracticeSettings()
+        self.srs = Srs(self.settings.desired_retention)
+        self._exporter = exporter
+        self._rng = rng or random.SystemRandom()
+        self.reminders = PracticeReminders(quiz, store)
+        self._pending: list[AnswerEvent] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._flush_now = asyncio.Event()
+
+    def attach(self) -> None:
+        """Let every multiple-choice answer anywhere update the learner's card."""
+        if self.on_answer not in self.quiz.answer_listeners:
+            self.quiz.answer_listeners.append(self.on_answer)
+
+    @property
+    def _timeout_minutes(self) -> int:
+        return round(self.settings.timeout.total_seconds() / 60)
+
+    # -- cards --------------------------------------------------------------------------------
+
+    async def on_answer(self, event: AnswerEvent) -> None:
+        """A multiple-choice answer: wrong = Again, right = Good.
+
+        Queued, not written inline: one owned task applies the queue in batches (one read per
+        card, one write transaction per batch), so an answer's reply never waits for its card
+        and a burst of answers costs one card write, not one per answer. Readers of cards call
+        `flush()` first; shutdown calls it too.
+        """
+        self._pending.append(event)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_loop(), name="practice-cards")
+
+    async def flush(self) -> None:
+        """Wait until every queued card update from multiple-choice answers is written."""
+        while self._flusher is not None and not self._flusher.done():
+            self._flush_now.set()
+            await asyncio.shield(self._flusher)
+
+    async def _flush_loop(self) -> None:
+        while self._pending:
+            # Linger briefly so a busy minute's answers share a few card writes instead of
+            # taking the database writer away from the answers themselves; flush() cuts it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), CARD_WRITE_LINGER)
+            self._flush_now.clear()
+            batch, self._pending = self._pending, []
+            try:
+                await self._apply(batch)
+            except Exception:
+                log.exception("updating %d practice cards failed", len(batch))
+
+    async def _apply(self, batch: list[AnswerEvent]) -> None:
+        """Update the cards of a batch of answers, CARD_SLICE at a time.
+
+        Each slice is computed and handed to the store, then the loop gets a turn: a busy
+        minute's backlog never holds the event loop (FSRS and encoding cost about 20 us a
+        card) nor the database writer for long in one go.
+        """
+        cards: dict[tuple[int, str], CardState] = {}
+        writes: list[asyncio.Future[None]] = []
+        for start in range(0, len(batch), CARD_SLICE):
+            part = batch[start : start + CARD_SLICE]
+            unread = {(e.player_id, e.question_id) for e in part} - cards.keys()
+            cards.update(await self.store.cards(list(unread)))
+            items: list[tuple[CardState, Review]] = []
+            for e in part:
+                key = (e.player_id, e.question_id)
+                card = cards.get(key) or new_card(e.player_id, e.question_id, e.topic, e.at)
+                rating = Rating.Good if e.correct else Rating.Again
+                cards[key] = updated = self.srs.review(card, rating, e.at)
+                review = Review(
+                    e.player_id, e.question_id, e.topic, int(rating), Source.CHOICE, e.at
+                )
+                items.append((updated, review))
+            writes.append(asyncio.ensure_future(self.store.save_reviews(items)))
+        # every slice's write is waited for, so none fails unseen; the first failure is raised
+        failed = [r for r in await asyncio.gather(*writes, return_exceptions=True) if r]
+        if failed:
+            raise failed[0]
+
+    async def _review(
+        self, player: int, question_id: str, topic: str, rating: Rating, at: datetime,
+        score: float | None = None,
+    ) -> CardState:  # fmt: skip
+        card = await self._card(player, question_id, topic, at)
+        updated = self.srs.review(card, rating, at)
+        source = Source.CHOICE if score is None else Source.TEXT
+        review = Review(player, question_id, topic, int(rating), source, at, score)
+        await self.store.save_review(updated, review)
+        return updated
+
+    async def _card(self, player: int, question_id: str, topic: str, at: datetime) -> CardState:
+        card = await self.store.card(player, question_id)
+        return card or new_card(player, question_id, topic, at)
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    async def start(
+        self, user: UserRef, name: str, chat: ChatRef, topic: str | None = None
+    ) -> Step:
+        """`/practice [topic]` in a private chat: a new session (ending any running one)."""
+        await self.flush()  # queued multiple-choice updates first
+        if not chat.is_private:
+            raise QuizError(pt.DM_ONLY)
+        slug = self.quiz.bank.resolve_topic(topic)
+        player = await self.quiz.store.player(user, name)
+        now = self.quiz.clock.now()
+        running = await self.store.active_session(player)
+        if running is not None:
+            state = SessionState.EXPIRED if self._idle(running, now) else SessionState.STOPPED
+            await self.store.save_session(replace(running, state=state, awaiting=Awaiting.NOTHING))
+        plan, due = await self._plan(player, slug, now)
+        session = Session(
+            id=secrets.token_urlsafe(8), player_id=player, chat=chat, topic=slug, plan=plan,
+            position=0, awaiting=Awaiting.NOTHING, started_at=now, touched_at=now,
+        )  # fmt: skip
+        intro = Reply(
+            (pt.session_intro(len(plan), due, self.quiz.bank.titles.get(slug or "")),), private=True
+        )
+        return await self._present(session, now, (intro,))
+
+    async def _plan(
+        self, player: int, topic: str | None, now: datetime
+    ) -> tuple[tuple[str, ...], int]:
+        size = self.settings.session_size
+        bank = self.quiz.bank
+        due = [
+            c.question_id
+            for c in await self.store.due_cards(player, now, topic, size)
+            if c.question_id in bank
+        ]
+        carded = await self.store.carded(player)
+        fresh = [q.id for q in bank.candidates(topic, None) if q.id not in carded]
+        self._rng.shuffle(fresh)
+        n_new = min(len(fresh), max(size - len(due), 1))  # mix in a new one even when busy
+        plan = due[: size - n_new] + fresh[:n_new]
+        if len(plan) < size:
+            later = await self.store.upcoming_cards(player, now, topic, size)
+            plan += [c.question_id for c in later if c.question_id in bank][: size - len(plan)]
+        if not plan:
+            raise EmptyBank()
+        return tuple(plan), min(len(due), size - n_new)
+
+    async def _present(self, session: Session, now: datetime, before: tuple[Reply, ...]) -> Step:
+        """Ask the session's current question (multiple choice on even positions)."""
+        while session.position < len(session.plan):
+            question = self.quiz.bank.get(session.question_id)
+            if question is not None:
+                break
+            session = replace(session, position=session.position + 1)  # left the bank
+        else:
+            return await self._finish(session, now, before)
+        total, title = len(session.plan), self.quiz.bank.titles.get(question.topic, question.topic)
+        if session.position % 2 == 0:
+            asked = await self.quiz.open_round(
+                question, session.chat, RoundKind.PRACTICE, now, now + self.settings.timeout,
+                asked_by=session.player_id,
+            )  # fmt: skip
+            tokens = [choice_token(asked.round.id, b.label) for b in asked.reply.choices]
+            reply = pt.choice_question(asked.reply, session.position, total, tokens)
+            session = replace(session, awaiting=Awaiting.CHOICE, round_id=asked.round.id)
+        else:
+            reply = pt.open_question(
+                question, title, session.position, total, own_words_token(session.id)
+            )
+            session = replace(session, awaiting=Awaiting.TEXT, round_id=None)
+        session = replace(session, touched_at=now, suggestion=None, score=None)
+        await self.store.save_session(session)
+        return Step((*before, reply), session.awaiting, session.id)
+
+    async def _finish(self, session: Session, now: datetime, before: tuple[Reply, ...]) -> Step:
+        session = replace(
+            session, state=SessionState.DONE, awaiting=Awaiting.NOTHING, touched_at=now
+        )
+        await self.store.save_session(session)
+        return Step((*before, pt.done_reply(session)), Awaiting.NOTHING, session.id)
+
+    def _idle(self, session: Session, now: datetime) -> bool:
+        return now - session.touched_at >= self.settings.timeout
+
+    async def _current(self, user: UserRef, name: str, now: datetime) -> Session:
+        """The running session, or a QuizError saying there is none (or that it timed out)."""
+        player = await self.quiz.store.player(user, name)
+        session = await self.store.active_session(player)
+        if session is None:
+            raise QuizError(pt.NO_SESSION)
+        if self._idle(session, now):
+            await self.store.save_session(
+                replace(session, state=SessionState.EXPIRED, awaiting=Awaiting.NOTHING)
+            )
+            raise QuizError(pt.timed_out_text(self._timeout_minutes))
+        return session
+
+    async def press(self, user: UserRef, name: str, token: str) -> Step:
+        """A practice button: a multiple-choice option, a rating, or "answer in my own words"."""
+        if not isinstance(token, str) or len(token) > 64:
+            raise InvalidAnswer()
+        if m := _CHOICE_RE.match(token):
+            return await self.choose(user, name, m.group(1), m.group(2))
+        if m := _RATING_RE.match(token):
+            return await self.rate(user, name, int(m.group(2)), session_id=m.group(1))
+        if m := _OWN_WORDS_RE.match(token):
+            return await self.own_words(user, name, m.group(1))
+        raise InvalidAnswer()
+
+    async def choose(self, user: UserRef, name: str, round_id: str, label: str) -> Step:
+        reply = await self.quiz.answer_choice(user, name, round_id, label)  # updates the card
+        now = self.quiz.clock.now()
+        player = await self.quiz.store.player(user, name)
+        session = await self.store.active_session(player)
+        if (
+            session is None
+            or session.round_id != round_id
+            or session.awaiting is not Awaiting.CHOICE
+        ):
+            return Step((reply,))
+        rnd = await self.quiz.get_round(round_id)
+        question = self.quiz.bank.get(session.question_id)
+        right = (
+            rnd is not None
+            and question is not None
+            and rnd.choice_index(label) == question.correct_index
+        )
+        session = replace(
+            session, position=session.position + 1, answered=session.answered + 1,
+            recalled=session.recalled + int(right),
+        )  # fmt: skip
+        return await self._present(session, now, (replace(reply, actions=()),))
+
+    async def own_words(self, user: UserRef, name: str, session_id: str) -> Step:
+        """The "Answer in my own words" button: ask for the text (adapters show a prompt)."""
+        now = self.quiz.clock.now()
+        session = await self._current(user, name, now)
+        if session.id != session_id or session.awaiting is not Awaiting.TEXT:
+            raise QuizError(pt.NOT_THIS_STEP)
+        return Step((pt.answer_prompt_reply(),), Awaiting.TEXT, session.id)
+
+    async def answer_text(
+        self, user: UserRef, name: str, text: str, *, session_id: str | None = None
+    ) -> Step:
+        """An answer in the learner's own words: grade it and offer the rating buttons."""
+        now = self.quiz.clock.now()
+        session = await self._current(user, name, now)
+        if session_id is not None and session_id != session.id:
+            raise QuizError(pt.NOT_THIS_STEP)
+        if session.awaiting is Awaiting.CHOICE:
+            raise QuizError(pt.WANT_CHOICE)
+        if session.awaiting is Awaiting.RATING:
+            raise QuizError(pt.WANT_RATING)
+        question = self.quiz.bank.get(session.question_id)
+        if session.awaiting is not Awaiting.TEXT or question is None:
+            raise QuizError(pt.NO_SESSION)
+        result = grade(question, text, self.settings.grading)
+        card = await self._card(session.player_id, question.id, question.topic, now)
+        previews = {int(r): d for r, d in self.srs.preview(card, now).items()}
+        tokens = {r: rating_token(session.id, r) for r in pt.RATING_LABELS}
+        session = replace(
+            session, awaiting=Awaiting.RATING, suggestion=result.suggestion, score=result.score,
+            touched_at=now,
+        )  # fmt: skip
+        await self.store.save_session(session)
+        reply = pt.graded_reply(question, result, previews, tokens)
+        return Step((reply,), Awaiting.RATING, session.id)
+
+    async def rate(
+        self, user: UserRef, name: str, rating: int, *, session_id: str | None = None
+    ) -> Step:
+        """Again (1), Hard (2), Good (3) or Easy (4) after an open answer: schedule the card."""
+        await self.flush()  # queued multiple-choice updates first
+        now = self.quiz.clock.now()
+        session = await self._current(user, name, now)
+        if (session_id is not None and session_id != session.id) or (
+            session.awaiting is not Awaiting.RATING
+        ):
+            raise QuizError(pt.NOT_THIS_STEP)
+        if rating not in pt.RATING_LABELS:
+            raise QuizError(pt.RATING_PROMPT)
+        question = self.quiz.bank.get(session.question_id)
+        topic = question.topic if question else "unknown"
+        card = await self._review(
+            session.player_id, session.question_id, topic, Rating(rating), now,
+            session.score if session.score is not None else 0.0,
+        )  # fmt: skip
+        line = Reply((pt.scheduled_line(rating, card.due - now),), private=True)
+        session = replace(
+            session, position=session.position + 1, answered=session.answered + 1,
+            recalled=session.recalled + int(rating > 1),
+        )  # fmt: skip
+        return await self._present(session, now, (line,))
+
+    async def resume(self, user: UserRef, name: str) -> Step:
+        """Show the running session's current step again (e.g. after the console restarted)."""
+        now = self.quiz.clock.now()
+        session = await self._current(user, name, now)
+        question = self.quiz.bank.get(session.question_id)
+        if question is None:
+            raise QuizError(pt.NO_SESSION)
+        total, title = len(session.plan), self.quiz.bank.titles.get(question.topic, question.topic)
+        if session.awaiting is Awaiting.CHOICE and session.round_id is not None:
+            rnd = await self.quiz.get_round(session.round_id)
+            if rnd is None:
+                raise QuizError(pt.NO_SESSION)
+            asked = texts.question_reply(question, rnd, title)
+            tokens = [choice_token(rnd.id, b.label) for b in asked.choices]
+            reply = pt.choice_question(asked, session.position, total, tokens)
+        elif session.awaiting is Awaiting.TEXT:
+            reply = pt.open_question(
+                question, title, session.position, total, own_words_token(session.id)
+            )
+        else:
+            raise QuizError(pt.WANT_RATING)
+        return Step((reply,), session.awaiting, session.id)
+
+    async def stop(self, user: UserRef, name: str) -> Reply:
+        player = await self.quiz.store.player(user, name)
+        session = await self.store.active_session(player)
+        if session is None:
+            raise QuizError(pt.NO_SESSION)
+        session = replace(session, state=SessionState.STOPPED, awaiting=Awaiting.NOTHING)
+        await self.store.save_session(session)
+        return pt.stopped_reply(session)
+
+    async def awaiting(self, user: UserRef, name: str) -> Awaiting:
+        """What the running session waits for (NOTHING if none or timed out)."""
+        player = await self.quiz.store.player(user, name)
+        session = await self.store.active_session(player)
+        if session is None or self._idle(session, self.quiz.clock.now()):
+            return Awaiting.NOTHING
+        return session.awaiting
+
+    async def expire_idle(
+        self, platforms: Collection[Platform] | None = None, limit: int = 500
+    ) -> list[tuple[ChatRef, Reply]]:
+        """End sessions nobody answered for `timeout`; the polite notes to send, by chat.
+
+        Only sessions on `platforms` (default: all), so a platform not served in this run
+        keeps its sessions to time out lazily, with the same note, on the next interaction."""
+        now = self.quiz.clock.now()
+        notes = []
+        for session in await self.store.idle_sessions(now - self.settings.timeout, limit):
+            if platforms is not None and session.chat.platform not in platforms:
+                continue
+            await self.store.save_session(
+                replace(session, state=SessionState.EXPIRED, awaiting=Awaiting.NOTHING)
+            )
+            notes.append((session.chat, pt.timed_out_reply(self._timeout_minutes)))
+        return notes
+
+    # -- due, progress, export ----------------------------------------------------------------
+
+    async def due(self, user: UserRef, name: str) -> Reply:
+        await self.flush()  # queued multiple-choice updates first
+        player = await self.quiz.store.player(user, name)
+        now = self.quiz.clock.now()
+        return pt.due_reply(await self.store.due_summary(player, now), now)
+
+    async def progress(self, user: UserRef, name: str) -> Progress:
+        await self.flush()  # queued multiple-choice updates first
+        player = await self.quiz.store.player(user, name)
+        rows = await self.store.progress(player)
+        return Progress(
+            pt.progress_reply(rows, self.quiz.bank.titles),
+            pt.progress_chart(rows, self.quiz.bank.titles),
+        )
+
+    async def export(self, user: UserRef, name: str) -> Export:
+        """The learner's hardest questions as an Anki import file."""
+        await self.flush()  # queued multiple-choice updates first
+        if self._exporter is None:
+            raise QuizError("Export is not available in this setup.")
+        player = await self.quiz.store.player(user, name)
+        cards = await self.store.hardest(player, self.settings.export_limit)
+        questions = [q for c in cards if (q := self.quiz.bank.get(c.question_id)) is not None]
+        if not questions:
+            raise QuizError(pt.NOTHING_TO_EXPORT)
+        content = self._exporter(questions, dict(self.quiz.bank.titles))
+        return Export(pt.EXPORT_FILENAME, content, pt.export_reply(len(questions)))
+
+    # -- reminders (bot/core/practice_reminders.py) -------------------------------------------
+
+    async def remind(self, user: UserRef, name: str, chat: ChatRef, args: list[str]) -> Reply:
+        """`/remind HH:MM [timezone]`, `/remind off`, or `/remind` for the current setting."""
+        return await self.reminders.command(user, name, chat, args)
+
+    async def due_reminders(
+        self, platforms: Collection[Platform] | None = None
+    ) -> list[tuple[ChatRef, Reply]]:
+        """Claimed reminders to send now (see PracticeReminders.due)."""
+        await self.flush()  # queued multiple-choice updates first
+        return await self.reminders.due(platforms)

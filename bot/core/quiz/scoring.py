@@ -1,0 +1,111 @@
+"""Points, speed bonus, streaks, anti-farming caps and leaderboard ranking (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.core.quiz.rounds import Round, RoundKind
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringRules:
+    base_points: tuple[int, int, int] = (10, 20, 30)
+    speed_bonus_fraction: float = 0.5  # daily: up to +50% of base ...
+    speed_window: timedelta = timedelta(hours=1)  # ... decaying linearly over the first hour
+    streak_step: int = 2  # daily: +2 per consecutive day ...
+    streak_cap: int = 20  # ... capped
+    repeat_window: timedelta = timedelta(days=7)  # self-served: a question scores once per week
+    daily_cap: int = 200  # self-served: points per person per UTC day
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerContext:
+    """What scoring needs to know, read inside the answer's transaction."""
+
+    points_today: int  # self-served points already scored this UTC day
+    last_scored_at: datetime | None  # when this person last scored this question
+    daily_streak: int  # consecutive days with a daily answer, as of last_daily_day
+    last_daily_day: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Award:
+    correct: bool
+    points: int
+    base: int = 0
+    speed_bonus: int = 0
+    streak_bonus: int = 0
+    daily_streak: int | None = None  # the new streak after a daily answer, else None
+    capped: str | None = None  # why fewer points than usual: "repeat" or "daily_cap"
+
+
+def next_streak(ctx: AnswerContext, day: date) -> int:
+    if ctx.last_daily_day == day:
+        return ctx.daily_streak
+    if ctx.last_daily_day is not None and ctx.last_daily_day == day - timedelta(days=1):
+        return ctx.daily_streak + 1
+    return 1
+
+
+def award(
+    rules: ScoringRules,
+    rnd: Round,
+    difficulty: int,
+    correct: bool,
+    at: datetime,
+    ctx: AnswerContext,
+) -> Award:
+    base = rules.base_points[difficulty - 1]
+    if rnd.kind is RoundKind.DAILY:
+        streak = next_streak(ctx, rnd.day or at.date())
+        if not correct:
+            return Award(False, 0, daily_streak=streak)
+        elapsed = max(timedelta(0), at - rnd.opened_at)
+        left = max(0.0, 1 - elapsed / rules.speed_window)
+        speed = round(base * rules.speed_bonus_fraction * left)
+        streak_bonus = min(rules.streak_cap, rules.streak_step * (streak - 1))
+        return Award(True, base + speed + streak_bonus, base, speed, streak_bonus, streak)
+    if not correct:
+        return Award(False, 0)
+    if rnd.kind is RoundKind.PRACTICE:
+        return Award(True, 0)  # practice feeds learning, not the leaderboard
+    if ctx.last_scored_at is not None and at - ctx.last_scored_at < rules.repeat_window:
+        return Award(True, 0, capped="repeat")
+    room = max(0, rules.daily_cap - ctx.points_today)
+    if room < base:
+        return Award(True, room, room, capped="daily_cap")
+    return Award(True, base, base)
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRow:
+    player_id: int
+    name: str
+    points: int
+    correct: int
+    answered: int
+
+
+@dataclass(frozen=True, slots=True)
+class RankedRow:
+    rank: int
+    row: BoardRow
+
+
+def rank_rows(rows: Sequence[BoardRow]) -> list[RankedRow]:
+    """Competition ranking ("1, 2, 2, 4"): equal points share a rank. Rows come sorted."""
+    ranked: list[RankedRow] = []
+    for position, row in enumerate(rows, 1):
+        if ranked and ranked[-1].row.points == row.points:
+            ranked.append(RankedRow(ranked[-1].rank, row))
+        else:
+            ranked.append(RankedRow(position, row))
+    return ranked
+
+
+def iso_week(at: date) -> str:
+    """ISO week label of a date or datetime, e.g. 2026-W49."""
+    year, week, _ = at.isocalendar()
+    return f"{year}-W{week:02d}"

@@ -1,0 +1,320 @@
+"""QuizService: one async method per use case. Adapters call these and render the Replies."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from aiolimiter import AsyncLimiter
+
+from bot.core.bank.question_bank import QuestionBank, parse_difficulty, pick_least_recent
+from bot.core.bank.questions import LABELS, Question
+from bot.core.common.errors import (
+    AlreadyAnswered,
+    InvalidAnswer,
+    QuizError,
+    RateLimited,
+    RoundClosed,
+)
+from bot.core.common.identity import GLOBAL_SCOPE, ChatRef, Platform, UserRef
+from bot.core.common.replies import (
+    POLL_EXPLANATION_MAX,
+    POLL_OPTION_MAX,
+    POLL_QUESTION_MAX,
+    Button,
+    QuizPoll,
+    Reply,
+)
+from bot.core.quiz import texts
+from bot.core.quiz.ports import Attempt, Clock, Store, SystemClock
+from bot.core.quiz.rounds import Round, RoundKind, new_round_id, shuffled_order
+from bot.core.quiz.scoring import AnswerContext, Award, ScoringRules, award, iso_week, rank_rows
+from bot.core.quiz.tokens import AnswerToken, NextToken, decode, next_token
+
+_PERIODS = {"week": "week", "weekly": "week", "all": "all", "alltime": "all", "all-time": "all"}
+_SCOPES = {"global": True, "everywhere": True, "all": True, "here": False, "local": False}
+_ROUND_CACHE = 4096
+_LIMITER_CACHE = 10_000
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerEvent:
+    """A recorded multiple-choice answer, as passed to answer listeners."""
+
+    player_id: int
+    question_id: str
+    topic: str
+    round_id: str
+    kind: RoundKind
+    correct: bool
+    at: datetime
+
+
+# Called after every recorded multiple-choice answer (e.g. practice updates the FSRS card).
+# A failing listener is logged; it never fails the answer, which is already recorded.
+AnswerListener = Callable[[AnswerEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A question put to a place: what to show, and the round it opened."""
+
+    reply: Reply
+    round: Round
+    question: Question
+    poll: QuizPoll | None  # set when the question fits a native quiz poll
+
+
+class QuizService:
+    def __init__(
+        self,
+        bank: QuestionBank,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        rules: ScoringRules | None = None,
+        round_ttl: timedelta = timedelta(hours=24),
+        ask_rate: tuple[int, float] = (10, 60.0),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.bank = bank
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.rules = rules or ScoringRules()
+        self.round_ttl = round_ttl
+        self._ask_rate = ask_rate
+        self._rng = rng or random.SystemRandom()
+        self._rounds: OrderedDict[str, Round] = OrderedDict()
+        self._limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
+        self.answer_listeners: list[AnswerListener] = []
+
+    # -- asking -----------------------------------------------------------------------------
+
+    async def ask(
+        self,
+        user: UserRef,
+        name: str,
+        chat: ChatRef,
+        topic: str | None = None,
+        difficulty: str | int | None = None,
+        *,
+        question_id: str | None = None,
+    ) -> Asked:
+        """`/question [topic] [difficulty]`, or a specific question (e.g. from a deep link)."""
+        if question_id is not None:
+            question = self.bank.get(question_id)
+            if question is None:
+                raise QuizError(f"There is no question '{question_id[:48]}'. Try /question.")
+            player = await self.store.player(user, name)
+            await self._check_rate(player)
+        else:
+            slug = self.bank.resolve_topic(topic)
+            level = parse_difficulty(None if difficulty is None else str(difficulty))
+            pool = self.bank.candidates(slug, level)
+            player = await self.store.player(user, name)
+            await self._check_rate(player)
+            seen = await self.store.last_seen(player, chat.key)
+            question = pick_least_recent(pool, seen, self._rng)
+        now = self.clock.now()
+        return await self.open_round(
+            question, chat, RoundKind.ASK, now, now + self.round_ttl, asked_by=player
+        )
+
+    async def open_round(
+        self,
+        question: Question,
+        chat: ChatRef,
+        kind: RoundKind,
+        opened_at: datetime,
+        closes_at: datetime | None,
+        *,
+        asked_by: int | None = None,
+        day: date | None = None,
+    ) -> Asked:
+        """Open a round of `question` in `chat` (also used by the daily scheduler)."""
+        rnd = Round(
+            id=new_round_id(),
+            question_id=question.id,
+            chat=chat,
+            kind=kind,
+            order=shuffled_order(question, self._rng),
+            opened_at=opened_at,
+            closes_at=closes_at,
+            asked_by=asked_by,
+            day=day,
+        )
+        await self.store.create_round(rnd)
+        self._remember(rnd)
+        reply = texts.question_reply(
+            question, rnd, self.bank.titles.get(question.topic, question.topic)
+        )
+        return Asked(reply, rnd, question, quiz_poll(question, rnd))
+
+    async def _check_rate(self, player: int) -> None:
+        limiter = self._limiters.get(player)
+        if limiter is None:
+            limiter = self._limiters[player] = AsyncLimiter(*self._ask_rate)
+            if len(self._limiters) > _LIMITER_CACHE:
+                self._limiters.popitem(last=False)
+        self._limiters.move_to_end(player)
+        if not limiter.has_capacity():
+            raise RateLimited()
+        await limiter.acquire()  # has capacity, so this records the use without waiting
+
+    # -- answering --------------------------------------------------------------------------
+
+    async def press(self, user: UserRef, name: str, chat: ChatRef, token: str) -> Reply | Asked:
+        """Any button: an answer (returns a private Reply) or "next question" (returns Asked)."""
+        decoded = decode(token)
+        if isinstance(decoded, NextToken):
+            return await self.ask(user, name, chat, decoded.topic, decoded.difficulty)
+        return await self.answer(user, name, decoded)
+
+    async def answer(self, user: UserRef, name: str, token: AnswerToken | str) -> Reply:
+        decoded = decode(token) if isinstance(token, str) else token
+        if not isinstance(decoded, AnswerToken):
+            raise InvalidAnswer()
+        return await self.answer_choice(user, name, decoded.round_id, decoded.label)
+
+    async def answer_poll(
+        self, user: UserRef, name: str, platform: Platform, poll_ref: str, option: int
+    ) -> Reply:
+        """A native poll answer: the poll id maps to a round, the option index to a label."""
+        round_id = await self.store.linked_round(platform.value, poll_ref)
+        if round_id is None or not 0 <= option < len(LABELS):
+            raise InvalidAnswer()
+        return await self.answer_choice(user, name, round_id, LABELS[option])
+
+    async def link(self, platform: Platform, ref: str, round_id: str) -> None:
+        await self.store.link_round(platform.value, ref, round_id)
+
+    async def answer_choice(self, user: UserRef, name: str, round_id: str, label: str) -> Reply:
+        rnd = await self.get_round(round_id)
+        question = self.bank.get(rnd.question_id) if rnd else None
+        if rnd is None or question is None or label not in LABELS[: len(rnd.order)]:
+            raise InvalidAnswer()
+        now = self.clock.now()
+        if not rnd.is_open(now):
+            raise RoundClosed()
+        player = await self.store.player(user, name)
+        correct = rnd.choice_index(label) == question.correct_index
+        scopes: tuple[str, ...] = ()
+        if rnd.kind is not RoundKind.PRACTICE:
+            scopes = (GLOBAL_SCOPE, rnd.chat.scope) if rnd.chat.scope else (GLOBAL_SCOPE,)
+        attempt = Attempt(
+            round=rnd, player_id=player, question_id=question.id, topic=question.topic,
+            label=label, correct=correct, at=now, scopes=scopes, week=iso_week(now),
+            day=now.date(),
+        )  # fmt: skip
+
+        def decide(ctx: AnswerContext) -> Award:
+            return award(self.rules, rnd, question.difficulty, correct, now, ctx)
+
+        try:
+            result = await self.store.record_answer(attempt, decide)
+        except AlreadyAnswered:
+            raise AlreadyAnswered(
+                f"You have already answered this one. The answer is {rnd.correct_label(question)}."
+            ) from None
+        event = AnswerEvent(player, question.id, question.topic, rnd.id, rnd.kind, correct, now)
+        for listener in list(self.answer_listeners):
+            try:
+                await listener(event)
+            except Exception:
+                log.exception("answer listener %r failed for round %s", listener, rnd.id)
+        following = None
+        if rnd.chat.is_private and rnd.kind is RoundKind.ASK:
+            following = Button("Next question", next_token(None, None))
+        return texts.answer_reply(
+            question, rnd, label, result,
+            repeat_days=self.rules.repeat_window.days, next_button=following,
+        )  # fmt: skip
+
+    async def get_round(self, round_id: str) -> Round | None:
+        rnd = self._rounds.get(round_id)
+        if rnd is None:
+            rnd = await self.store.get_round(round_id)
+            if rnd is not None:
+                self._remember(rnd)
+        return rnd
+
+    def _remember(self, rnd: Round) -> None:
+        self._rounds[rnd.id] = rnd
+        if len(self._rounds) > _ROUND_CACHE:
+            self._rounds.popitem(last=False)
+
+    # -- scores -----------------------------------------------------------------------------
+
+    async def score(self, user: UserRef, name: str) -> Reply:
+        player = await self.store.player(user, name)
+        stats = await self.store.player_stats(player)
+        topics = await self.store.topic_stats(player)
+        now = self.clock.now()
+        week = await self.store.board_entry(GLOBAL_SCOPE, iso_week(now), player)
+        return texts.score_reply(
+            name, stats, topics, self.bank.titles, week[1].points if week else 0, now.date()
+        )
+
+    async def leaderboard(
+        self,
+        user: UserRef,
+        name: str,
+        chat: ChatRef,
+        period: str | None = None,
+        scope: str | None = None,
+    ) -> Reply:
+        """Top 10 of this community (or global), this week (or all time); ties share a rank."""
+        words = [w.casefold() for w in (period, scope) if w and w.strip()]
+        chosen_period, want_global = "week", chat.scope is None
+        for word in words:
+            if word in _PERIODS:
+                chosen_period = _PERIODS[word]
+            elif word in _SCOPES:
+                want_global = _SCOPES[word] or chat.scope is None
+            else:
+                raise QuizError(
+                    f"I don't understand '{word[:20]}'. Use /leaderboard [week|all] [global]."
+                )
+        board_scope = GLOBAL_SCOPE if want_global or chat.scope is None else chat.scope
+        board_period = iso_week(self.clock.now()) if chosen_period == "week" else "all"
+        player = await self.store.player(user, name)
+        rows = rank_rows(await self.store.top(board_scope, board_period, 10))
+        own = await self.store.board_entry(board_scope, board_period, player)
+        place = "everywhere" if board_scope == GLOBAL_SCOPE else texts.community_word(chat.platform)
+        return texts.leaderboard_reply(
+            rows, own, period=chosen_period, place=place, asker_id=player
+        )
+
+    # -- information ------------------------------------------------------------------------
+
+    def topics(self) -> Reply:
+        return texts.topics_reply(self.bank.topics())
+
+    def topic_slugs(self) -> list[str]:
+        return [t.slug for t in self.bank.topics()]
+
+    def help(self, platform: Platform) -> Reply:
+        return texts.help_reply(platform)
+
+    def welcome(self, platform: Platform) -> Reply:
+        return texts.welcome_reply(platform)
+
+
+def quiz_poll(question: Question, rnd: Round) -> QuizPoll | None:
+    """The question as a native quiz poll, if it has no code and fits the poll limits."""
+    options = tuple(question.choices[i].text for i in rnd.order)
+    if (
+        question.code
+        or len(question.prompt) > POLL_QUESTION_MAX
+        or len(question.explanation) > POLL_EXPLANATION_MAX
+        or any(len(o) > POLL_OPTION_MAX for o in options)
+    ):
+        return None
+    return QuizPoll(
+        question.prompt, options, rnd.order.index(question.correct_index), question.explanation
+    )

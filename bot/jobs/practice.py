@@ -1,0 +1,70 @@
+"""Practice jobs on the shared scheduler: `/remind` reminders and polite session timeouts.
+
+Both run every minute on the daily scheduler (`DailyScheduler.every`) and post through its
+paced outboxes, so a burst of reminders stays within each platform's budget. Reminders are
+claimed in the database before they are sent: at most one per person and local day, even
+across restarts (a send that fails is logged, not retried).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.common.replies import Reply
+from bot.core.delivery import ChatGone, DeliveryFailed, Outbox
+from bot.core.practice.service import PracticeService
+from bot.jobs.scheduler import DailyScheduler
+
+log = logging.getLogger(__name__)
+
+REMINDER_JOB = "practice:reminders"
+TIMEOUT_JOB = "practice:timeouts"
+CHECK_EVERY = timedelta(minutes=1)
+
+
+class PracticeJobs:
+    def __init__(self, practice: PracticeService, outboxes: Mapping[Platform, Outbox]) -> None:
+        self.practice = practice
+        self.outboxes = outboxes
+
+    async def remind(self) -> int:
+        """Send today's due reminders; returns how many were delivered."""
+        notes = await self.practice.due_reminders(platforms=set(self.outboxes))
+        return await self._deliver("remind", notes)
+
+    async def expire(self) -> int:
+        """End idle sessions and tell their learners; returns how many notes were delivered."""
+        notes = await self.practice.expire_idle(platforms=set(self.outboxes))
+        return await self._deliver("timeout", notes)
+
+    async def _deliver(self, kind: str, notes: Sequence[tuple[ChatRef, Reply]]) -> int:
+        sent = 0
+        day = self.practice.quiz.clock.now().date().isoformat()
+        for chat, reply in notes:
+            outbox = self.outboxes[chat.platform]
+            # stable per chat, kind and day (Discord's nonce is at most 25 characters)
+            nonce = hashlib.sha256(f"{kind}:{chat.key}:{day}".encode()).hexdigest()[:24]
+            try:
+                await outbox.post(chat, reply, nonce=nonce)
+                sent += 1
+            except ChatGone as exc:
+                log.info("practice: cannot reach %s for a %s note (%s)", chat.key, kind, exc.reason)
+            except DeliveryFailed as exc:
+                log.warning("practice: %s note to %s failed: %s", kind, chat.key, exc.reason)
+            except Exception:  # one bad note never costs the others theirs
+                log.exception("practice: %s note to %s failed", kind, chat.key)
+        return sent
+
+
+def schedule(
+    scheduler: DailyScheduler, practice: PracticeService, every: timedelta = CHECK_EVERY
+) -> PracticeJobs:
+    """Add the reminder and timeout jobs to a started scheduler."""
+    jobs = PracticeJobs(practice, scheduler.outboxes)
+    scheduler.every(REMINDER_JOB, every, jobs.remind)
+    scheduler.every(TIMEOUT_JOB, every, jobs.expire)
+    return jobs
