@@ -14,39 +14,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.common.errors import ConfigError
-from bot.core.quiz.scoring import ScoringRules
+from bot.core.common.errors import ConfigError, QuizError
+from bot.core.common.secret import Secret
+from bot.core.common.timeparse import parse_time, parse_timezone, zones_of_city
+from bot.core.quiz import ScoringRules
 
 ENV_CONFIG = "STACKPREP_CONFIG"
 ENV_DISCORD_TOKEN = "STACKPREP_DISCORD_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_TELEGRAM_TOKEN = "STACKPREP_TELEGRAM_TOKEN"  # noqa: S105
 ENV_DATABASE = "STACKPREP_DATABASE"
 PACKAGE_QUESTIONS = Path(__file__).resolve().parent.parent / "questions"
-
-
-class Secret:
-    """A secret string: never shown by repr/str/format; `reveal()` when handing it to a client."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -147,17 +125,21 @@ def _str(v: Any) -> str:
 
 
 def _hhmm(v: Any) -> str:
-    if not isinstance(v, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v.strip()):
-        raise ValueError('a time of day as "HH:MM" (24-hour), e.g. "09:00"')
-    return v.strip()
+    """The same parser as `/daily set` and `/remind` (bot/core/common/timeparse.py)."""
+    try:
+        return f"{parse_time(_str(v)):%H:%M}"
+    except (QuizError, ValueError):
+        raise ValueError('a time of day as "HH:MM" (24-hour), e.g. "09:00"') from None
 
 
 def _tz(v: Any) -> str:
+    text = _str(v)
     try:
-        ZoneInfo(_str(v))
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: e.g. "America", a folder
-        raise ValueError('an IANA timezone name such as "UTC" or "Europe/Berlin"') from None
-    return str(v).strip()
+        return parse_timezone(text)
+    except QuizError:
+        cities = zones_of_city(text)
+        hint = f"; did you mean {' or '.join(cities[:3])}?" if cities else ""
+        raise ValueError(f'an IANA timezone name such as "UTC" or "Europe/Berlin"{hint}') from None
 
 
 def _url(v: Any) -> str:

@@ -1,36 +1,25 @@
-"""Shared fixtures: the tiny test bank, a fixed clock, and both Store implementations."""
+"""Shared fixtures: the tiny test bank, a fixed clock, and apps built by the real composition
+root (`bot.app.bootstrap.build`) over both storages; the fixtures below are views of them."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.app.bootstrap import App
 from bot.core.bank.question_bank import QuestionBank, load_bank
-from bot.core.quiz.ports import Store
-from bot.core.quiz.service import QuizService
-from bot.storage.memory.quiz import MemoryStore
-from bot.storage.sqlite.database import SqliteStore
-
-DATA = Path(__file__).parent / "data"
-TEST_BANK = DATA / "bank"
-REPO = Path(__file__).parent.parent
-
-
-class FixedClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **kwargs: float) -> None:
-        self.current += timedelta(**kwargs)
+from bot.core.daily.service import DailyService
+from bot.core.practice.ports import PracticeStore
+from bot.core.practice.service import PracticeService
+from bot.core.quiz import QuizService, Store
+from bot.storage.sqlite import Database, SqliteQuizStore
+from tests.fakes.app import SEED, Stores, make_app
+from tests.fakes.clock import FixedClock
+from tests.fakes.outbox import FakeOutbox
+from tests.fakes.paths import TEST_BANK
 
 
 @pytest.fixture(autouse=True)
@@ -54,22 +43,89 @@ def clock() -> FixedClock:
     return FixedClock()
 
 
+@pytest.fixture
+def seed() -> int:
+    """The seed of the apps' randomness (a module overrides it to pin other option orders)."""
+    return SEED
+
+
 @pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    s: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "t.db")
-    await s.open()
-    yield s
-    await s.close()
+async def app(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    bank: QuestionBank,
+    clock: FixedClock,
+    seed: int,
+) -> AsyncIterator[App]:
+    """The app over in-memory storage and over a SQLite file: every test that takes it runs
+    against both (the contract the two storages are held to)."""
+    built = make_app(tmp_path, storage=request.param, bank=bank, clock=clock, seed=seed)
+    async with built as opened:
+        yield opened
 
 
 @pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "quiz.db")
-    await s.open()
-    yield s
-    await s.close()
+async def sqlite_app(
+    tmp_path: Path, bank: QuestionBank, clock: FixedClock, seed: int
+) -> AsyncIterator[App]:
+    async with make_app(tmp_path, bank=bank, clock=clock, seed=seed) as opened:
+        yield opened
 
 
 @pytest.fixture
-def service(bank: QuestionBank, store: Store, clock: FixedClock) -> QuizService:
-    return QuizService(bank, store, clock=clock, ask_rate=(1000, 60.0))
+def store(app: App) -> Store:
+    return app.store
+
+
+@pytest.fixture
+def service(app: App) -> QuizService:
+    return app.quiz
+
+
+@pytest.fixture
+def sqlite_db(sqlite_app: App) -> Database:
+    assert sqlite_app.database is not None
+    return sqlite_app.database
+
+
+@pytest.fixture
+def sqlite_store(sqlite_app: App) -> SqliteQuizStore:
+    assert isinstance(sqlite_app.store, SqliteQuizStore)
+    return sqlite_app.store
+
+
+# -- the daily question ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def stores(app: App) -> Stores:
+    return Stores.of(app)
+
+
+@pytest.fixture
+def quiz(app: App) -> QuizService:
+    return app.quiz
+
+
+@pytest.fixture
+def daily(app: App) -> DailyService:
+    return app.daily
+
+
+@pytest.fixture
+def outbox() -> FakeOutbox:
+    return FakeOutbox()
+
+
+# -- practice -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def practice_stores(app: App) -> tuple[Store, PracticeStore]:
+    """A (Store, PracticeStore) pair of the same kind."""
+    return app.store, app.practice.store
+
+
+@pytest.fixture
+def practice(app: App) -> PracticeService:
+    return app.practice

@@ -7,7 +7,7 @@ import pytest
 
 from bot.config import PACKAGE_QUESTIONS, Secret, load_config
 from bot.core.common.errors import ConfigError
-from tests.conftest import REPO
+from tests.fakes.paths import REPO
 
 
 def write(tmp_path: Path, text: str) -> Path:

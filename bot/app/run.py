@@ -1,8 +1,8 @@
-"""Composition root: config -> logging -> store -> bank -> service -> adapters -> scheduler.
+"""Running the bot: interpreter tuning, the adapters, the scheduler, signals, a clean stop.
 
-Platform adapters are imported only when their token is configured, so the console quiz
-starts fast and small. Every adapter is an object with `name` and `async run()`, which runs
-until cancelled and raises AdapterError (one clear line) on a fatal problem.
+Platform adapters are imported only when their token is configured, so the console quiz starts
+fast and small. Every adapter has `name` and `async run()`, which runs until cancelled and
+raises AdapterError (one clear line) on a fatal problem; the first fatal error stops them all.
 """
 
 from __future__ import annotations
@@ -10,21 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib
 import logging
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Protocol
+from collections.abc import Awaitable, Coroutine
+from typing import Any
 
+from bot.adapters.base import Adapter, AdapterError, Services
+from bot.app.bootstrap import App, build
 from bot.config import Config
-from bot.core.bank.question_bank import QuestionBank, load_bank
-from bot.core.daily.service import DailyService
 from bot.core.delivery import Outbox
-from bot.core.practice.service import PracticeService, PracticeSettings
-from bot.core.quiz.service import QuizService
-from bot.storage.sqlite.database import SqliteStore
-from bot.storage.sqlite.practice import SqlitePracticeStore
 
 log = logging.getLogger("stackprep")
 STARTED = time.perf_counter()
@@ -52,63 +49,32 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-class AdapterError(Exception):
-    """A fatal adapter problem (invalid token, another instance polling...): one log line."""
+def platform_adapters(config: Config, services: Services) -> list[Adapter]:
+    """The enabled platform adapters (each platform's package is imported only here)."""
+    adapters: list[Adapter] = []
+    if config.discord_active:
+        discord = importlib.import_module("bot.adapters.discord")
+        adapters.append(discord.create_adapter(config.discord.token, services))
+    if config.telegram_active:
+        telegram = importlib.import_module("bot.adapters.telegram")
+        adapters.append(
+            telegram.create_adapter(
+                config.telegram.token, services, api_base_url=config.telegram.api_base_url
+            )
+        )
+    return adapters
 
 
-class Adapter(Protocol):
-    name: str
-
-    async def run(self) -> None: ...
-
-
-def build_service(config: Config, bank: QuestionBank, store: SqliteStore) -> QuizService:
-    return QuizService(
-        bank,
-        store,
-        rules=config.scoring,
-        round_ttl=config.quiz.round_ttl,
-        ask_rate=(config.quiz.asks_per_minute, 60.0),
-    )
-
-
-def build_practice(config: Config, service: QuizService, store: SqliteStore) -> PracticeService:
-    """Private practice; its listener makes every multiple-choice answer update FSRS cards."""
-    from bot.cli.bank import to_anki
-    from bot.core.practice.grading import GradingRules
-
-    p = config.practice
-    grading = GradingRules(threshold=p.fuzzy_threshold)
-    settings = PracticeSettings(p.session_size, p.timeout, grading, p.desired_retention)
-    practice = PracticeService(
-        service, SqlitePracticeStore(store), settings=settings, exporter=to_anki
-    )
-    practice.attach()
-    return practice
-
-
-def build_daily(config: Config, service: QuizService, store: SqliteStore) -> DailyService:
-    """The daily question's use cases, with `/daily set` defaults from `[daily]`."""
-    from bot.core.daily.model import DailyDefaults, parse_time
-    from bot.storage.sqlite.daily import SqliteDailyStore
-
-    d = config.daily
-    defaults = DailyDefaults(parse_time(d.time), d.timezone, d.answer_window)
-    return DailyService(service, SqliteDailyStore(store), defaults=defaults)
-
-
-async def run_daily(
-    daily: DailyService,
-    adapters: list[Adapter],
-    ready_timeout: float,
-    practice: PracticeService | None = None,
-) -> None:
-    """The daily scheduler over the outboxes of the running adapters, until cancelled (with
-    practice's reminder and timeout jobs when `practice` is given)."""
+async def run_jobs(app: App, adapters: list[Adapter], ready_timeout: float) -> None:
+    """The scheduler over the outboxes of the running adapters, until cancelled: the daily
+    question's posts and reveals, and practice's reminder and timeout jobs."""
     outboxes: list[Outbox] = [o for a in adapters if (o := getattr(a, "outbox", None))]
     if not outboxes:
         return
-    from bot.jobs.scheduler import DailyScheduler
+    from bot.jobs import practice as practice_jobs
+    from bot.jobs.daily import DailyScheduler
+    from bot.jobs.pacing import pace
+    from bot.jobs.scheduler import Scheduler
 
     waits = [
         e.wait() for a in adapters if isinstance(e := getattr(a, "ready", None), asyncio.Event)
@@ -119,94 +85,59 @@ async def run_daily(
                 await asyncio.gather(*waits)
         except TimeoutError:
             log.warning("daily: starting the scheduler before every platform is ready")
-    scheduler = DailyScheduler(daily, outboxes)
+    scheduler = Scheduler()
+    paced = pace(outboxes)
+    daily = DailyScheduler(app.daily, paced.values(), scheduler=scheduler)
+    scheduler.start()
     try:
-        await scheduler.start()
-    except Exception:  # the quiz itself keeps serving; the log says why there are no posts
-        log.exception("daily: the scheduler could not start; no daily questions this run")
-        await scheduler.stop()
-        return
-    if practice is not None:
-        from bot.jobs import practice as practice_jobs
-
-        practice_jobs.schedule(scheduler, practice)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await scheduler.stop()
-
-
-def platform_adapters(
-    config: Config,
-    service: QuizService,
-    practice: PracticeService | None = None,
-    daily: DailyService | None = None,
-) -> list[Adapter]:
-    """The enabled platform adapters; AdapterError if one is configured but unavailable."""
-    adapters: list[Adapter] = []
-    for platform, active in (
-        ("discord", config.discord_active),
-        ("telegram", config.telegram_active),
-    ):
-        if not active:
-            continue
         try:
-            factory = _factory(platform)
-        except ImportError:
-            raise AdapterError(
-                f"a {platform.capitalize()} token is set, but the {platform.capitalize()} "
-                "adapter is not available in this version of Stackprep yet; unset "
-                f"STACKPREP_{platform.upper()}_TOKEN (or set [{platform}] enabled = false) "
-                "to use the console quiz"
-            ) from None
-        adapters.append(factory(config, service, practice=practice, daily=daily))
-    return adapters
-
-
-def _factory(platform: str) -> Callable[..., Adapter]:
-    import importlib
-
-    module = importlib.import_module(f"bot.adapters.{platform}.adapter")
-    factory: Callable[..., Adapter] = module.create_adapter  # (config, service, *, practice, daily)
-    return factory
+            await daily.start()
+        except Exception:  # the quiz itself keeps serving; the log says why there are no posts
+            log.exception("daily: the scheduler could not start; no daily questions this run")
+        else:
+            practice_jobs.schedule(scheduler, app.practice, paced, app.clock)
+            await asyncio.Event().wait()
+    finally:  # the scheduler stops firing first; both let work in flight finish together
+        await asyncio.gather(scheduler.stop(), daily.stop())
 
 
 async def run(config: Config, *, console: bool = False) -> int:
     """Run the bot until its adapters finish or SIGINT/SIGTERM; return the exit code."""
     tune_interpreter()
-    bank = load_bank(config.quiz.questions_dir)
-    store = SqliteStore(config.database.path, busy_timeout_ms=config.database.busy_timeout_ms)
-    await store.open()
-    practice: PracticeService | None = None
-    try:
-        service = build_service(config, bank, store)
-        practice = build_practice(config, service, store)
+    app = build(config)
+    async with app:
         freeze_startup_heap()
         if console or not (config.discord_active or config.telegram_active):
-            from bot.adapters.console.adapter import ConsoleAdapter
+            from bot.adapters import console as console_adapter
 
             log.debug("ready in %.0f ms", (time.perf_counter() - STARTED) * 1000)
-            files = config.database.path.parent
-            adapter = ConsoleAdapter(service, practice=practice, files_dir=files)
+            adapter = console_adapter.create_adapter(
+                app.services, files_dir=config.database.path.parent
+            )
             return await _until_signal(adapter.run())
-        daily = build_daily(config, service, store)
-        adapters = platform_adapters(config, service, practice, daily)
+        adapters = platform_adapters(config, app.services)
         log.info(
             "serving %s with %d questions in %d topics",
-            " and ".join(a.name for a in adapters), len(bank), len(bank.topics()),
+            " and ".join(a.name for a in adapters), len(app.bank), len(app.bank.topics()),
         )  # fmt: skip
-        return await _until_signal(_run_all(adapters, run_daily(daily, adapters, 60.0, practice)))
-    finally:
-        if practice is not None:
-            await practice.flush()  # queued card updates from the last answers
-        await store.close()  # finishes queued answers before closing
+        return await _until_signal(_run_all(adapters, run_jobs(app, adapters, 60.0)))
+
+
+async def sync_discord(config: Config, guild_id: int | None) -> list[str]:
+    """`stackprep discord sync`: register the commands (no database needed)."""
+    discord = importlib.import_module("bot.adapters.discord")
+    app = build(config, storage="memory")
+    names: list[str] = await discord.create_adapter(config.discord.token, app.services).sync(
+        guild_id
+    )
+    return names
 
 
 async def _run_all(
     adapters: list[Adapter], scheduler: Coroutine[Any, Any, None] | None = None
 ) -> int:
-    """Run every adapter (and the daily scheduler); the first fatal AdapterError stops them
-    all and is re-raised.
+    """Run every adapter (and the scheduler); the first fatal AdapterError stops them all and
+    is re-raised.
 
     On the way out (cancelled, or the adapters ended) the scheduler stops first, while the
     adapters' clients are still open, so the posts it has in flight can finish and be
@@ -218,15 +149,15 @@ async def _run_all(
                 group.create_task(adapter.run(), name=adapter.name)
 
     serving = asyncio.create_task(serve(), name="adapters")
-    daily = asyncio.create_task(scheduler, name="daily-scheduler") if scheduler else None
+    jobs = asyncio.create_task(scheduler, name="scheduler") if scheduler else None
     try:
         await asyncio.wait({serving})  # wait() never cancels what it waits for
     finally:
-        if daily is not None:
-            daily.cancel()
-            await asyncio.wait({daily})
-            if not daily.cancelled() and daily.exception() is not None:
-                log.error("daily: the scheduler failed", exc_info=daily.exception())
+        if jobs is not None:
+            jobs.cancel()
+            await asyncio.wait({jobs})
+            if not jobs.cancelled() and jobs.exception() is not None:
+                log.error("daily: the scheduler failed", exc_info=jobs.exception())
         serving.cancel()
         await asyncio.wait({serving})
     if not serving.cancelled() and (error := serving.exception()) is not None:

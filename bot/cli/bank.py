@@ -1,12 +1,7 @@
-"""Operator tools for the question bank: check, stats and export (Anki, GIFT, JSON)."""
+"""`stackprep questions check|stats|export`: the operator's view of a question bank."""
 
 from __future__ import annotations
 
-import csv
-import html
-import io
-import json
-import re
 from collections import Counter
 from pathlib import Path
 from typing import TextIO
@@ -14,8 +9,9 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
+from bot.core.bank.exporters import EXPORTERS
 from bot.core.bank.question_bank import bank_wide_issues, check_directory
-from bot.core.bank.questions import LABELS, Question, Topic, parse_topic_file
+from bot.core.bank.questions import Question, Topic, parse_topic_file
 
 # Subjects the bank must cover squarely (issue: at least 8 questions each), by tag.
 SUBJECT_TAGS = (
@@ -88,7 +84,7 @@ def export(path: Path, fmt: str, output: Path | None, out: TextIO) -> int:
         print(f"{len(issues)} problem(s) in the bank; run `stackprep questions check`", file=out)
         return 1
     titles = {t.slug: t.title for t in topics}
-    writer = {"anki": to_anki, "gift": to_gift, "json": to_json}[fmt]
+    writer = EXPORTERS[fmt]
     text = writer(questions, titles)
     if output is None:
         out.write(text)
@@ -96,86 +92,3 @@ def export(path: Path, fmt: str, output: Path | None, out: TextIO) -> int:
         output.write_text(text, encoding="utf-8")
         print(f"wrote {len(questions)} questions to {output}", file=out)
     return 0
-
-
-def _anki_front(q: Question) -> str:
-    parts = [f"<p>{html.escape(q.prompt)}</p>"]
-    if q.code:
-        parts.append(f"<pre><code>{html.escape(q.code)}</code></pre>")
-    items = "".join(f"<li>{LABELS[i]}) {html.escape(c.text)}</li>" for i, c in enumerate(q.choices))
-    parts.append(f"<ul>{items}</ul>")
-    return "".join(parts)
-
-
-def _anki_back(q: Question) -> str:
-    right = q.choices[q.correct_index]
-    return (
-        f"<p><b>{LABELS[q.correct_index]}) {html.escape(right.text)}</b></p>"
-        f"<p>{html.escape(q.explanation)}</p><p>{html.escape(q.model_answer)}</p>"
-    )
-
-
-def to_anki(questions: list[Question], titles: dict[str, str]) -> str:
-    """Anki plain-text import with file headers: stable id as GUID, topic as deck, tags."""
-    buffer = io.StringIO()
-    buffer.write(
-        "#separator:tab\n#html:true\n#notetype:Basic\n#guid column:1\n#deck column:2\n"
-        "#tags column:5\n"
-    )
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
-    for q in questions:
-        deck = f"Stackprep::{titles.get(q.topic, q.topic)}"
-        tags = " ".join([f"stackprep::{q.topic}", *q.tags])
-        # one note per line: HTML line breaks instead of raw newlines (also inside <pre>)
-        front, back = (field.replace("\n", "<br>") for field in (_anki_front(q), _anki_back(q)))
-        writer.writerow([f"stackprep-{q.id}", deck, front, back, tags])
-    return buffer.getvalue()
-
-
-_GIFT_SPECIAL = re.compile(r"([~=#{}:\\])")
-
-
-def gift_escape(text: str) -> str:
-    return _GIFT_SPECIAL.sub(r"\\\1", text).replace("\n", "\\n")
-
-
-def to_gift(questions: list[Question], titles: dict[str, str]) -> str:
-    """Moodle GIFT: one category per topic, the id as question name, feedback per option."""
-    lines: list[str] = []
-    topic = None
-    for q in questions:
-        if q.topic != topic:
-            topic = q.topic
-            lines += [f"$CATEGORY: $course$/Stackprep/{gift_escape(titles.get(topic, topic))}", ""]
-        text = html.escape(q.prompt)
-        if q.code:
-            text += f"<pre><code>{html.escape(q.code)}</code></pre>"
-        lines.append(f"::{gift_escape(q.id)}::[html]{gift_escape(text)} {{")
-        for c in q.choices:
-            mark = "=" if c.correct else "~"
-            feedback = f"#{gift_escape(c.why)}" if c.why else ""
-            lines.append(f"\t{mark}{gift_escape(c.text)}{feedback}")
-        lines += [f"\t####{gift_escape(q.explanation)}", "}", ""]
-    return "\n".join(lines)
-
-
-def to_json(questions: list[Question], titles: dict[str, str]) -> str:
-    data = [
-        {
-            "id": q.id,
-            "topic": q.topic,
-            "topic_title": titles.get(q.topic, q.topic),
-            "difficulty": q.difficulty,
-            "prompt": q.prompt,
-            "code": q.code,
-            "language": q.language,
-            "choices": [{"text": c.text, "correct": c.correct, "why": c.why} for c in q.choices],
-            "explanation": q.explanation,
-            "model_answer": q.model_answer,
-            "key_points": [{"point": k.point, "phrases": list(k.phrases)} for k in q.key_points],
-            "references": list(q.references),
-            "tags": list(q.tags),
-        }
-        for q in questions
-    ]
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

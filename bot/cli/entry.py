@@ -10,6 +10,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from bot.adapters.base import AdapterError
 from bot.config import Config, load_config
 from bot.core.common.errors import BankError, ConfigError, StorageUnavailable
 from bot.log import setup_logging
@@ -93,97 +94,47 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace, config: Config) -> int:
-    from bot.app import run as runtime
-
     command = args.command or "run"
     if command in {"run", "console"}:
+        from bot.app import run as runtime
+
         try:
             return asyncio.run(runtime.run(config, console=command == "console"))
-        except runtime.AdapterError as exc:
+        except AdapterError as exc:
             log.error("%s", exc)
             return 1
     if command == "questions":
-        from bot.cli import bank as bank_tools
+        from bot.cli import bank
 
         path = args.path or config.quiz.questions_dir
         if args.action == "check":
-            return bank_tools.check(path, sys.stdout)
+            return bank.check(path, sys.stdout)
         if args.action == "stats":
-            return bank_tools.stats(path, sys.stdout)
-        return bank_tools.export(path, args.format, args.output, sys.stdout)
+            return bank.stats(path, sys.stdout)
+        return bank.export(path, args.format, args.output, sys.stdout)
     if command == "db":
-        from bot.storage.sqlite import database as sqlite
+        from bot.cli import db
 
         if args.action == "migrate":
-            version = asyncio.run(_migrate(config))
-            print(f"{config.database.path}: schema version {version}")
-            return 0
-        asyncio.run(sqlite.backup(config.database.path, args.target))
-        print(f"backed up {config.database.path} to {args.target}")
-        return 0
+            return asyncio.run(db.migrate(config, sys.stdout))
+        return asyncio.run(db.backup(config, args.target, sys.stdout))
     if command == "discord":
         return _discord_sync(config, args.guild)
     if command == "daily":
-        return asyncio.run(_daily_list(config))
+        from bot.cli import daily
+
+        return asyncio.run(daily.list_places(config, sys.stdout))
     raise AssertionError(command)
 
 
-async def _daily_list(config: Config) -> int:
-    from datetime import UTC, datetime
-
-    from bot.core.daily.model import next_fire
-    from bot.core.daily.texts import duration
-    from bot.storage.sqlite.daily import SqliteDailyStore
-    from bot.storage.sqlite.database import SqliteStore
-
-    store = SqliteStore(config.database.path)
-    await store.open()
-    try:
-        subs = await SqliteDailyStore(store).subscriptions(active_only=False)
-    finally:
-        await store.close()
-    if not subs:
-        print("No daily questions yet: an admin starts one with /daily set in a channel.")
-        return 0
-    now = datetime.now(UTC)
-    header = ("id", "platform", "place", "time", "timezone", "questions", "window", "recap",
-              "next post (UTC)", "state")  # fmt: skip
-    rows = [header]
-    for d in subs:
-        place = d.chat.chat_id + (f" in {d.chat.community_id}" if d.chat.community_id else "")
-        level = {1: "junior", 2: "mid", 3: "senior"}.get(d.difficulty or 0, "any")
-        rows.append((
-            str(d.id), d.chat.platform.value, place, f"{d.time:%H:%M}", d.timezone,
-            f"{','.join(d.topics) or 'all'}; {level}", duration(d.window),
-            "on" if d.recap else "off",
-            f"{next_fire(d, now)[1]:%Y-%m-%d %H:%M}" if d.active else "-",
-            "active" if d.active else f"off: {d.disabled_reason or 'turned off'}",
-        ))  # fmt: skip
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
-    print(f"{sum(d.active for d in subs)} active, {sum(not d.active for d in subs)} off")
-    return 0
-
-
 def _discord_sync(config: Config, guild: int | None) -> int:
-    from bot.adapters.discord import adapter as discord_adapter
     from bot.app import run as runtime
 
     try:
-        names = asyncio.run(discord_adapter.sync_commands(config, guild))
-    except runtime.AdapterError as exc:
+        names = asyncio.run(runtime.sync_discord(config, guild))
+    except AdapterError as exc:
         log.error("%s", exc)
         return 1
     where = f"in server {guild}" if guild else "globally"
     print(f"registered {len(names)} commands {where}: " + " ".join(f"/{n}" for n in names))
     return 0
-
-
-async def _migrate(config: Config) -> int:
-    from bot.storage.sqlite.database import SCHEMA_VERSION, SqliteStore
-
-    store = SqliteStore(config.database.path)
-    await store.open()
-    await store.close()
-    return SCHEMA_VERSION

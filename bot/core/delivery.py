@@ -11,7 +11,7 @@ from typing import Protocol
 
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.common.replies import Reply
-from bot.core.quiz.service import Asked
+from bot.core.quiz import Asked
 
 
 class DeliveryFailed(Exception):

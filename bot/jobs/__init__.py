@@ -1,0 +1,1 @@
+"""Scheduled work: the one scheduler, pacing per platform, dispatch, and each feature's jobs."""

@@ -1,9 +1,9 @@
 """Practice jobs on the shared scheduler: `/remind` reminders and polite session timeouts.
 
-Both run every minute on the daily scheduler (`DailyScheduler.every`) and post through its
-paced outboxes, so a burst of reminders stays within each platform's budget. Reminders are
-claimed in the database before they are sent: at most one per person and local day, even
-across restarts (a send that fails is logged, not retried).
+Both run every minute on the process's one scheduler (`Scheduler.every`) and post through the
+paced outboxes the daily question uses too, so a burst of reminders stays within each
+platform's budget. Reminders are claimed in the database before they are sent: at most one
+per person and local day, even across restarts (a send that fails is logged, not retried).
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
+from bot.core.common.clock import Clock
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.common.replies import Reply
 from bot.core.delivery import ChatGone, DeliveryFailed, Outbox
 from bot.core.practice.service import PracticeService
-from bot.jobs.scheduler import DailyScheduler
+from bot.jobs.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,12 @@ CHECK_EVERY = timedelta(minutes=1)
 
 
 class PracticeJobs:
-    def __init__(self, practice: PracticeService, outboxes: Mapping[Platform, Outbox]) -> None:
+    def __init__(
+        self, practice: PracticeService, outboxes: Mapping[Platform, Outbox], clock: Clock
+    ) -> None:
         self.practice = practice
         self.outboxes = outboxes
+        self.clock = clock
 
     async def remind(self) -> int:
         """Send today's due reminders; returns how many were delivered."""
@@ -43,7 +47,7 @@ class PracticeJobs:
 
     async def _deliver(self, kind: str, notes: Sequence[tuple[ChatRef, Reply]]) -> int:
         sent = 0
-        day = self.practice.quiz.clock.now().date().isoformat()
+        day = self.clock.now().date().isoformat()
         for chat, reply in notes:
             outbox = self.outboxes[chat.platform]
             # stable per chat, kind and day (Discord's nonce is at most 25 characters)
@@ -61,10 +65,14 @@ class PracticeJobs:
 
 
 def schedule(
-    scheduler: DailyScheduler, practice: PracticeService, every: timedelta = CHECK_EVERY
+    scheduler: Scheduler,
+    practice: PracticeService,
+    outboxes: Mapping[Platform, Outbox],
+    clock: Clock,
+    every: timedelta = CHECK_EVERY,
 ) -> PracticeJobs:
-    """Add the reminder and timeout jobs to a started scheduler."""
-    jobs = PracticeJobs(practice, scheduler.outboxes)
+    """Add the reminder and timeout jobs to the scheduler (`outboxes`: the paced ones)."""
+    jobs = PracticeJobs(practice, outboxes, clock)
     scheduler.every(REMINDER_JOB, every, jobs.remind)
     scheduler.every(TIMEOUT_JOB, every, jobs.expire)
     return jobs

@@ -1,4 +1,8 @@
-"""SQLite-specific behaviour: migrations, persistence, locking, group commit, backup."""
+"""SQLite-specific behaviour: migrations, persistence, locking, group commit, backup.
+
+The Database (connections, pragmas, checkpoints), its writer's queue and the quiz repository
+over it (SqliteQuizStore) are tested together here, on real files.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,8 +20,11 @@ from bot.core.practice.srs import Review, Source
 from bot.core.quiz.ports import Attempt
 from bot.core.quiz.rounds import Round, RoundKind
 from bot.core.quiz.scoring import AnswerContext, Award, iso_week
-from bot.storage.sqlite import database as sqlite_module
-from bot.storage.sqlite.database import SCHEMA_VERSION, SqliteStore, backup, migrations
+from bot.storage.sqlite import SCHEMA_VERSION, Database, SqliteQuizStore, backup
+from bot.storage.sqlite import database as database_module
+from bot.storage.sqlite import quiz as quiz_module
+from bot.storage.sqlite import writer as writer_module
+from bot.storage.sqlite.migrations import migrations
 from bot.storage.sqlite.practice import SqlitePracticeStore
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -37,23 +45,29 @@ def _ten(ctx: AnswerContext) -> Award:
     return Award(True, 10, 10)
 
 
+async def _open(path: Path, **options: Any) -> tuple[Database, SqliteQuizStore]:
+    db = Database(path, **options)
+    await db.open()
+    return db, SqliteQuizStore(db)
+
+
 async def test_fresh_file_gets_schema_and_pragmas(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "sub" / "q.db")
-    await store.open()
-    await store.close()
+    db = Database(tmp_path / "sub" / "q.db")
+    await db.open()
+    await db.close()
     conn = sqlite3.connect(tmp_path / "sub" / "q.db")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA page_size").fetchone()[0] == sqlite_module.PAGE_SIZE == 2048
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == database_module.PAGE_SIZE == 2048
     conn.close()
-    again = SqliteStore(tmp_path / "sub" / "q.db")  # reopening applies nothing twice
+    again = Database(tmp_path / "sub" / "q.db")  # reopening applies nothing twice
     await again.open()
     await again.close()
     old = tmp_path / "old.db"  # a file made before keeps its page size
     made = sqlite3.connect(old)
     made.executescript("PRAGMA page_size = 4096; CREATE TABLE t (x);")
     made.close()
-    kept = SqliteStore(old)
+    kept = Database(old)
     await kept.open()
     assert (await kept.read("PRAGMA page_size"))[0][0] == 4096
     await kept.close()
@@ -61,31 +75,28 @@ async def test_fresh_file_gets_schema_and_pragmas(tmp_path: Path) -> None:
 
 async def test_scores_survive_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "q.db"
-    store = SqliteStore(path)
-    await store.open()
+    db, store = await _open(path)
     p = await store.player(UserRef(Platform.TELEGRAM, "7"), "Ada")
     await store.create_round(_round(1))
     await store.record_answer(_attempt(_round(1), p), _ten)
-    await store.close()
-    reopened = SqliteStore(path)
-    await reopened.open()
+    await db.close()
+    db, reopened = await _open(path)
     assert await reopened.player(UserRef(Platform.TELEGRAM, "7"), "Ada") == p
     assert (await reopened.player_stats(p)).points == 10
     assert await reopened.get_round(_round(1).id) == _round(1)
-    await reopened.close()
+    await db.close()
 
 
 async def test_close_finishes_queued_answers(tmp_path: Path) -> None:
     path = tmp_path / "q.db"
-    store = SqliteStore(path)
-    await store.open()
+    db, store = await _open(path)
     players = [await store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(50)]
     await store.create_round(_round(1))
     pending = [
         asyncio.create_task(store.record_answer(_attempt(_round(1), p), _ten)) for p in players
     ]
     await asyncio.sleep(0)  # queued, not yet written
-    await store.close()
+    await db.close()
     assert all(t.done() and not t.exception() for t in pending)
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM answers").fetchone()[0] == 50
@@ -93,7 +104,7 @@ async def test_close_finishes_queued_answers(tmp_path: Path) -> None:
     conn.close()
 
 
-async def test_group_commit_batches_many_answers(sqlite_store: SqliteStore) -> None:
+async def test_group_commit_batches_many_answers(sqlite_store: SqliteQuizStore) -> None:
     players = [
         await sqlite_store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(300)
     ]
@@ -105,10 +116,53 @@ async def test_group_commit_batches_many_answers(sqlite_store: SqliteStore) -> N
     assert (await sqlite_store.round_stats(_round(1).id)).answered == 300
 
 
+async def test_batched_writes_go_in_chunks_that_hold_each_key_once(sqlite_db: Database) -> None:
+    """The writer's batched path (the quiz's answers use it): a batch is split into chunks that
+    hold each key at most once, in the order queued; a chunk function gets only its own items
+    (a chunk with two functions' items is written in two parts), and a chunk that fails fails
+    only its own callers."""
+    seen: list[tuple[str, list[object]]] = []
+
+    def letters(conn: sqlite3.Connection, items: list[str]) -> list[str | Exception]:
+        seen.append(("letters", items))
+        if "boom" in items:
+            raise sqlite3.OperationalError("boom")
+        return [i.upper() for i in items]
+
+    def digits(conn: sqlite3.Connection, items: list[int]) -> list[int | Exception]:
+        seen.append(("digits", list(items)))
+        return [ValueError("odd") if i % 2 else i * 10 for i in items]
+
+    async with sqlite_db.transaction():  # hold the writer while everything queues up
+        queued = [
+            *(
+                asyncio.ensure_future(sqlite_db.write_batched(key, item, letters))
+                for key, item in ((1, "a"), (2, "b"), (1, "c"), (3, "boom"), (1, "d"))
+            ),
+            *(
+                asyncio.ensure_future(sqlite_db.write_batched(key, n, digits))
+                for key, n in ((1, 2), (1, 3), (9, 4))
+            ),
+        ]
+        await asyncio.sleep(0.01)
+    a, b, c, boom, d, two, three, four = await asyncio.gather(*queued, return_exceptions=True)
+    assert seen == [
+        ("letters", ["a", "b", "boom"]),
+        ("digits", [4]),
+        ("letters", ["c"]),
+        ("letters", ["d"]),
+        ("digits", [2]),
+        ("digits", [3]),
+    ]
+    assert [type(x) for x in (a, b, boom)] == [StorageUnavailable] * 3
+    assert isinstance(a, StorageUnavailable) and isinstance(a.__cause__, sqlite3.OperationalError)
+    assert (c, d, two, four) == ("C", "D", 20, 40)
+    assert isinstance(three, ValueError)
+
+
 async def test_locked_database_fails_clearly_and_loses_nothing(tmp_path: Path) -> None:
     path = tmp_path / "q.db"
-    store = SqliteStore(path, busy_timeout_ms=50)
-    await store.open()
+    db, store = await _open(path, busy_timeout_ms=50)
     p = await store.player(UserRef(Platform.DISCORD, "1"), "Ada")
     await store.create_round(_round(1))
     await store.create_round(_round(2))
@@ -121,14 +175,14 @@ async def test_locked_database_fails_clearly_and_loses_nothing(tmp_path: Path) -
     blocker.close()
     assert (await store.record_answer(_attempt(_round(2), p), _ten)).points == 10
     assert (await store.player_stats(p)).points == 20
-    await store.close()
+    await db.close()
 
 
 async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StorageUnavailable, match="Cannot open the database"):
-        await SqliteStore(path).open()
+        await Database(path).open()
 
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -137,15 +191,17 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(StorageUnavailable, match="newer than this Stackprep"):
-        await SqliteStore(path).open()
+        await Database(path).open()
 
 
-async def test_online_backup_while_open(sqlite_store: SqliteStore, tmp_path: Path) -> None:
+async def test_online_backup_while_open(
+    sqlite_db: Database, sqlite_store: SqliteQuizStore, tmp_path: Path
+) -> None:
     p = await sqlite_store.player(UserRef(Platform.DISCORD, "1"), "Ada")
     await sqlite_store.create_round(_round(1))
     await sqlite_store.record_answer(_attempt(_round(1), p), _ten)
     target = tmp_path / "backups" / "copy.db"
-    await backup(sqlite_store.path, target)
+    await backup(sqlite_db.path, target)
     conn = sqlite3.connect(target)
     assert conn.execute("SELECT points FROM players").fetchone()[0] == 10
     conn.close()
@@ -154,15 +210,16 @@ async def test_online_backup_while_open(sqlite_store: SqliteStore, tmp_path: Pat
 
 
 async def test_shutdown_refuses_new_answers(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "q.db")
-    await store.open()
-    await store.close()
+    db, store = await _open(tmp_path / "q.db")
+    await db.close()
     with pytest.raises(StorageUnavailable):
         await store.record_answer(_attempt(_round(1), 1), _ten)
 
 
 def test_repr_is_safe(tmp_path: Path) -> None:
-    assert repr(SqliteStore(tmp_path / "q.db")).startswith("SqliteStore(")
+    db = Database(tmp_path / "q.db")
+    assert repr(db).startswith("Database(")
+    assert repr(SqliteQuizStore(db)).startswith("SqliteQuizStore(Database(")
 
 
 _ = timedelta
@@ -199,8 +256,7 @@ async def test_upgrade_to_version_4_keeps_every_board_row(tmp_path: Path) -> Non
     assert len(before) == 8
     conn.close()
 
-    store = SqliteStore(path)
-    await store.open()
+    db, store = await _open(path)
     assert [(r.player_id, r.points) for r in await store.top("telegram:-100", week, 10)] == [
         (1, 10)
     ]
@@ -211,7 +267,7 @@ async def test_upgrade_to_version_4_keeps_every_board_row(tmp_path: Path) -> Non
     )  # fmt: skip
     await store.record_answer(wrong, lambda ctx: Award(False, 0, None))
     entry = await store.board_entry("telegram:-100", "all", 1)
-    await store.close()
+    await db.close()
     assert entry is not None and entry[0] == 1
     assert (entry[1].points, entry[1].correct, entry[1].answered) == (10, 1, 2)
     conn = sqlite3.connect(path)
@@ -244,15 +300,15 @@ async def test_upgrade_to_version_6_keeps_every_cards_review_counts(tmp_path: Pa
         )
     conn.close()
 
-    store = SqliteStore(path)
-    await store.open()
-    practice = SqlitePracticeStore(store)
+    db = Database(path)
+    await db.open()
+    practice = SqlitePracticeStore(db)
     before = await practice.progress(1)
     ada = await practice.card(1, "a1")
     assert ada is not None
     await practice.save_review(ada, Review(1, "a1", "alpha", 3, Source.CHOICE, T0))
     after = await practice.progress(1)
-    await store.close()
+    await db.close()
     assert [(p.topic, p.reviews, p.recalled, p.cards, p.learned) for p in before] == [
         ("alpha", 3, 2, 2, 2),
         ("beta", 1, 0, 1, 1),
@@ -271,10 +327,9 @@ async def test_wal_starts_over_while_answers_keep_coming(
 
     The WAL header's checkpoint sequence number (bytes 12-15) goes up each time it starts over.
     """
-    monkeypatch.setattr(sqlite_module, "CHECKPOINT_INTERVAL", 0.02)
+    monkeypatch.setattr(database_module, "CHECKPOINT_INTERVAL", 0.02)
     path = tmp_path / "q.db"
-    store = SqliteStore(path)
-    await store.open()
+    db, store = await _open(path)
     players = [await store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(40)]
     wal = Path(f"{path}-wal")
 
@@ -292,20 +347,20 @@ async def test_wal_starts_over_while_answers_keep_coming(
         await asyncio.gather(*(store.record_answer(_attempt(_round(i), p), _ten) for p in players))
     await asyncio.sleep(0)
     restarts = sequence() - first
-    await store.close()
+    await db.close()
     assert restarts >= 3, f"the WAL started over {restarts} times in {i} rounds of answers"
 
 
-async def test_write_all_is_one_transaction(sqlite_store: SqliteStore, tmp_path: Path) -> None:
+async def test_write_all_is_one_transaction(sqlite_db: Database, tmp_path: Path) -> None:
     """A failing statement rolls back the ones before it; a locked file fails clearly."""
     insert = "INSERT INTO players (id, name, created_at) VALUES (?, ?, 0)"
     with pytest.raises(sqlite3.IntegrityError):
-        await sqlite_store.write_all([(insert, (7, "Ada")), (insert, (7, "Ada again"))])
-    assert await sqlite_store.read("SELECT count(*) FROM players WHERE id = 7") == [(0,)]
-    await sqlite_store.write_all([(insert, (7, "Ada")), (insert, (8, "Bo"))])
-    assert await sqlite_store.read("SELECT count(*) FROM players") == [(2,)]
+        await sqlite_db.write_all([(insert, (7, "Ada")), (insert, (7, "Ada again"))])
+    assert await sqlite_db.read("SELECT count(*) FROM players WHERE id = 7") == [(0,)]
+    await sqlite_db.write_all([(insert, (7, "Ada")), (insert, (8, "Bo"))])
+    assert await sqlite_db.read("SELECT count(*) FROM players") == [(2,)]
 
-    locked = SqliteStore(tmp_path / "locked.db", busy_timeout_ms=50)
+    locked = Database(tmp_path / "locked.db", busy_timeout_ms=50)
     await locked.open()
     blocker = sqlite3.connect(locked.path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
@@ -324,49 +379,48 @@ async def test_background_writes_wait_for_a_gap_in_the_answers(
     """A write someone waits for goes before the queued answers; a background write (a batch
     of practice cards) after them, unless it has waited LATER_AT_MOST already."""
 
-    async def race(store: SqliteStore, round_no: int, players: list[int]) -> tuple[int, int]:
+    async def race(round_no: int, players: list[int]) -> tuple[int, int]:
         count = "INSERT INTO seen_by (what, answers) SELECT ?, count(*) FROM answers"
         await store.create_round(_round(round_no))
-        async with store.transaction():  # hold the writer while everything queues up
+        async with db.transaction():  # hold the writer while everything queues up
             answers = [
                 asyncio.ensure_future(store.record_answer(_attempt(_round(round_no), p), _ten))
                 for p in players
             ]
-            urgent = asyncio.ensure_future(store.write(count, ("urgent",)))
-            later = asyncio.ensure_future(store.write_all([(count, ("later",))], background=True))
+            urgent = asyncio.ensure_future(db.write(count, ("urgent",)))
+            later = asyncio.ensure_future(db.write_all([(count, ("later",))], background=True))
             await asyncio.sleep(0.01)
         await asyncio.gather(*answers, urgent, later)
-        rows = dict(await store.read("SELECT what, answers FROM seen_by"))
-        await store.write("DELETE FROM seen_by")
+        rows = dict(await db.read("SELECT what, answers FROM seen_by"))
+        await db.write("DELETE FROM seen_by")
         return rows["urgent"], rows["later"]
 
-    store = SqliteStore(tmp_path / "q.db")
-    await store.open()
-    await store.write("CREATE TABLE seen_by (what TEXT, answers INTEGER)")
+    db, store = await _open(tmp_path / "q.db")
+    await db.write("CREATE TABLE seen_by (what TEXT, answers INTEGER)")
     players = [await store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(60)]
-    assert await race(store, 1, players) == (0, 60)
-    monkeypatch.setattr(sqlite_module, "LATER_AT_MOST", 0.0)  # waited long enough already
-    assert await race(store, 2, players) == (60, 60)
-    await store.close()
+    assert await race(1, players) == (0, 60)
+    monkeypatch.setattr(writer_module, "LATER_AT_MOST", 0.0)  # waited long enough already
+    assert await race(2, players) == (60, 60)
+    await db.close()
 
 
 async def test_a_transaction_gets_the_writer_while_it_waits_for_answers(
-    sqlite_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: Database, sqlite_store: SqliteQuizStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After an answer the writer's thread waits for more while holding the write lock; a
     multi-statement transaction asks for it back instead of waiting out that wait."""
-    monkeypatch.setattr(sqlite_module, "IDLE_LINGER", 3600.0)
+    monkeypatch.setattr(writer_module, "IDLE_LINGER", 3600.0)
     p = await sqlite_store.player(UserRef(Platform.DISCORD, "1"), "Ada")
     for i in (1, 2):
         await sqlite_store.create_round(_round(i))
         await sqlite_store.record_answer(_attempt(_round(i), p), _ten)
 
         async def rename(name: str) -> None:
-            async with sqlite_store.transaction() as conn:
+            async with sqlite_db.transaction() as conn:
                 await conn.execute("UPDATE players SET name = ? WHERE id = ?", (name, p))
 
         await asyncio.wait_for(rename(f"Ada {i}"), timeout=10)
-        assert await sqlite_store.read("SELECT name FROM players") == [(f"Ada {i}",)]
+        assert await sqlite_db.read("SELECT name FROM players") == [(f"Ada {i}",)]
 
 
 async def test_wal_file_is_emptied_after_a_quiet_second(
@@ -374,10 +428,9 @@ async def test_wal_file_is_emptied_after_a_quiet_second(
 ) -> None:
     """While writes go on the WAL file keeps its size (each restart overwrites it); once
     nothing was written for a checkpoint interval, its space is given back."""
-    monkeypatch.setattr(sqlite_module, "CHECKPOINT_INTERVAL", 0.05)
+    monkeypatch.setattr(database_module, "CHECKPOINT_INTERVAL", 0.05)
     path = tmp_path / "q.db"
-    store = SqliteStore(path)
-    await store.open()
+    db, store = await _open(path)
     players = [await store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(40)]
     for i in range(20):
         await store.create_round(_round(i))
@@ -393,16 +446,14 @@ async def test_wal_file_is_emptied_after_a_quiet_second(
             break
     assert wal_size() == 0
     assert (await store.player_stats(players[0])).points == 200  # nothing lost meanwhile
-    await store.close()
+    await db.close()
 
 
-async def test_the_answer_context_query_finds_everything_by_index(
-    sqlite_store: SqliteStore,
-) -> None:
+async def test_the_answer_context_query_finds_everything_by_index(sqlite_db: Database) -> None:
     """Each answer's context (points today, last scored, already answered) is looked up by
     key, never by scanning a table that grows with every answer."""
     request = '[[1, "alpha-one", "2026-12-01", "round000001"]]'
-    plan = await sqlite_store.read(f"EXPLAIN QUERY PLAN {sqlite_module._CONTEXT_SQL}", (request,))
+    plan = await sqlite_db.read(f"EXPLAIN QUERY PLAN {quiz_module._CONTEXT_SQL}", (request,))
     details = [row[3] for row in plan]
     assert not [d for d in details if d.startswith("SCAN") and "json_each" not in d]
     assert any("answers_scored_by_player_question" in d for d in details)

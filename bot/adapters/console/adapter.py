@@ -21,15 +21,16 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
 
+from bot.adapters.base import Services, error_notice
+from bot.adapters.chart import chart_png
+from bot.adapters.console import texts as console_texts
 from bot.core.bank.questions import LABELS
-from bot.core.common.errors import QuizError
 from bot.core.common.identity import ChatRef, Platform, UserRef
 from bot.core.common.replies import Code, Paragraph, Reply
 from bot.core.practice import texts as practice_texts
 from bot.core.practice.ports import Awaiting
 from bot.core.practice.service import PracticeService, Step
-from bot.core.quiz import texts
-from bot.core.quiz.service import Asked, QuizService
+from bot.core.quiz import Asked, QuizService
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,9 @@ def render(console: Console, reply: Reply) -> None:
                 assert_never(block)
     if reply.choices:
         letters = ", ".join(b.label for b in reply.choices)
-        console.print(Text(f"Answer with {letters}.", style="dim"))
+        console.print(Text(console_texts.answer_hint(letters), style="dim"))
     if reply.actions:
-        console.print(Text("Type n for the next question.", style="dim"))
+        console.print(Text(console_texts.NEXT_HINT, style="dim"))
     console.print()
 
 
@@ -97,7 +98,7 @@ class ConsoleAdapter:
             async for line in self._lines():
                 if not await self.handle(line):
                     break
-            self.console.print(Text("Bye! Your score is saved.", style="dim"))
+            self.console.print(Text(console_texts.BYE, style="dim"))
         except OutputClosed:
             pass  # e.g. `stackprep | head`: stop quietly; the caller closes the store
         return 0
@@ -152,14 +153,11 @@ class ConsoleAdapter:
             elif command in {"/help", "help", "/start"}:
                 render(self.console, self.service.help(Platform.CONSOLE))
             else:
-                self._say(f"Unknown command {words[0][:30]!r}. Type /help for the commands.")
-        except QuizError as exc:
-            self._say(exc.message)
+                self._say(console_texts.unknown_command(words[0]))
         except OutputClosed:
             raise
-        except Exception:
-            log.exception("console command %r failed", line[:80])
-            self._say(texts.APOLOGY)
+        except Exception as exc:
+            self._say(error_notice(exc, log=log, what=f"console command {line[:80]!r}"))
         return True
 
     async def _ask(self, topic: str | None, difficulty: str | None) -> None:
@@ -169,11 +167,11 @@ class ConsoleAdapter:
 
     async def _answer(self, label: str) -> None:
         if self._open is None:
-            self._say("There is no open question. Ask for one with /question.")
+            self._say(console_texts.NO_OPEN_QUESTION)
             return
         button = next((b for b in self._open.reply.choices if b.label == label), None)
         if button is None:
-            self._say(f"This question has no option {label}.")
+            self._say(console_texts.no_such_option(label))
             return
         try:
             render(self.console, await self.service.answer(self.user, self.name, button.token))
@@ -197,8 +195,6 @@ class ConsoleAdapter:
             progress = await practice.progress(self.user, self.name)
             render(self.console, progress.reply)
             if progress.chart is not None:
-                from bot.adapters.chart import chart_png
-
                 path = self.files_dir / practice_texts.CHART_FILENAME
                 await asyncio.to_thread(path.write_bytes, await chart_png(progress.chart))
                 self._say(practice_texts.file_written(str(path.resolve())))
@@ -286,3 +282,8 @@ async def _stream_reader(stdin: IO[str]) -> asyncio.StreamReader | None:
     except (ValueError, OSError):
         return None
     return reader
+
+
+def create_adapter(services: Services, *, files_dir: Path | None = None) -> ConsoleAdapter:
+    """The terminal quiz over the services; /progress and /export write into `files_dir`."""
+    return ConsoleAdapter(services.quiz, practice=services.practice, files_dir=files_dir)

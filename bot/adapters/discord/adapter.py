@@ -1,20 +1,11 @@
 """Discord adapter: a discord.py client with slash commands and persistent answer buttons.
 
-Thin by design: every command and button goes to QuizService, and what comes back (a Reply,
-or an Asked for a new question) is rendered by `discord_render`. Runs inside the bot's own
-event loop (login + connect, never `client.run`), needs no privileged intents, and never
-syncs its commands at start (`stackprep discord sync` does that on request).
-
-Adding a command group later (e.g. the scheduler's admin-only /daily):
-
-    group = AdminGroup(name="daily", description=texts.COMMAND_DESCRIPTIONS["daily"])
-    @group.command(name="status", description=...)
-    async def status(interaction: discord.Interaction) -> None: ...
-    adapter.add_commands(group)
-
-Add it in `create_adapter` so that both `stackprep` (run) and `stackprep discord sync` see
-it. Inside a command, `await adapter.serve(interaction, coroutine, private=True, what=...)`
-gives the same 3-second defer, error handling and rendering as the built-in commands.
+Thin by design: every command and button goes to a service, and what comes back (a Reply, or
+an Asked for a new question) is rendered by `render`. Runs inside the bot's own event loop
+(login + connect, never `client.run`), needs no privileged intents, and never syncs its
+commands at start (`stackprep discord sync` does that on request). Inside a command,
+`await adapter.serve(interaction, coroutine, private=True, what=...)` gives the 3-second
+defer, the error policy (`bot.adapters.base.error_notice`) and rendering.
 """
 
 from __future__ import annotations
@@ -22,68 +13,38 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.commands import (
-    ANY_INSTALL,
-    EVERYWHERE,
-    AdminGroup,
-    AnyCommand,
-    daily_commands,
-    quiz_commands,
-    who,
-)
+from bot.adapters.base import AdapterError, Services, error_notice
+from bot.adapters.discord.commands import daily_commands, quiz_commands
+from bot.adapters.discord.interactions import ANY_INSTALL, EVERYWHERE, AnyCommand, Interaction, who
 from bot.adapters.discord.outbox import DiscordOutbox
+from bot.adapters.discord.practice import DiscordPractice
 from bot.adapters.discord.render import NO_MENTIONS, TokenButton, render
-from bot.app.run import AdapterError
-from bot.config import Config, Secret
-from bot.core.bank.question_bank import load_bank
 from bot.core.common.errors import NotAllowed, QuizError
 from bot.core.common.replies import Reply
+from bot.core.common.secret import Secret
+from bot.core.common.texts import notice_reply, unknown_command
 from bot.core.daily.service import DailyService
-from bot.core.practice.service import PracticeService, is_practice_token
-from bot.core.quiz import texts
-from bot.core.quiz.service import Asked, QuizService
+from bot.core.practice.service import PracticeService
+from bot.core.practice.tokens import is_practice_token
+from bot.core.quiz import Asked, QuizService
 from bot.core.quiz.tokens import NextToken, decode
-from bot.storage.memory.quiz import MemoryStore
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.practice import DiscordPractice
-
-__all__ = ["AdminGroup", "DiscordAdapter", "create_adapter", "sync_commands"]
 
 log = logging.getLogger(__name__)
 
 DEFER_AFTER = 2.0  # seconds of work before an interaction is deferred (Discord allows 3)
-Interaction = discord.Interaction[Any]
 
 
-def create_adapter(
-    config: Config,
-    service: QuizService,
-    *,
-    practice: PracticeService | None = None,
-    daily: DailyService | None = None,
-) -> DiscordAdapter:
+def create_adapter(token: Secret | None, services: Services) -> DiscordAdapter:
     """The adapter `stackprep` runs, and the one whose commands `discord sync` registers."""
-    if config.discord.token is None:
+    if token is None:
         raise AdapterError("set STACKPREP_DISCORD_TOKEN to the bot token to use Discord")
-    return DiscordAdapter(config.discord.token, service, practice=practice, daily=daily)
-
-
-async def sync_commands(config: Config, guild_id: int | None = None) -> list[str]:
-    """`stackprep discord sync`: register the commands (no database needed)."""
-    from bot.storage.sqlite.daily import MemoryDailyStore
-    from bot.storage.sqlite.practice import MemoryPracticeStore
-
-    service = QuizService(load_bank(config.quiz.questions_dir), MemoryStore())
-    practice = PracticeService(service, MemoryPracticeStore())  # for its commands only
-    daily = DailyService(service, MemoryDailyStore())  # likewise
-    return await create_adapter(config, service, practice=practice, daily=daily).sync(guild_id)
+    return DiscordAdapter(token, services.quiz, practice=services.practice, daily=services.daily)
 
 
 class StackprepClient(discord.Client):
@@ -150,12 +111,12 @@ class DiscordAdapter:
         self.client = StackprepClient(self, guild_ready_timeout=guild_ready_timeout)
         self.tree = self.client.tree
         self.outbox = DiscordOutbox(self.client)
-        self.add_commands(*quiz_commands(self))
+        self.add_commands(*quiz_commands(self, service))
         self.practice: DiscordPractice | None = None
         if practice is not None:  # /practice & co., practice buttons, the answer modal
-            from bot.adapters.discord.practice import DiscordPractice
-
             self.practice = DiscordPractice(self, practice)
+            self.add_commands(*self.practice.commands())
+            self.client.event(self.practice.on_interaction)  # its modal submissions
         self.daily = daily
         if daily is not None:  # /daily, for server managers
             self.add_commands(daily_commands(self, daily))
@@ -272,13 +233,15 @@ class DiscordAdapter:
         if error is None:
             result = task.result()
             return result.reply if isinstance(result, Asked) else result
-        if isinstance(error, QuizError):
-            return texts.notice_reply(error.message)
-        log.error(
-            "discord: %s failed (interaction %s, guild %s, channel %s)",
-            what, interaction.id, interaction.guild_id, interaction.channel_id, exc_info=error,
-        )  # fmt: skip
-        return texts.notice_reply(texts.APOLOGY)
+        return self.notice(interaction, error, what)
+
+    def notice(self, interaction: Interaction, error: BaseException, what: str) -> Reply:
+        """The error policy's private reply, logged with the interaction's place."""
+        where = (
+            f"discord: {what} (interaction {interaction.id}, guild {interaction.guild_id}, "
+            f"channel {interaction.channel_id})"
+        )
+        return notice_reply(error_notice(error, log=log, what=where))
 
     async def deliver(
         self, interaction: Interaction, reply: Reply, *, deferred_private: bool | None = None
@@ -306,20 +269,13 @@ class DiscordAdapter:
         self, interaction: Interaction, error: app_commands.AppCommandError
     ) -> None:
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        if isinstance(original, QuizError):
-            reply = texts.notice_reply(original.message)
-        elif isinstance(original, app_commands.CheckFailure):
-            reply = texts.notice_reply(NotAllowed().message)
+        if isinstance(original, app_commands.CheckFailure):
+            reply = notice_reply(NotAllowed().message)
         elif isinstance(original, app_commands.CommandNotFound):
-            reply = texts.notice_reply(texts.unknown_command(original.name))
+            reply = notice_reply(unknown_command(original.name))
         else:
             command = interaction.command.qualified_name if interaction.command else "?"
-            log.error(
-                "discord: /%s failed (interaction %s, guild %s, channel %s)",
-                command, interaction.id, interaction.guild_id, interaction.channel_id,
-                exc_info=original,
-            )  # fmt: skip
-            reply = texts.notice_reply(texts.APOLOGY)
+            reply = self.notice(interaction, original, f"/{command}")
         await self.deliver(interaction, reply)
 
 

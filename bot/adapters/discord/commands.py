@@ -1,46 +1,27 @@
 """The slash commands: /question, /topics, /score, /leaderboard, /help, AdminGroup, /daily.
 
-Each command only turns its options into a QuizService call and hands the work to
-`DiscordAdapter.serve`, which defers when needed, renders the result and reports errors.
+Each command only turns its options into a service call and hands the work to the
+`Responder` (the adapter), which defers when needed, renders the result and reports errors.
 Names, descriptions and choice labels come from the core's texts.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar
-from zoneinfo import available_timezones
+from typing import TypeVar
 
 import discord
 from discord import app_commands
 
+from bot.adapters.discord.interactions import AnyCommand, Interaction, Responder, who
+from bot.core.bank.question_bank import QuestionBank
 from bot.core.bank.questions import DIFFICULTY_NAMES
-from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.identity import ChatRef, Platform
+from bot.core.common.timeparse import zone_names
 from bot.core.daily import texts as daily_texts
-from bot.core.quiz import texts
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.adapter import DiscordAdapter
-    from bot.core.daily.service import DailyService
+from bot.core.daily.service import DailyService
+from bot.core.quiz import QuizService, texts
 
 T = TypeVar("T")
-Interaction = discord.Interaction[Any]
-AnyCommand = app_commands.Command[Any, ..., Any] | app_commands.Group
-
-EVERYWHERE = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
-ANY_INSTALL = app_commands.AppInstallationType(guild=True, user=True)
-
-
-def who(interaction: Interaction) -> tuple[UserRef, str, ChatRef]:
-    """The person (stable id, display name) and the place of an interaction."""
-    user = interaction.user
-    guild = str(interaction.guild_id) if interaction.guild_id else None
-    if guild is None and interaction.context.private_channel:
-        # a group DM (or a DM between people, with the app user-installed): others read
-        # along, so it is a shared place with its own board, never a private tutor session
-        guild = f"gdm-{interaction.channel_id}"
-    chat = ChatRef(Platform.DISCORD, str(interaction.channel_id), guild)
-    return UserRef(Platform.DISCORD, str(user.id)), user.display_name, chat
 
 
 class AdminGroup(app_commands.Group):
@@ -65,8 +46,22 @@ class AdminGroup(app_commands.Group):
         return interaction.guild_id is not None and interaction.permissions.manage_guild
 
 
-def quiz_commands(adapter: DiscordAdapter) -> list[AnyCommand]:
-    service = adapter.service
+async def topic_choices(bank: QuestionBank, current: str) -> list[app_commands.Choice[str]]:
+    """The topic option's autocomplete (/question and /practice): up to 25 matches."""
+    return [
+        app_commands.Choice(name=f"{t.title} ({t.slug})"[:100], value=t.slug)
+        for t in bank.search_topics(current)
+    ]
+
+
+async def zone_choices(current: str) -> list[app_commands.Choice[str]]:
+    """The timezone option's autocomplete (/daily set): up to 25 IANA names."""
+    needle = current.casefold().strip().replace(" ", "_")
+    found = [z for z in zone_names() if needle in z.casefold()]
+    return [app_commands.Choice(name=z, value=z) for z in found[:25]]
+
+
+def quiz_commands(adapter: Responder, service: QuizService) -> list[AnyCommand]:
     describe = texts.COMMAND_DESCRIPTIONS
     options = texts.OPTION_DESCRIPTIONS
     levels = [app_commands.Choice(name=DIFFICULTY_NAMES[i], value=i) for i in (1, 2, 3)]
@@ -87,16 +82,8 @@ def quiz_commands(adapter: DiscordAdapter) -> list[AnyCommand]:
         await adapter.serve(interaction, work, private=False, what="/question")
 
     @question.autocomplete("topic")
-    async def topic_choices(
-        interaction: Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        needle = current.casefold().strip()
-        found = [
-            app_commands.Choice(name=f"{t.title} ({t.slug})"[:100], value=t.slug)
-            for t in service.bank.topics()
-            if needle in t.slug or needle in t.title.casefold()
-        ]
-        return found[:25]
+    async def topics_like(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await topic_choices(service.bank, current)
 
     @app_commands.command(name="topics", description=describe["topics"])
     async def topics(interaction: Interaction) -> None:
@@ -129,7 +116,7 @@ def quiz_commands(adapter: DiscordAdapter) -> list[AnyCommand]:
     return [question, topics, score, leaderboard, help_]
 
 
-def daily_commands(adapter: DiscordAdapter, daily: DailyService) -> AdminGroup:
+def daily_commands(adapter: Responder, daily: DailyService) -> AdminGroup:
     """/daily set|off|status|recap: hidden from members (default_permissions manage_guild,
     re-mappable by the server), checked again on every call by AdminGroup, and the core gets
     the caller's Manage Server permission as well."""
@@ -164,9 +151,7 @@ def daily_commands(adapter: DiscordAdapter, daily: DailyService) -> AdminGroup:
 
     @set_.autocomplete("timezone")
     async def zones(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-        needle = current.casefold().replace(" ", "_")
-        found = sorted(z for z in _timezones() if needle in z.casefold())
-        return [app_commands.Choice(name=z, value=z) for z in found[:25]]
+        return await zone_choices(current)
 
     @group.command(name="off", description=sub["off"])
     async def off(interaction: Interaction) -> None:
@@ -188,11 +173,6 @@ def daily_commands(adapter: DiscordAdapter, daily: DailyService) -> AdminGroup:
         await adapter.serve(interaction, work, private=False, what="/daily recap")
 
     return group
-
-
-@cache
-def _timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 async def _value(value: T) -> T:

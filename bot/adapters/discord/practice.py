@@ -16,26 +16,23 @@ import io
 import logging
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.commands import AnyCommand, who
+from bot.adapters.chart import chart_png
+from bot.adapters.discord.commands import topic_choices
+from bot.adapters.discord.interactions import AnyCommand, Interaction, Responder, who
 from bot.adapters.discord.render import render
-from bot.core.common.errors import QuizError
 from bot.core.common.identity import ChatRef
 from bot.core.common.replies import Reply
+from bot.core.common.texts import notice_reply
 from bot.core.practice import texts as pt
 from bot.core.practice.service import PracticeService, Step
-from bot.core.quiz import texts
-
-if TYPE_CHECKING:
-    from bot.adapters.discord.adapter import DiscordAdapter
 
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction[Any]
 OWN_WORDS_PREFIX = "p1.o."
 MODAL_PREFIX = "p1.m."
 ANSWER_INPUT = "answer"
@@ -77,11 +74,12 @@ def modal_text(components: Sequence[Mapping[str, Any]]) -> str:
 
 
 class DiscordPractice:
-    def __init__(self, adapter: DiscordAdapter, practice: PracticeService) -> None:
+    """Practice's commands, buttons and modal; the adapter registers `commands()` and routes
+    modal submissions to `on_interaction` (see the module docstring)."""
+
+    def __init__(self, adapter: Responder, practice: PracticeService) -> None:
         self.adapter = adapter
         self.practice = practice
-        adapter.add_commands(*self.commands())
-        adapter.client.event(self.on_interaction)  # modal submissions (see module docstring)
 
     # -- delivering steps -------------------------------------------------------------------
 
@@ -93,7 +91,7 @@ class DiscordPractice:
 
         async def first() -> Reply:
             step = await work
-            replies = [here(r, chat) for r in step.replies] or [texts.notice_reply("…")]
+            replies = [here(r, chat) for r in step.replies] or [notice_reply("…")]
             rest.extend(replies[1:])
             return replies[0]
 
@@ -134,12 +132,9 @@ class DiscordPractice:
         try:
             await interaction.response.defer(ephemeral=private, thinking=True)
             reply, file = await work
-        except QuizError as exc:
-            await self.adapter.deliver(interaction, texts.notice_reply(exc.message))
-            return
-        except Exception:
-            log.exception("discord: practice command failed (interaction %s)", interaction.id)
-            await self.adapter.deliver(interaction, texts.notice_reply(texts.APOLOGY))
+        except Exception as exc:
+            notice = self.adapter.notice(interaction, exc, "practice command")
+            await self.adapter.deliver(interaction, notice)
             return
         rendered = render(here(reply, chat))
         files = [file] if file is not None else []
@@ -165,15 +160,10 @@ class DiscordPractice:
             await self.run_step(interaction, work, chat, "/practice")
 
         @practice_.autocomplete("topic")
-        async def topic_choices(
+        async def topics_like(
             interaction: Interaction, current: str
         ) -> list[app_commands.Choice[str]]:
-            needle = current.casefold().strip()
-            return [
-                app_commands.Choice(name=f"{t.title} ({t.slug})"[:100], value=t.slug)
-                for t in practice.quiz.bank.topics()
-                if needle in t.slug or needle in t.title.casefold()
-            ][:25]
+            return await topic_choices(practice.bank, current)
 
         @app_commands.command(name="stop", description=describe["stop"])
         async def stop(interaction: Interaction) -> None:
@@ -190,8 +180,6 @@ class DiscordPractice:
             user, name, _ = who(interaction)
 
             async def work() -> tuple[Reply, discord.File | None]:
-                from bot.adapters.chart import chart_png
-
                 result = await practice.progress(user, name)
                 if result.chart is None:
                     return result.reply, None

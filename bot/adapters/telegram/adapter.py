@@ -1,9 +1,10 @@
 """Telegram adapter: a python-telegram-bot Application over QuizService.
 
-Everything goes through the service; this module only turns updates into service calls and
-sends the Replies back (rendering lives in telegram_render, sending in telegram_outbox).
-Commands are one table, `COMMANDS` in telegram_commands: add a `CommandSpec` there to add a
+Everything goes through the services; this module only turns updates into service calls and
+sends the Replies back (rendering lives in `render`, sending in `outbox`). Commands are one
+table, `COMMANDS` in `commands` (practice's in `practice`): add a `CommandSpec` there to add a
 command; `admin=True` commands are checked against the group's admins and shown only to them.
+Errors follow the one policy of `bot.adapters.base.error_notice`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import Conflict, Forbidden, InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationBuilder,
     BaseRateLimiter,
     CallbackQueryHandler,
@@ -38,9 +38,11 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.adapters.telegram.commands import (
-    COMMANDS,
-    DAILY_COMMAND,
+from bot.adapters.base import AdapterError, Services, error_notice
+from bot.adapters.telegram import practice as practice_handlers
+from bot.adapters.telegram.commands import COMMANDS, DAILY_COMMAND
+from bot.adapters.telegram.incoming import (
+    App,
     CommandSpec,
     Incoming,
     chat_ref,
@@ -51,19 +53,18 @@ from bot.adapters.telegram.commands import (
 )
 from bot.adapters.telegram.outbox import TelegramOutbox
 from bot.adapters.telegram.render import alert_text
-from bot.app.run import AdapterError
-from bot.config import Config
 from bot.core.common.errors import InvalidAnswer, NotAllowed, QuizError
 from bot.core.common.identity import Platform
 from bot.core.common.replies import Reply
+from bot.core.common.secret import Secret
+from bot.core.common.texts import unknown_command
 from bot.core.daily.service import DailyService
-from bot.core.practice.service import PracticeService, is_practice_token
-from bot.core.quiz import texts
-from bot.core.quiz.service import Asked, QuizService
+from bot.core.practice.service import PracticeService
+from bot.core.practice.tokens import is_practice_token
+from bot.core.quiz import Asked, QuizService, texts
 
 log = logging.getLogger(__name__)
 
-App = Application[Any, Any, Any, Any, Any, Any]
 Context = ContextTypes.DEFAULT_TYPE
 ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.POLL_ANSWER)
 CONFLICT = (
@@ -115,9 +116,7 @@ class TelegramAdapter:
         if self.daily is not None:
             self.commands = (*self.commands, DAILY_COMMAND)
         if self.practice is not None:
-            from bot.adapters.telegram.practice import PRACTICE_COMMANDS
-
-            self.commands = (*self.commands, *PRACTICE_COMMANDS)
+            self.commands = (*self.commands, *practice_handlers.PRACTICE_COMMANDS)
             private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & only_new
             self.app.add_handler(MessageHandler(private_text, self._on_practice_text))
         for spec in self.commands:
@@ -246,7 +245,7 @@ class TelegramAdapter:
         if inc is None or message is None or not message.text:
             return
         command = message.text.split(maxsplit=1)[0].removeprefix("/").split("@")[0]
-        text = texts.unknown_command(command)
+        text = unknown_command(command)
         await self._guarded(update, lambda: self.say(inc, text), None)
 
     async def _on_button(self, update: Update, context: Context) -> None:
@@ -259,9 +258,7 @@ class TelegramAdapter:
             if message is None:  # a button on an inline-mode message: not ours
                 raise InvalidAnswer()
             if self.practice is not None and is_practice_token(query.data):
-                from bot.adapters.telegram.practice import on_button
-
-                await on_button(self, query, message.chat.id)
+                await practice_handlers.on_button(self, query, message.chat.id)
                 return
             chat = chat_ref(message.chat)
             user, name = user_ref(query.from_user), display_name(query.from_user)
@@ -284,9 +281,9 @@ class TelegramAdapter:
         if inc is None or message is None or not message.text:
             return
         text = message.text
-        from bot.adapters.telegram.practice import answer
-
-        await self._guarded(update, lambda: answer(self, inc, text), lambda t: self.say(inc, t))
+        await self._guarded(
+            update, lambda: practice_handlers.answer(self, inc, text), lambda t: self.say(inc, t)
+        )
 
     async def _on_poll_answer(self, update: Update, context: Context) -> None:
         answer = update.poll_answer
@@ -316,20 +313,17 @@ class TelegramAdapter:
         is logged with the update id and chat, and the user gets a short apology."""
         try:
             await work()
-        except QuizError as exc:
-            if tell is None:
-                log.info("telegram: update %s: %s", update.update_id, exc.message)
-            await _tell(tell, exc.message)
         except Forbidden as exc:
             log.info(
                 "telegram: update %s: cannot write to chat %s (%s)",
                 update.update_id, _chat_id(update), exc.message,
             )  # fmt: skip
-        except Exception:
-            log.exception(
-                "telegram: update %s in chat %s failed", update.update_id, _chat_id(update)
-            )
-            await _tell(tell, texts.APOLOGY)
+        except Exception as exc:
+            where = f"telegram: update {update.update_id} in chat {_chat_id(update)}"
+            notice = error_notice(exc, log=log, what=where)
+            if tell is None and isinstance(exc, QuizError):
+                log.info("%s: %s", where, notice)
+            await _tell(tell, notice)
 
     async def _on_error(self, update: object, context: Context) -> None:
         """Last resort for errors outside the guarded handlers; polling goes on."""
@@ -362,18 +356,12 @@ def _chat_id(update: Update) -> int | None:
 
 
 def create_adapter(
-    config: Config,
-    service: QuizService,
-    *,
-    practice: PracticeService | None = None,
-    daily: DailyService | None = None,
+    token: Secret | None, services: Services, *, api_base_url: str | None = None
 ) -> TelegramAdapter:
     """The adapter as `stackprep run` uses it: real HTTP, AIORateLimiter for flood limits."""
-    if config.telegram.token is None:
+    if token is None:
         raise AdapterError("Telegram: STACKPREP_TELEGRAM_TOKEN is not set")
     app = build_application(
-        config.telegram.token.reveal(),
-        base_url=config.telegram.api_base_url,
-        rate_limiter=AIORateLimiter(max_retries=2),
+        token.reveal(), base_url=api_base_url, rate_limiter=AIORateLimiter(max_retries=2)
     )
-    return TelegramAdapter(service, app, practice=practice, daily=daily)
+    return TelegramAdapter(services.quiz, app, practice=services.practice, daily=services.daily)

@@ -60,7 +60,7 @@ def retry_seconds(exc: RetryAfter) -> float:
 
 
 class TelegramOutbox:
-    """Posts Replies and questions to Telegram chats; implements `bot.core.outbox.Outbox`."""
+    """Posts Replies and questions to Telegram chats; implements `bot.core.delivery.Outbox`."""
 
     platform = Platform.TELEGRAM
 

@@ -9,33 +9,29 @@ as a photo and the Anki export as a document.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from telegram import CallbackQuery, ForceReply, InputFile, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 
-from bot.adapters.telegram.commands import CommandSpec, Incoming, display_name, user_ref
+from bot.adapters.chart import chart_png
+from bot.adapters.telegram.incoming import CommandSpec, Host, Incoming, display_name, user_ref
 from bot.adapters.telegram.render import alert_text, html_messages
 from bot.core.common.replies import Reply
 from bot.core.practice import texts as pt
 from bot.core.practice.ports import Awaiting
-from bot.core.practice.service import Step
-
-if TYPE_CHECKING:
-    from bot.adapters.telegram.adapter import TelegramAdapter
-    from bot.core.practice.service import PracticeService
+from bot.core.practice.service import PracticeService, Step
 
 PLACEHOLDER_MAX = 64  # Telegram's limit for ForceReply.input_field_placeholder
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def _practice(bot: TelegramAdapter) -> PracticeService:
+def _practice(bot: Host) -> PracticeService:
     if bot.practice is None:  # the commands are only registered with a PracticeService
         raise RuntimeError("practice is not enabled")
     return bot.practice
 
 
-async def send_step(bot: TelegramAdapter, chat_id: int, step: Step) -> None:
+async def send_step(bot: Host, chat_id: int, step: Step) -> None:
     """Each reply of a step as a message; an open question asks for a reply (ForceReply)."""
     for index, reply in enumerate(step.replies):
         last = index == len(step.replies) - 1
@@ -45,7 +41,7 @@ async def send_step(bot: TelegramAdapter, chat_id: int, step: Step) -> None:
             await bot.outbox.send_reply(chat_id, reply)
 
 
-async def ask_for_text(bot: TelegramAdapter, chat_id: int, reply: Reply) -> Message:
+async def ask_for_text(bot: Host, chat_id: int, reply: Reply) -> Message:
     force = ForceReply(input_field_placeholder=pt.ANSWER_PLACEHOLDER[:PLACEHOLDER_MAX])
     messages = html_messages(reply)
     sent: Message | None = None
@@ -61,7 +57,7 @@ async def ask_for_text(bot: TelegramAdapter, chat_id: int, reply: Reply) -> Mess
     return sent
 
 
-async def on_button(bot: TelegramAdapter, query: CallbackQuery, chat_id: int) -> None:
+async def on_button(bot: Host, query: CallbackQuery, chat_id: int) -> None:
     """A practice button under one of the bot's messages in the private chat."""
     practice = _practice(bot)
     user, name = user_ref(query.from_user), display_name(query.from_user)
@@ -71,33 +67,31 @@ async def on_button(bot: TelegramAdapter, query: CallbackQuery, chat_id: int) ->
     await send_step(bot, chat_id, step)
 
 
-async def answer(bot: TelegramAdapter, inc: Incoming, text: str) -> None:
+async def answer(bot: Host, inc: Incoming, text: str) -> None:
     """Text (not a command) in a private chat: the answer to the open practice question."""
     step = await _practice(bot).answer_text(inc.user, inc.name, text)
     await send_step(bot, inc.chat_id, step)
 
 
-async def _start(bot: TelegramAdapter, inc: Incoming) -> None:
+async def _start(bot: Host, inc: Incoming) -> None:
     topic = " ".join(inc.args) or None
     await send_step(
         bot, inc.chat_id, await _practice(bot).start(inc.user, inc.name, inc.chat, topic)
     )
 
 
-async def _stop(bot: TelegramAdapter, inc: Incoming) -> None:
+async def _stop(bot: Host, inc: Incoming) -> None:
     await bot.respond(inc, await _practice(bot).stop(inc.user, inc.name))
 
 
-async def _due(bot: TelegramAdapter, inc: Incoming) -> None:
+async def _due(bot: Host, inc: Incoming) -> None:
     await bot.respond(inc, await _practice(bot).due(inc.user, inc.name))
 
 
-async def _progress(bot: TelegramAdapter, inc: Incoming) -> None:
+async def _progress(bot: Host, inc: Incoming) -> None:
     progress = await _practice(bot).progress(inc.user, inc.name)
     await bot.respond(inc, progress.reply)
     if progress.chart is not None:
-        from bot.adapters.chart import chart_png
-
         png = await chart_png(progress.chart)
         photo = InputFile(png, filename=pt.CHART_FILENAME)
         await bot.app.bot.send_photo(
@@ -105,7 +99,7 @@ async def _progress(bot: TelegramAdapter, inc: Incoming) -> None:
         )
 
 
-async def _export(bot: TelegramAdapter, inc: Incoming) -> None:
+async def _export(bot: Host, inc: Incoming) -> None:
     export = await _practice(bot).export(inc.user, inc.name)
     await bot.app.bot.send_document(
         inc.chat_id,
@@ -116,7 +110,7 @@ async def _export(bot: TelegramAdapter, inc: Incoming) -> None:
     )
 
 
-async def _remind(bot: TelegramAdapter, inc: Incoming) -> None:
+async def _remind(bot: Host, inc: Incoming) -> None:
     await bot.respond(
         inc, await _practice(bot).remind(inc.user, inc.name, inc.chat, list(inc.args))
     )

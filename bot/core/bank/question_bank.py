@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from bot.core.bank import texts
 from bot.core.bank.questions import DIFFICULTY_NAMES, Question, Topic, parse_topic_file
 from bot.core.common.errors import BankError, EmptyBank, UnknownDifficulty, UnknownTopic
 
@@ -72,9 +73,13 @@ class QuestionBank:
         prefixed = [slug for slug in self._topics if slug.startswith(wanted)]
         if len(prefixed) == 1:
             return prefixed[0]
-        raise UnknownTopic(
-            f"I don't know the topic '{text.strip()[:40]}'. Use /topics to see the list."
-        )
+        raise UnknownTopic(texts.unknown_topic(text))
+
+    def search_topics(self, text: str, limit: int = 25) -> list[TopicInfo]:
+        """Topics whose slug or title contains `text` (case-insensitive), for autocomplete."""
+        needle = text.casefold().strip()
+        found = [t for t in self.topics() if needle in t.slug or needle in t.title.casefold()]
+        return found[:limit]
 
     def candidates(self, topic: str | None, difficulty: int | None) -> list[Question]:
         pool = self._by_topic.get(topic, []) if topic else list(self._by_id.values())

@@ -16,30 +16,38 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
+from bot.core.bank.question_bank import QuestionBank
 from bot.core.bank.questions import Question
+from bot.core.common.clock import Clock, SystemClock
 from bot.core.common.errors import NotAllowed, QuizError
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.common.replies import Reply
+from bot.core.common.texts import community_word
 from bot.core.daily import texts as daily_texts
+from bot.core.daily.args import parse_set_args
 from bot.core.daily.model import (
     Claim,
     DailyDefaults,
-    DailyStore,
     DeliveryKind,
     DeliveryState,
     Subscription,
-    daily_pick,
-    daily_pool,
     fire_instant,
     next_fire,
-    parse_set_args,
 )
+from bot.core.daily.pick import daily_pick, daily_pool
+from bot.core.daily.ports import DailyStore
 from bot.core.delivery import ChatGone, DeliveryFailed, Outbox
-from bot.core.quiz import texts
-from bot.core.quiz.ports import Clock, SystemClock
-from bot.core.quiz.rounds import Round, RoundKind
-from bot.core.quiz.scoring import iso_week, rank_rows
-from bot.core.quiz.service import Asked, QuizService, quiz_poll
+from bot.core.quiz import (
+    Asked,
+    QuizService,
+    Results,
+    Round,
+    RoundKind,
+    iso_week,
+    question_reply,
+    quiz_poll,
+    rank_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +88,20 @@ class DailyService:
         quiz: QuizService,
         store: DailyStore,
         *,
-        defaults: DailyDefaults | None = None,
+        bank: QuestionBank,
+        results: Results,
         clock: Clock | None = None,
+        defaults: DailyDefaults | None = None,
         max_attempts: int = 4,
     ) -> None:
+        """`quiz` opens and finds the daily rounds; `results` (the quiz's store) gives a
+        round's stats and a week's top players for reveals and recaps."""
         self.quiz = quiz
         self.store = store
+        self.bank = bank
+        self.results = results
         self.defaults = defaults or DailyDefaults()
-        self.clock = clock or quiz.clock or SystemClock()
+        self.clock = clock or SystemClock()
         self.max_attempts = max_attempts
         self._listeners: list[Listener] = []
 
@@ -133,8 +147,8 @@ class DailyService:
         """`/daily set [HH:MM] [timezone] [topics] [difficulty] [window]`: the full schedule;
         what is left out comes from the defaults (the weekly recap setting is kept)."""
         self._require_admin(chat, is_admin)
-        args = parse_set_args(words, self.quiz.bank)
-        daily_pool(self.quiz.bank, args.topics, args.difficulty)  # EmptyBank if nothing fits
+        args = parse_set_args(words, self.bank)
+        daily_pool(self.bank, args.topics, args.difficulty)  # EmptyBank if nothing fits
         existing = await self.store.subscription_for(chat)
         now = self.clock.now()
         sub = Subscription(
@@ -187,7 +201,7 @@ class DailyService:
     # -- runs (called by the scheduler) -----------------------------------------------------
 
     def question_for(self, sub: Subscription, day: date) -> Question:
-        return daily_pick(daily_pool(self.quiz.bank, sub.topics, sub.difficulty), day)
+        return daily_pick(daily_pool(self.bank, sub.topics, sub.difficulty), day)
 
     async def run_post(self, sub: Subscription, day: date, outbox: Outbox) -> RunResult:
         """Post `sub`'s question of local `day` (on Mondays after the weekly recap), once."""
@@ -204,7 +218,7 @@ class DailyService:
             await self._deactivate(sub, reason)
             return RunResult(Outcome.FAILED, error=reason)
         claim, _ = await self.store.claim(sub.id, day, pick.id, fire_at, closes)
-        question = self.quiz.bank.get(claim.question_id)
+        question = self.bank.get(claim.question_id)
         if question is None:
             log.error("daily: question %s of claim %d left the bank", claim.question_id, claim.id)
             return RunResult(Outcome.FAILED, claim, error="the question is no longer in the bank")
@@ -217,7 +231,7 @@ class DailyService:
 
         async def send() -> str | None:
             rnd = await self._round_for(sub, claim, question)
-            reply = texts.question_reply(question, rnd, self._title(question.topic))
+            reply = question_reply(question, rnd, self._title(question.topic))
             reply = daily_texts.daily_question(
                 reply, day, claim.closes_at.astimezone(sub.zone), sub.timezone
             )
@@ -233,7 +247,7 @@ class DailyService:
         sub = await self.store.subscription(claim.subscription_id)
         posted = await self.store.delivery(claim.id, DeliveryKind.QUESTION)
         rnd = await self.quiz.get_round(claim.round_id) if claim.round_id else None
-        question = self.quiz.bank.get(claim.question_id)
+        question = self.bank.get(claim.question_id)
         if (
             sub is None
             or rnd is None
@@ -248,10 +262,10 @@ class DailyService:
         message_ref = posted.message_ref
 
         async def send() -> str | None:
-            stats = await self.quiz.store.round_stats(rnd.id)
+            stats = await self.results.round_stats(rnd.id)
             if message_ref:
                 closed = daily_texts.closed_question(
-                    texts.question_reply(question, rnd, self._title(question.topic)), claim.day
+                    question_reply(question, rnd, self._title(question.topic)), claim.day
                 )
                 try:
                     await outbox.edit(sub.chat, message_ref, closed)
@@ -269,10 +283,10 @@ class DailyService:
         if scope is None:
             return None
         period = iso_week(claim.day - timedelta(days=1))  # the week that just ended
-        rows = rank_rows(await self.quiz.store.top(scope, period, RECAP_SIZE))
+        rows = rank_rows(await self.results.top(scope, period, RECAP_SIZE))
         if not rows:
             return None
-        reply = daily_texts.weekly_recap(period, rows, texts.community_word(sub.chat.platform))
+        reply = daily_texts.weekly_recap(period, rows, community_word(sub.chat.platform))
         return await outbox.post(sub.chat, reply, nonce=f"sp-{claim.id}-w")
 
     async def _deliver(
@@ -332,7 +346,7 @@ class DailyService:
         return asked.round
 
     def _title(self, topic: str) -> str:
-        return self.quiz.bank.titles.get(topic, topic)
+        return self.bank.titles.get(topic, topic)
 
 
 async def _nothing() -> str | None:

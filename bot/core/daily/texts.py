@@ -9,11 +9,9 @@ from datetime import date, datetime, timedelta
 from bot.core.bank.questions import DIFFICULTY_NAMES, Question
 from bot.core.common.identity import Platform
 from bot.core.common.replies import POLL_QUESTION_MAX, Paragraph, QuizPoll, Reply
+from bot.core.common.texts import TZ_LIST_URL
 from bot.core.daily.model import DailyDefaults, Subscription
-from bot.core.quiz import texts
-from bot.core.quiz.ports import RoundStats
-from bot.core.quiz.rounds import Round
-from bot.core.quiz.scoring import RankedRow
+from bot.core.quiz import RankedRow, Round, RoundStats, reveal_reply
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = (
@@ -21,6 +19,30 @@ _MONTHS = (
     "October", "November", "December",
 )  # fmt: skip
 SET_USAGE = "/daily set HH:MM [timezone] [topics] [junior|mid|senior] [window, e.g. 12h]"
+NO_QUESTIONS_FOR_FILTERS = "There are no questions for those topics and that difficulty."
+WINDOW_RANGE = "The answer window must be between 1 minute and 23 hours."
+
+
+def not_a_window(text: str) -> str:
+    return (
+        f"'{text.strip()[:20]}' is not an answer window. Use hours and/or minutes, "
+        "e.g. 12h, 90m or 1h30m."
+    )
+
+
+def not_understood(word: str) -> str:
+    return (
+        f"I don't understand '{word[:20]}'. Use /daily set HH:MM [timezone] "
+        "[topics] [junior|mid|senior] [answer window like 12h]."
+    )
+
+
+def neither_topic_nor_timezone(word: str) -> str:
+    return (
+        f"'{word[:40]}' is neither a topic nor a timezone. Topics: see /topics. "
+        "Timezones are IANA names such as Europe/Berlin; find yours in the "
+        f"'TZ identifier' column of {TZ_LIST_URL}"
+    )
 
 
 def day_name(day: date) -> str:
@@ -76,8 +98,8 @@ def daily_reveal(question: Question, rnd: Round, stats: RoundStats, day: date) -
     prompt = Paragraph(question.prompt)
     if stats.answered == 0:
         nobody = Paragraph("Nobody answered this one. Tomorrow is a new chance!")
-        return Reply((header, prompt, *texts.reveal_reply(question, rnd, stats).blocks, nobody))
-    return Reply((header, prompt, *texts.reveal_reply(question, rnd, stats).blocks))
+        return Reply((header, prompt, *reveal_reply(question, rnd, stats).blocks, nobody))
+    return Reply((header, prompt, *reveal_reply(question, rnd, stats).blocks))
 
 
 def weekly_recap(week: str, rows: Sequence[RankedRow], place: str) -> Reply:

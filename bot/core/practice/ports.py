@@ -1,6 +1,6 @@
 """What private practice keeps: sessions, cards, reviews, reminders, and the store protocol.
 
-`PracticeStore` is implemented in `bot/storage/practice_store.py` over the SQLite store and in
+`PracticeStore` is implemented in `bot/storage/sqlite/practice.py` over the database and in
 memory; one contract test suite holds both to the same behaviour.
 """
 

@@ -13,15 +13,16 @@ import asyncio
 import contextlib
 import logging
 import random
-import re
 import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from fsrs import Rating
 
-from bot.core.bank.questions import Question
+from bot.core.bank.exporters import Exporter
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.clock import Clock, SystemClock
 from bot.core.common.errors import EmptyBank, InvalidAnswer, QuizError
 from bot.core.common.identity import ChatRef, Platform, UserRef
 from bot.core.common.replies import Reply
@@ -30,35 +31,19 @@ from bot.core.practice.grading import GradingRules, grade
 from bot.core.practice.ports import Awaiting, PracticeStore, Session, SessionState
 from bot.core.practice.reminders import PracticeReminders
 from bot.core.practice.srs import CardState, Review, Source, Srs, new_card
-from bot.core.quiz import texts
-from bot.core.quiz.rounds import RoundKind
-from bot.core.quiz.service import AnswerEvent, QuizService
+from bot.core.practice.tokens import (
+    CHOICE_RE,
+    OWN_WORDS_RE,
+    RATING_RE,
+    choice_token,
+    own_words_token,
+    rating_token,
+)
+from bot.core.quiz import AnswerEvent, Players, QuizService, RoundKind, question_reply
 
 log = logging.getLogger(__name__)
 CARD_WRITE_LINGER = 0.02  # seconds a multiple-choice card update may wait to share a write
 CARD_SLICE = 16  # card updates computed and written at a time (about 1 ms of the writer's time)
-
-_CHOICE_RE = re.compile(r"^p1\.c\.([A-Za-z0-9_-]{6,24})\.([A-D])$")
-_RATING_RE = re.compile(r"^p1\.r\.([A-Za-z0-9_-]{6,24})\.([1-4])$")
-_OWN_WORDS_RE = re.compile(r"^p1\.o\.([A-Za-z0-9_-]{6,24})$")
-
-Exporter = Callable[[list[Question], dict[str, str]], str]
-
-
-def choice_token(round_id: str, label: str) -> str:
-    return f"p1.c.{round_id}.{label}"
-
-
-def rating_token(session_id: str, rating: int) -> str:
-    return f"p1.r.{session_id}.{rating}"
-
-
-def own_words_token(session_id: str) -> str:
-    return f"p1.o.{session_id}"
-
-
-def is_practice_token(token: object) -> bool:
-    return isinstance(token, str) and token.startswith("p1.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,17 +83,25 @@ class PracticeService:
         quiz: QuizService,
         store: PracticeStore,
         *,
+        bank: QuestionBank,
+        players: Players,
+        clock: Clock | None = None,
         settings: PracticeSettings | None = None,
         exporter: Exporter | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        """`quiz` opens and answers the practice rounds of multiple-choice steps; `players`
+        (the quiz's store) maps a person to their player id."""
         self.quiz = quiz
         self.store = store
+        self.bank = bank
+        self.players = players
+        self.clock = clock or SystemClock()
         self.settings = settings or PracticeSettings()
         self.srs = Srs(self.settings.desired_retention)
         self._exporter = exporter
         self._rng = rng or random.SystemRandom()
-        self.reminders = PracticeReminders(quiz, store)
+        self.reminders = PracticeReminders(store, players=players, clock=self.clock)
         self._pending: list[AnswerEvent] = []
         self._flusher: asyncio.Task[None] | None = None
         self._flush_now = asyncio.Event()
@@ -208,9 +201,9 @@ class PracticeService:
         await self.flush()  # queued multiple-choice updates first
         if not chat.is_private:
             raise QuizError(pt.DM_ONLY)
-        slug = self.quiz.bank.resolve_topic(topic)
-        player = await self.quiz.store.player(user, name)
-        now = self.quiz.clock.now()
+        slug = self.bank.resolve_topic(topic)
+        player = await self.players.player(user, name)
+        now = self.clock.now()
         running = await self.store.active_session(player)
         if running is not None:
             state = SessionState.EXPIRED if self._idle(running, now) else SessionState.STOPPED
@@ -221,7 +214,7 @@ class PracticeService:
             position=0, awaiting=Awaiting.NOTHING, started_at=now, touched_at=now,
         )  # fmt: skip
         intro = Reply(
-            (pt.session_intro(len(plan), due, self.quiz.bank.titles.get(slug or "")),), private=True
+            (pt.session_intro(len(plan), due, self.bank.titles.get(slug or "")),), private=True
         )
         return await self._present(session, now, (intro,))
 
@@ -229,7 +222,7 @@ class PracticeService:
         self, player: int, topic: str | None, now: datetime
     ) -> tuple[tuple[str, ...], int]:
         size = self.settings.session_size
-        bank = self.quiz.bank
+        bank = self.bank
         due = [
             c.question_id
             for c in await self.store.due_cards(player, now, topic, size)
@@ -250,13 +243,13 @@ class PracticeService:
     async def _present(self, session: Session, now: datetime, before: tuple[Reply, ...]) -> Step:
         """Ask the session's current question (multiple choice on even positions)."""
         while session.position < len(session.plan):
-            question = self.quiz.bank.get(session.question_id)
+            question = self.bank.get(session.question_id)
             if question is not None:
                 break
             session = replace(session, position=session.position + 1)  # left the bank
         else:
             return await self._finish(session, now, before)
-        total, title = len(session.plan), self.quiz.bank.titles.get(question.topic, question.topic)
+        total, title = len(session.plan), self.bank.titles.get(question.topic, question.topic)
         if session.position % 2 == 0:
             asked = await self.quiz.open_round(
                 question, session.chat, RoundKind.PRACTICE, now, now + self.settings.timeout,
@@ -286,7 +279,7 @@ class PracticeService:
 
     async def _current(self, user: UserRef, name: str, now: datetime) -> Session:
         """The running session, or a QuizError saying there is none (or that it timed out)."""
-        player = await self.quiz.store.player(user, name)
+        player = await self.players.player(user, name)
         session = await self.store.active_session(player)
         if session is None:
             raise QuizError(pt.NO_SESSION)
@@ -301,18 +294,18 @@ class PracticeService:
         """A practice button: a multiple-choice option, a rating, or "answer in my own words"."""
         if not isinstance(token, str) or len(token) > 64:
             raise InvalidAnswer()
-        if m := _CHOICE_RE.match(token):
+        if m := CHOICE_RE.match(token):
             return await self.choose(user, name, m.group(1), m.group(2))
-        if m := _RATING_RE.match(token):
+        if m := RATING_RE.match(token):
             return await self.rate(user, name, int(m.group(2)), session_id=m.group(1))
-        if m := _OWN_WORDS_RE.match(token):
+        if m := OWN_WORDS_RE.match(token):
             return await self.own_words(user, name, m.group(1))
         raise InvalidAnswer()
 
     async def choose(self, user: UserRef, name: str, round_id: str, label: str) -> Step:
         reply = await self.quiz.answer_choice(user, name, round_id, label)  # updates the card
-        now = self.quiz.clock.now()
-        player = await self.quiz.store.player(user, name)
+        now = self.clock.now()
+        player = await self.players.player(user, name)
         session = await self.store.active_session(player)
         if (
             session is None
@@ -321,7 +314,7 @@ class PracticeService:
         ):
             return Step((reply,))
         rnd = await self.quiz.get_round(round_id)
-        question = self.quiz.bank.get(session.question_id)
+        question = self.bank.get(session.question_id)
         right = (
             rnd is not None
             and question is not None
@@ -335,7 +328,7 @@ class PracticeService:
 
     async def own_words(self, user: UserRef, name: str, session_id: str) -> Step:
         """The "Answer in my own words" button: ask for the text (adapters show a prompt)."""
-        now = self.quiz.clock.now()
+        now = self.clock.now()
         session = await self._current(user, name, now)
         if session.id != session_id or session.awaiting is not Awaiting.TEXT:
             raise QuizError(pt.NOT_THIS_STEP)
@@ -345,7 +338,7 @@ class PracticeService:
         self, user: UserRef, name: str, text: str, *, session_id: str | None = None
     ) -> Step:
         """An answer in the learner's own words: grade it and offer the rating buttons."""
-        now = self.quiz.clock.now()
+        now = self.clock.now()
         session = await self._current(user, name, now)
         if session_id is not None and session_id != session.id:
             raise QuizError(pt.NOT_THIS_STEP)
@@ -353,7 +346,7 @@ class PracticeService:
             raise QuizError(pt.WANT_CHOICE)
         if session.awaiting is Awaiting.RATING:
             raise QuizError(pt.WANT_RATING)
-        question = self.quiz.bank.get(session.question_id)
+        question = self.bank.get(session.question_id)
         if session.awaiting is not Awaiting.TEXT or question is None:
             raise QuizError(pt.NO_SESSION)
         result = grade(question, text, self.settings.grading)
@@ -373,7 +366,7 @@ class PracticeService:
     ) -> Step:
         """Again (1), Hard (2), Good (3) or Easy (4) after an open answer: schedule the card."""
         await self.flush()  # queued multiple-choice updates first
-        now = self.quiz.clock.now()
+        now = self.clock.now()
         session = await self._current(user, name, now)
         if (session_id is not None and session_id != session.id) or (
             session.awaiting is not Awaiting.RATING
@@ -381,7 +374,7 @@ class PracticeService:
             raise QuizError(pt.NOT_THIS_STEP)
         if rating not in pt.RATING_LABELS:
             raise QuizError(pt.RATING_PROMPT)
-        question = self.quiz.bank.get(session.question_id)
+        question = self.bank.get(session.question_id)
         topic = question.topic if question else "unknown"
         card = await self._review(
             session.player_id, session.question_id, topic, Rating(rating), now,
@@ -396,17 +389,17 @@ class PracticeService:
 
     async def resume(self, user: UserRef, name: str) -> Step:
         """Show the running session's current step again (e.g. after the console restarted)."""
-        now = self.quiz.clock.now()
+        now = self.clock.now()
         session = await self._current(user, name, now)
-        question = self.quiz.bank.get(session.question_id)
+        question = self.bank.get(session.question_id)
         if question is None:
             raise QuizError(pt.NO_SESSION)
-        total, title = len(session.plan), self.quiz.bank.titles.get(question.topic, question.topic)
+        total, title = len(session.plan), self.bank.titles.get(question.topic, question.topic)
         if session.awaiting is Awaiting.CHOICE and session.round_id is not None:
             rnd = await self.quiz.get_round(session.round_id)
             if rnd is None:
                 raise QuizError(pt.NO_SESSION)
-            asked = texts.question_reply(question, rnd, title)
+            asked = question_reply(question, rnd, title)
             tokens = [choice_token(rnd.id, b.label) for b in asked.choices]
             reply = pt.choice_question(asked, session.position, total, tokens)
         elif session.awaiting is Awaiting.TEXT:
@@ -418,7 +411,7 @@ class PracticeService:
         return Step((reply,), session.awaiting, session.id)
 
     async def stop(self, user: UserRef, name: str) -> Reply:
-        player = await self.quiz.store.player(user, name)
+        player = await self.players.player(user, name)
         session = await self.store.active_session(player)
         if session is None:
             raise QuizError(pt.NO_SESSION)
@@ -428,9 +421,9 @@ class PracticeService:
 
     async def awaiting(self, user: UserRef, name: str) -> Awaiting:
         """What the running session waits for (NOTHING if none or timed out)."""
-        player = await self.quiz.store.player(user, name)
+        player = await self.players.player(user, name)
         session = await self.store.active_session(player)
-        if session is None or self._idle(session, self.quiz.clock.now()):
+        if session is None or self._idle(session, self.clock.now()):
             return Awaiting.NOTHING
         return session.awaiting
 
@@ -441,7 +434,7 @@ class PracticeService:
 
         Only sessions on `platforms` (default: all), so a platform not served in this run
         keeps its sessions to time out lazily, with the same note, on the next interaction."""
-        now = self.quiz.clock.now()
+        now = self.clock.now()
         notes = []
         for session in await self.store.idle_sessions(now - self.settings.timeout, limit):
             if platforms is not None and session.chat.platform not in platforms:
@@ -456,33 +449,33 @@ class PracticeService:
 
     async def due(self, user: UserRef, name: str) -> Reply:
         await self.flush()  # queued multiple-choice updates first
-        player = await self.quiz.store.player(user, name)
-        now = self.quiz.clock.now()
+        player = await self.players.player(user, name)
+        now = self.clock.now()
         return pt.due_reply(await self.store.due_summary(player, now), now)
 
     async def progress(self, user: UserRef, name: str) -> Progress:
         await self.flush()  # queued multiple-choice updates first
-        player = await self.quiz.store.player(user, name)
+        player = await self.players.player(user, name)
         rows = await self.store.progress(player)
         return Progress(
-            pt.progress_reply(rows, self.quiz.bank.titles),
-            pt.progress_chart(rows, self.quiz.bank.titles),
+            pt.progress_reply(rows, self.bank.titles),
+            pt.progress_chart(rows, self.bank.titles),
         )
 
     async def export(self, user: UserRef, name: str) -> Export:
         """The learner's hardest questions as an Anki import file."""
         await self.flush()  # queued multiple-choice updates first
         if self._exporter is None:
-            raise QuizError("Export is not available in this setup.")
-        player = await self.quiz.store.player(user, name)
+            raise QuizError(pt.EXPORT_UNAVAILABLE)
+        player = await self.players.player(user, name)
         cards = await self.store.hardest(player, self.settings.export_limit)
-        questions = [q for c in cards if (q := self.quiz.bank.get(c.question_id)) is not None]
+        questions = [q for c in cards if (q := self.bank.get(c.question_id)) is not None]
         if not questions:
             raise QuizError(pt.NOTHING_TO_EXPORT)
-        content = self._exporter(questions, dict(self.quiz.bank.titles))
+        content = self._exporter(questions, self.bank.titles)
         return Export(pt.EXPORT_FILENAME, content, pt.export_reply(len(questions)))
 
-    # -- reminders (bot/core/practice_reminders.py) -------------------------------------------
+    # -- reminders (bot/core/practice/reminders.py) -------------------------------------------
 
     async def remind(self, user: UserRef, name: str, chat: ChatRef, args: list[str]) -> Reply:
         """`/remind HH:MM [timezone]`, `/remind off`, or `/remind` for the current setting."""

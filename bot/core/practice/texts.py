@@ -30,6 +30,7 @@ NOT_THIS_STEP = "That button belongs to an earlier step of your practice session
 WANT_CHOICE = "This one is multiple choice: pick one of the options."
 WANT_RATING = "First rate how well you recalled the last answer (Again, Hard, Good or Easy)."
 WANT_TEXT = "This question wants an answer in your own words."
+EXPORT_UNAVAILABLE = "Export is not available in this setup."
 NOTHING_TO_EXPORT = "You have no practice cards yet. Answer a few questions with /practice first."
 REMIND_USAGE = (
     "Use /remind HH:MM [timezone], e.g. /remind 08:30 Europe/Berlin, or /remind off. "
@@ -352,11 +353,3 @@ def reminder_reply(due_now: int) -> Reply:
         "Send /practice when you have a few minutes."
     )
     return Reply((Paragraph(text),), private=True, summary=text[:200])
-
-
-def bad_time(text: str) -> str:
-    return f"'{text[:20]}' is not a time. {REMIND_USAGE}"
-
-
-def bad_timezone(text: str) -> str:
-    return f"I don't know the timezone '{text[:40]}'. {REMIND_USAGE}"

@@ -1,26 +1,15 @@
-"""Protocols the core needs from the outside: a Store and a Clock."""
+"""What the quiz needs from storage: the Store protocol and the values it hands back."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from bot.core.common.identity import UserRef
 from bot.core.quiz.rounds import Round
 from bot.core.quiz.scoring import AnswerContext, Award, BoardRow
-
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current time, timezone-aware UTC."""
-        ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +59,22 @@ class RoundStats:
     fastest: tuple[Solver, ...]  # up to three fastest right answers
 
 
-class Store(Protocol):
-    async def open(self) -> None: ...
-
-    async def close(self) -> None: ...
-
+class Players(Protocol):
     async def player(self, user: UserRef, display_name: str) -> int:
         """The internal player id for `user`, created on first sight; records the name."""
         ...
+
+
+class Results(Protocol):
+    """What other contexts read of the quiz's results: boards and a round's stats."""
+
+    async def top(self, scope: str, period: str, limit: int) -> list[BoardRow]: ...
+
+    async def round_stats(self, round_id: str) -> RoundStats: ...
+
+
+class Store(Players, Results, Protocol):
+    """The quiz's storage: players, rounds, answers with their points, and boards."""
 
     async def create_round(self, rnd: Round) -> None:
         """Persist a round; if it has an asker, mark the question seen by them in that place."""
@@ -95,12 +92,10 @@ class Store(Protocol):
         """Record the first answer of a player in a round and its points, atomically.
 
         `decide` turns the player's context into the award; it must be a pure function of its
-        argument, since a store may call it on its writer's thread (SqliteStore does).
+        argument, since a store may call it on its writer's thread (SqliteQuizStore does).
         Raises AlreadyAnswered if the player answered this round before; nothing changes then.
         """
         ...
-
-    async def top(self, scope: str, period: str, limit: int) -> list[BoardRow]: ...
 
     async def board_entry(
         self, scope: str, period: str, player_id: int
@@ -111,8 +106,6 @@ class Store(Protocol):
     async def player_stats(self, player_id: int) -> PlayerStats: ...
 
     async def topic_stats(self, player_id: int) -> list[TopicStat]: ...
-
-    async def round_stats(self, round_id: str) -> RoundStats: ...
 
     async def link_round(self, platform: str, ref: str, round_id: str) -> None:
         """Remember that a platform object (e.g. a Telegram poll id) belongs to a round."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -13,6 +13,7 @@ from aiolimiter import AsyncLimiter
 
 from bot.core.bank.question_bank import QuestionBank, parse_difficulty, pick_least_recent
 from bot.core.bank.questions import LABELS, Question
+from bot.core.common.clock import Clock, SystemClock
 from bot.core.common.errors import (
     AlreadyAnswered,
     InvalidAnswer,
@@ -29,8 +30,9 @@ from bot.core.common.replies import (
     QuizPoll,
     Reply,
 )
+from bot.core.common.texts import community_word
 from bot.core.quiz import texts
-from bot.core.quiz.ports import Attempt, Clock, Store, SystemClock
+from bot.core.quiz.ports import Attempt, Store
 from bot.core.quiz.rounds import Round, RoundKind, new_round_id, shuffled_order
 from bot.core.quiz.scoring import AnswerContext, Award, ScoringRules, award, iso_week, rank_rows
 from bot.core.quiz.tokens import AnswerToken, NextToken, decode, next_token
@@ -81,7 +83,9 @@ class QuizService:
         round_ttl: timedelta = timedelta(hours=24),
         ask_rate: tuple[int, float] = (10, 60.0),
         rng: random.Random | None = None,
+        help_lines: Sequence[str] = (),
     ) -> None:
+        """`help_lines`: other features' lines for /help and the welcome (e.g. practice's)."""
         self.bank = bank
         self.store = store
         self.clock = clock or SystemClock()
@@ -92,6 +96,7 @@ class QuizService:
         self._rounds: OrderedDict[str, Round] = OrderedDict()
         self._limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
         self.answer_listeners: list[AnswerListener] = []
+        self._help_lines = tuple(help_lines)
 
     # -- asking -----------------------------------------------------------------------------
 
@@ -109,7 +114,7 @@ class QuizService:
         if question_id is not None:
             question = self.bank.get(question_id)
             if question is None:
-                raise QuizError(f"There is no question '{question_id[:48]}'. Try /question.")
+                raise QuizError(texts.no_such_question(question_id))
             player = await self.store.player(user, name)
             await self._check_rate(player)
         else:
@@ -218,9 +223,7 @@ class QuizService:
         try:
             result = await self.store.record_answer(attempt, decide)
         except AlreadyAnswered:
-            raise AlreadyAnswered(
-                f"You have already answered this one. The answer is {rnd.correct_label(question)}."
-            ) from None
+            raise AlreadyAnswered(texts.already_answered(rnd.correct_label(question))) from None
         event = AnswerEvent(player, question.id, question.topic, rnd.id, rnd.kind, correct, now)
         for listener in list(self.answer_listeners):
             try:
@@ -277,15 +280,13 @@ class QuizService:
             elif word in _SCOPES:
                 want_global = _SCOPES[word] or chat.scope is None
             else:
-                raise QuizError(
-                    f"I don't understand '{word[:20]}'. Use /leaderboard [week|all] [global]."
-                )
+                raise QuizError(texts.leaderboard_word_unknown(word))
         board_scope = GLOBAL_SCOPE if want_global or chat.scope is None else chat.scope
         board_period = iso_week(self.clock.now()) if chosen_period == "week" else "all"
         player = await self.store.player(user, name)
         rows = rank_rows(await self.store.top(board_scope, board_period, 10))
         own = await self.store.board_entry(board_scope, board_period, player)
-        place = "everywhere" if board_scope == GLOBAL_SCOPE else texts.community_word(chat.platform)
+        place = "everywhere" if board_scope == GLOBAL_SCOPE else community_word(chat.platform)
         return texts.leaderboard_reply(
             rows, own, period=chosen_period, place=place, asker_id=player
         )
@@ -299,10 +300,10 @@ class QuizService:
         return [t.slug for t in self.bank.topics()]
 
     def help(self, platform: Platform) -> Reply:
-        return texts.help_reply(platform)
+        return texts.help_reply(platform, self._help_lines)
 
     def welcome(self, platform: Platform) -> Reply:
-        return texts.welcome_reply(platform)
+        return texts.welcome_reply(platform, self._help_lines)
 
 
 def quiz_poll(question: Question, rnd: Round) -> QuizPoll | None:

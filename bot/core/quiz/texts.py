@@ -1,4 +1,5 @@
-"""All wording, as pure functions returning Reply values (plain text; adapters escape)."""
+"""All wording of the quiz, as pure functions returning Reply values (plain text; adapters
+escape)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,12 @@ from bot.core.bank.question_bank import TopicInfo
 from bot.core.bank.questions import DIFFICULTY_NAMES, LABELS, Question
 from bot.core.common.identity import Platform
 from bot.core.common.replies import Button, Code, Paragraph, Reply
-from bot.core.practice.texts import HELP_LINES as PRACTICE_HELP_LINES
 from bot.core.quiz.ports import PlayerStats, RoundStats, TopicStat
 from bot.core.quiz.rounds import Round
 from bot.core.quiz.scoring import Award, BoardRow, RankedRow
 from bot.core.quiz.tokens import answer_token
 
 PERIOD_NAMES = {"week": "this week", "all": "all time"}
-APOLOGY = "Sorry, something went wrong on our side. It has been logged; please try again."
-
-
-def community_word(platform: Platform) -> str:
-    """How a leaderboard or recap names the community it is about."""
-    return {Platform.DISCORD: "this server", Platform.TELEGRAM: "this group"}.get(
-        platform, "this community"
-    )
 
 
 def difficulty_name(level: int) -> str:
@@ -101,9 +93,16 @@ def answer_reply(
     )
 
 
-def already_answered_reply(question: Question, rnd: Round) -> Reply:
-    text = f"You have already answered this one. The answer is {rnd.correct_label(question)}."
-    return Reply((Paragraph(text),), private=True, summary=text)
+def already_answered(right_label: str) -> str:
+    return f"You have already answered this one. The answer is {right_label}."
+
+
+def no_such_question(question_id: str) -> str:
+    return f"There is no question '{question_id[:48]}'. Try /question."
+
+
+def leaderboard_word_unknown(word: str) -> str:
+    return f"I don't understand '{word[:20]}'. Use /leaderboard [week|all] [global]."
 
 
 def topics_reply(topics: Sequence[TopicInfo]) -> Reply:
@@ -192,13 +191,14 @@ def reveal_reply(question: Question, rnd: Round, stats: RoundStats) -> Reply:
     return Reply(tuple(blocks))
 
 
-def help_reply(platform: Platform) -> Reply:
+def help_reply(platform: Platform, more: Sequence[str] = ()) -> Reply:
+    """/help: the quiz's commands, then `more` (lines of other features, e.g. practice)."""
     lines = [
         "/question [topic] [junior|mid|senior] — a multiple-choice interview question",
         "/topics — the topics and how many questions each has",
         "/score — your points, accuracy, streak and per-topic results",
         "/leaderboard [week|all] [global] — the top 10 here (or everywhere)",
-        *PRACTICE_HELP_LINES,
+        *more,
         "/help — this message",
     ]
     if platform is Platform.CONSOLE:
@@ -216,13 +216,13 @@ def help_reply(platform: Platform) -> Reply:
     )
 
 
-def welcome_reply(platform: Platform) -> Reply:
+def welcome_reply(platform: Platform, more: Sequence[str] = ()) -> Reply:
     intro = Paragraph(
         "Hi! I ask interview questions for Full Stack Python Developer roles: Python, Django, "
         "Flask, FastAPI, REST, SQL, asyncio, security, Docker and more. Every answer comes with "
         "the reason it is right."
     )
-    return Reply((intro, *help_reply(platform).blocks[1:]))
+    return Reply((intro, *help_reply(platform, more).blocks[1:]))
 
 
 # -- chat platform command menus and command errors -------------------------------------------
@@ -235,10 +235,6 @@ COMMAND_DESCRIPTIONS = {
     "score": "Your points, accuracy and streak",
     "leaderboard": "Top 10: /leaderboard [week|all] [global]",
 }
-
-
-def unknown_command(command: str) -> str:
-    return f"I don't know the command /{command[:32]}. Type /help for the commands."
 
 
 def group_admins_only(command: str) -> str:
@@ -254,8 +250,3 @@ OPTION_DESCRIPTIONS = {
     "scope": "This server (default) or everywhere",
 }
 SCOPE_NAMES = {"here": "this server", "global": "everywhere"}
-
-
-def notice_reply(message: str) -> Reply:
-    """A short private message: a QuizError's message, the apology, a refusal."""
-    return Reply((Paragraph(message),), private=True, summary=message[:200])

@@ -1,0 +1,8 @@
+"""The same repositories in memory (tests, dry runs, `discord sync`), held to the same contract
+tests as the SQLite ones, so the fakes cannot drift from the real thing."""
+
+from bot.storage.memory.daily import MemoryDailyStore
+from bot.storage.memory.practice import MemoryPracticeStore
+from bot.storage.memory.quiz import MemoryStore
+
+__all__ = ["MemoryDailyStore", "MemoryPracticeStore", "MemoryStore"]

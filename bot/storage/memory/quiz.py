@@ -1,4 +1,8 @@
-"""An in-memory Store for tests and dry runs, held to the same contract tests as SQLite."""
+"""The quiz's Store in memory (tests, dry runs, `discord sync`).
+
+Held to the same contract tests as the SQLite store (tests/storage/test_contract.py). It has
+no lifecycle: nothing to open or close.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from datetime import date, datetime
 
 from bot.core.common.errors import AlreadyAnswered
 from bot.core.common.identity import UserRef
-from bot.core.quiz.ports import Attempt, PlayerStats, RoundStats, Solver, TopicStat
+from bot.core.quiz.ports import Attempt, PlayerStats, RoundStats, Solver, Store, TopicStat
 from bot.core.quiz.rounds import Round, RoundKind
 from bot.core.quiz.scoring import AnswerContext, Award, BoardRow
 
@@ -36,12 +40,6 @@ class MemoryStore:
         self._topics: dict[tuple[int, str], list[int]] = {}  # answered, correct
         self._days: dict[tuple[int, date], int] = defaultdict(int)
         self._links: dict[tuple[str, str], str] = {}
-
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
 
     async def player(self, user: UserRef, display_name: str) -> int:
         key = (user.platform.value, user.user_id)
@@ -151,3 +149,7 @@ class MemoryStore:
         if mine is None:
             return None
         return sum(r.points > mine.points for r in board) + 1, mine
+
+
+def _conforms(store: MemoryStore) -> Store:
+    return store  # mypy checks that the store satisfies the protocol

@@ -1,7 +1,9 @@
-"""DailyStore implementations: over the SqliteStore (its one writer connection) and in memory.
+"""The daily question's DailyStore over a Database: subscriptions, claims, deliveries.
 
-The protocol itself lives in the core (`bot.core.daily.DailyStore`), since the core uses it;
-one contract test suite holds both implementations to the same behaviour.
+The protocol lives in the core (bot/core/daily/ports.py), since the core uses it; one contract
+test suite holds this and the in-memory store (bot/storage/memory/daily.py) to the same
+behaviour. Exactly once rests on unique keys here: one claim per (subscription, local date),
+one delivery per (claim, kind), taken with inserts that do nothing on conflict.
 """
 
 from __future__ import annotations
@@ -11,19 +13,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from bot.core.common.identity import ChatRef, Platform
-from bot.core.daily.model import (
-    Claim,
-    DailyStore,
-    Delivery,
-    DeliveryKind,
-    DeliveryState,
-    Subscription,
-)
-from bot.storage.sqlite.database import SqliteStore
+from bot.core.daily.model import Claim, Delivery, DeliveryKind, DeliveryState, Subscription
+from bot.core.daily.ports import DailyStore
+from bot.storage.sqlite.database import Database
+from bot.storage.sqlite.values import from_ts, to_ts
 
-__all__ = ["DailyStore", "MemoryDailyStore", "SqliteDailyStore"]
+__all__ = ["SqliteDailyStore"]
 
-_RESENDABLE = (DeliveryState.FAILED, DeliveryState.UNCERTAIN)
+# a claim's reveal is settled once it went out, had nothing to send or cannot be sent
 _SETTLED_REVEAL = ("delivered", "skipped", "gone")
 
 _SELECT_SUBS = """
@@ -42,14 +39,6 @@ ON CONFLICT (claim_id, kind) DO UPDATE SET
     state = 'sending', attempts = attempts + 1, error = NULL, updated_at = excluded.updated_at
 WHERE state = 'uncertain' OR (state = 'failed' AND attempts < :max)
 """
-
-
-def _ts(moment: datetime) -> float:
-    return moment.timestamp()
-
-
-def _dt(value: float) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
 
 
 def _sub(row: Any) -> Subscription:
@@ -72,7 +61,7 @@ def _sub(row: Any) -> Subscription:
         chat=ChatRef(Platform(platform), chat_id, community),
         time=time.fromisoformat(at),
         timezone=zone,
-        since=_dt(since),
+        since=from_ts(since),
         topics=tuple(t for t in topics.split(",") if t),
         difficulty=level,
         window=timedelta(seconds=window),
@@ -85,14 +74,16 @@ def _sub(row: Any) -> Subscription:
 
 def _claim(row: Any) -> Claim:
     cid, sid, day, qid, fire_at, closes_at, round_id = row
-    return Claim(cid, sid, date.fromisoformat(day), qid, _dt(fire_at), _dt(closes_at), round_id)
+    return Claim(
+        cid, sid, date.fromisoformat(day), qid, from_ts(fire_at), from_ts(closes_at), round_id
+    )
 
 
 class SqliteDailyStore:
-    """The daily tables, reached only through SqliteStore's read/write/transaction helpers."""
+    """The daily tables, reached only through the Database's reads, writes and transactions."""
 
-    def __init__(self, store: SqliteStore) -> None:
-        self._db = store
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def __repr__(self) -> str:
         return f"SqliteDailyStore({self._db!r})"
@@ -103,7 +94,7 @@ class SqliteDailyStore:
             "community": sub.chat.community_id, "time": f"{sub.time:%H:%M}",
             "zone": sub.timezone, "topics": ",".join(sub.topics), "level": sub.difficulty,
             "window": int(sub.window.total_seconds()), "recap": int(sub.recap),
-            "active": int(sub.active), "why": sub.disabled_reason, "since": _ts(sub.since),
+            "active": int(sub.active), "why": sub.disabled_reason, "since": to_ts(sub.since),
             "at": datetime.now(UTC).timestamp(),
         }  # fmt: skip
         async with self._db.transaction() as conn:
@@ -152,7 +143,7 @@ class SqliteDailyStore:
                 "INSERT INTO daily_claims (subscription_id, local_date, question_id, fire_at, "
                 "closes_at, claimed_at) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (subscription_id, local_date) DO NOTHING",
-                (sub_id, day.isoformat(), question_id, _ts(fire_at), _ts(closes_at),
+                (sub_id, day.isoformat(), question_id, to_ts(fire_at), to_ts(closes_at),
                  datetime.now(UTC).timestamp()),
             )  # fmt: skip
             inserted = cursor.rowcount == 1
@@ -179,14 +170,14 @@ class SqliteDailyStore:
             "ON d.claim_id = c.id AND d.kind = 'reveal' "
             "WHERE c.closes_at > ? AND (d.state IS NULL OR d.state NOT IN (?, ?, ?)) "
             "ORDER BY c.closes_at, c.id",
-            (_ts(closes_after), *_SETTLED_REVEAL),
+            (to_ts(closes_after), *_SETTLED_REVEAL),
         )
         return [_claim(r) for r in rows]
 
     async def begin_delivery(
         self, claim_id: int, kind: DeliveryKind, chat_key: str, max_attempts: int, at: datetime
     ) -> int | None:
-        params = {"claim": claim_id, "kind": kind.value, "chat": chat_key, "at": _ts(at)}
+        params = {"claim": claim_id, "kind": kind.value, "chat": chat_key, "at": to_ts(at)}
         async with self._db.transaction() as conn:
             cursor = await conn.execute(_BEGIN_SQL, {**params, "max": max_attempts})
             if cursor.rowcount != 1:
@@ -210,7 +201,7 @@ class SqliteDailyStore:
         await self._db.write(
             "UPDATE daily_deliveries SET state = ?, message_ref = coalesce(?, message_ref), "
             "error = ?, updated_at = ? WHERE claim_id = ? AND kind = ?",
-            (state.value, message_ref, error, _ts(at), claim_id, kind.value),
+            (state.value, message_ref, error, to_ts(at), claim_id, kind.value),
         )
 
     async def delivery(self, claim_id: int, kind: DeliveryKind) -> Delivery | None:
@@ -230,114 +221,5 @@ class SqliteDailyStore:
         )
 
 
-class MemoryDailyStore:
-    """The same contract in memory (tests, dry runs)."""
-
-    def __init__(self) -> None:
-        self._subs: dict[int, Subscription] = {}
-        self._claims: dict[int, Claim] = {}
-        self._claim_keys: dict[tuple[int, date], int] = {}
-        self._deliveries: dict[tuple[int, DeliveryKind], Delivery] = {}
-
-    async def save_subscription(self, sub: Subscription) -> Subscription:
-        existing = await self.subscription_for(sub.chat)
-        sub_id = existing.id if existing else len(self._subs) + 1
-        saved = replace(sub, id=sub_id)
-        self._subs[sub_id] = saved
-        return saved
-
-    async def subscription(self, sub_id: int) -> Subscription | None:
-        return self._subs.get(sub_id)
-
-    async def subscription_for(self, chat: ChatRef) -> Subscription | None:
-        return next(
-            (
-                s
-                for s in self._subs.values()
-                if (s.chat.platform, s.chat.chat_id) == (chat.platform, chat.chat_id)
-            ),
-            None,
-        )
-
-    async def subscriptions(self, *, active_only: bool = True) -> list[Subscription]:
-        return [s for _, s in sorted(self._subs.items()) if s.active or not active_only]
-
-    async def claim(
-        self, sub_id: int, day: date, question_id: str, fire_at: datetime, closes_at: datetime
-    ) -> tuple[Claim, bool]:
-        if sub_id not in self._subs:
-            raise KeyError(f"no subscription {sub_id}")
-        existing = self._claim_keys.get((sub_id, day))
-        if existing is not None:
-            return self._claims[existing], False
-        claim = Claim(len(self._claims) + 1, sub_id, day, question_id, fire_at, closes_at)
-        self._claims[claim.id] = claim
-        self._claim_keys[(sub_id, day)] = claim.id
-        return claim, True
-
-    async def get_claim(self, claim_id: int) -> Claim | None:
-        return self._claims.get(claim_id)
-
-    async def set_claim_round(self, claim_id: int, round_id: str) -> bool:
-        claim = self._claims[claim_id]
-        if claim.round_id is not None:
-            return False
-        self._claims[claim_id] = replace(claim, round_id=round_id)
-        return True
-
-    async def open_claims(self, closes_after: datetime) -> list[Claim]:
-        settled = {DeliveryState(s) for s in _SETTLED_REVEAL}
-        out = []
-        for claim in self._claims.values():
-            reveal = self._deliveries.get((claim.id, DeliveryKind.REVEAL))
-            if claim.closes_at > closes_after and (reveal is None or reveal.state not in settled):
-                out.append(claim)
-        return sorted(out, key=lambda c: (c.closes_at, c.id))
-
-    async def begin_delivery(
-        self, claim_id: int, kind: DeliveryKind, chat_key: str, max_attempts: int, at: datetime
-    ) -> int | None:
-        key = (claim_id, kind)
-        current = self._deliveries.get(key)
-        if current is None:
-            self._deliveries[key] = Delivery(claim_id, kind, chat_key, DeliveryState.SENDING, 1)
-            return 1
-        if current.state is DeliveryState.UNCERTAIN or (
-            current.state is DeliveryState.FAILED and current.attempts < max_attempts
-        ):
-            attempts = current.attempts + 1
-            self._deliveries[key] = replace(
-                current, state=DeliveryState.SENDING, attempts=attempts, error=None
-            )
-            return attempts
-        return None
-
-    async def finish_delivery(
-        self,
-        claim_id: int,
-        kind: DeliveryKind,
-        state: DeliveryState,
-        at: datetime,
-        *,
-        message_ref: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        current = self._deliveries.get((claim_id, kind))
-        if current is None:
-            return
-        self._deliveries[(claim_id, kind)] = replace(
-            current, state=state, message_ref=message_ref or current.message_ref, error=error
-        )
-
-    async def delivery(self, claim_id: int, kind: DeliveryKind) -> Delivery | None:
-        return self._deliveries.get((claim_id, kind))
-
-    async def recover(self) -> int:
-        cut = [k for k, d in self._deliveries.items() if d.state is DeliveryState.SENDING]
-        for key in cut:
-            self._deliveries[key] = replace(self._deliveries[key], state=DeliveryState.UNCERTAIN)
-        return len(cut)
-
-
-def _conforms(store: SqliteDailyStore | MemoryDailyStore) -> DailyStore:
-    return store  # mypy checks that both implementations satisfy the protocol
+def _conforms(store: SqliteDailyStore) -> DailyStore:
+    return store  # mypy checks that the repository satisfies the protocol

@@ -1,0 +1,102 @@
+"""What a Telegram command handler gets: the command (`Incoming`), its table entry
+(`CommandSpec`), and the `Host` that runs it (the adapter, as a protocol, so command modules
+never import the adapter itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from telegram import Chat, Message, Update, User
+from telegram.constants import ChatType
+from telegram.ext import Application
+
+from bot.adapters.telegram.outbox import TelegramOutbox
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.replies import Reply
+from bot.core.daily.service import DailyService
+from bot.core.practice.service import PracticeService
+from bot.core.quiz import QuizService
+
+NAME_MAX = 64
+App = Application[Any, Any, Any, Any, Any, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A command as the handlers need it: who, where, which words."""
+
+    user: UserRef
+    name: str
+    chat: ChatRef
+    chat_id: int
+    message_id: int
+    thread_id: int | None  # forum topic, so answers stay in it
+    args: tuple[str, ...]
+    anonymous_admin: bool  # sent by a group admin posting anonymously as the group
+
+    def arg(self, index: int) -> str | None:
+        return self.args[index] if index < len(self.args) else None
+
+
+class Host(Protocol):
+    """What a command runs against: the services, the outbox and the bot."""
+
+    service: QuizService
+    practice: PracticeService | None
+    daily: DailyService | None
+    outbox: TelegramOutbox
+    app: App
+
+    async def respond(self, inc: Incoming, reply: Reply) -> None: ...
+
+    async def say(self, inc: Incoming, text: str) -> None: ...
+
+
+CommandFn = Callable[[Host, Incoming], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    run: CommandFn
+    description: str  # shown in Telegram's command menu
+    aliases: tuple[str, ...] = ()
+    admin: bool = False  # group admins only, and listed only for them
+    listed: bool = True
+
+
+def user_ref(user: User) -> UserRef:
+    return UserRef(Platform.TELEGRAM, str(user.id))
+
+
+def display_name(user: User) -> str:
+    return user.full_name.strip()[:NAME_MAX] or str(user.id)
+
+
+def chat_ref(chat: Chat) -> ChatRef:
+    community = None if chat.type == ChatType.PRIVATE else str(chat.id)
+    return ChatRef(Platform.TELEGRAM, str(chat.id), community)
+
+
+def thread_of(message: Message) -> int | None:
+    """The forum topic of a message, so answers stay in it (None outside forum topics)."""
+    return message.message_thread_id if message.is_topic_message else None
+
+
+def incoming(update: Update, args: Sequence[str]) -> Incoming | None:
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None or chat.type == ChatType.CHANNEL:
+        return None
+    sender_chat = getattr(message, "sender_chat", None)
+    return Incoming(
+        user=user_ref(user),
+        name=display_name(user),
+        chat=chat_ref(chat),
+        chat_id=chat.id,
+        message_id=message.message_id,
+        thread_id=thread_of(message) if isinstance(message, Message) else None,
+        args=tuple(args),
+        anonymous_admin=sender_chat is not None and sender_chat.id == chat.id,
+    )

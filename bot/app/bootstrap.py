@@ -1,0 +1,143 @@
+"""The composition root: `build(config, **overrides)` wires every service, and nothing else does.
+
+config -> bank -> database and repositories -> QuizService -> PracticeService (whose listener
+makes every multiple-choice answer update FSRS cards) -> DailyService. The tests build their
+apps here too, overriding what they must control (a fixed clock, in-memory storage, seeded
+randomness), so the graph they test is the graph that runs.
+
+    app = build(config)                               # SQLite at config.database.path
+    app = build(config, storage="memory", clock=c)    # tests, `stackprep discord sync`
+    async with app:                                   # opens the database; on exit, flushes
+        ...                                           # practice's queued cards, then closes
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Literal
+
+from bot.adapters.base import Services
+from bot.config import Config
+from bot.core.bank.exporters import to_anki
+from bot.core.bank.question_bank import QuestionBank, load_bank
+from bot.core.common.clock import Clock, SystemClock
+from bot.core.common.timeparse import parse_time
+from bot.core.daily.model import DailyDefaults
+from bot.core.daily.ports import DailyStore
+from bot.core.daily.service import DailyService
+from bot.core.practice import texts as practice_texts
+from bot.core.practice.grading import GradingRules
+from bot.core.practice.ports import PracticeStore
+from bot.core.practice.service import PracticeService, PracticeSettings
+from bot.core.quiz import QuizService, Store
+from bot.storage.memory import MemoryDailyStore, MemoryPracticeStore, MemoryStore
+from bot.storage.sqlite import Database, SqliteDailyStore, SqlitePracticeStore, SqliteQuizStore
+
+Storage = Literal["sqlite", "memory"]
+
+
+@dataclass(eq=False)
+class App:
+    """Everything `build` wired, and the database's lifecycle (None with memory storage)."""
+
+    config: Config
+    bank: QuestionBank
+    clock: Clock
+    database: Database | None
+    store: Store
+    quiz: QuizService
+    practice: PracticeService
+    daily: DailyService
+
+    @property
+    def services(self) -> Services:
+        """What the adapters serve."""
+        return Services(self.quiz, self.bank, self.practice, self.daily)
+
+    async def open(self) -> None:
+        if self.database is not None:
+            await self.database.open()
+
+    async def close(self) -> None:
+        """Write practice's queued card updates, then finish queued answers and close."""
+        try:
+            await self.practice.flush()
+        finally:
+            if self.database is not None:
+                await self.database.close()
+
+    async def __aenter__(self) -> App:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def build(
+    config: Config,
+    *,
+    storage: Storage = "sqlite",
+    bank: QuestionBank | None = None,
+    clock: Clock | None = None,
+    database: Database | None = None,
+    rng: random.Random | None = None,
+    practice_rng: random.Random | None = None,
+    ask_rate: tuple[int, float] | None = None,
+) -> App:
+    """Wire the app from `config`; each keyword replaces one part (tests, tools).
+
+    `database`: an existing Database (e.g. to reopen the same file as another process would);
+    `rng`/`practice_rng`: the quiz's and practice's randomness; `ask_rate`: /question's limit
+    per person as (count, seconds).
+    """
+    bank = bank if bank is not None else load_bank(config.quiz.questions_dir)
+    clock = clock or SystemClock()
+    store: Store
+    practice_store: PracticeStore
+    daily_store: DailyStore
+    if storage == "memory":
+        database = None
+        store, practice_store, daily_store = (
+            MemoryStore(),
+            MemoryPracticeStore(),
+            MemoryDailyStore(),
+        )
+    else:
+        database = database or Database(
+            config.database.path, busy_timeout_ms=config.database.busy_timeout_ms
+        )
+        store = SqliteQuizStore(database)
+        practice_store, daily_store = SqlitePracticeStore(database), SqliteDailyStore(database)
+    quiz = QuizService(
+        bank,
+        store,
+        clock=clock,
+        rules=config.scoring,
+        round_ttl=config.quiz.round_ttl,
+        ask_rate=ask_rate or (config.quiz.asks_per_minute, 60.0),
+        rng=rng,
+        help_lines=practice_texts.HELP_LINES,
+    )
+    p = config.practice
+    settings = PracticeSettings(
+        p.session_size, p.timeout, GradingRules(threshold=p.fuzzy_threshold), p.desired_retention
+    )
+    practice = PracticeService(
+        quiz, practice_store, bank=bank, players=store, clock=clock, settings=settings,
+        exporter=to_anki, rng=practice_rng,
+    )  # fmt: skip
+    practice.attach()
+    d = config.daily
+    daily = DailyService(
+        quiz, daily_store, bank=bank, results=store, clock=clock,
+        defaults=DailyDefaults(parse_time(d.time), d.timezone, d.answer_window),
+    )  # fmt: skip
+    return App(config, bank, clock, database, store, quiz, practice, daily)

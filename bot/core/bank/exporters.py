@@ -1,0 +1,104 @@
+"""The bank as files other tools import: Anki (plain text with headers), Moodle GIFT, JSON.
+
+Pure functions of the questions and topic titles; `stackprep questions export` writes them and
+practice's /export hands a learner their hardest questions as an Anki file.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from collections.abc import Callable, Mapping
+
+from bot.core.bank.questions import LABELS, Question
+
+Exporter = Callable[[list[Question], Mapping[str, str]], str]
+
+
+def _anki_front(q: Question) -> str:
+    parts = [f"<p>{html.escape(q.prompt)}</p>"]
+    if q.code:
+        parts.append(f"<pre><code>{html.escape(q.code)}</code></pre>")
+    items = "".join(f"<li>{LABELS[i]}) {html.escape(c.text)}</li>" for i, c in enumerate(q.choices))
+    parts.append(f"<ul>{items}</ul>")
+    return "".join(parts)
+
+
+def _anki_back(q: Question) -> str:
+    right = q.choices[q.correct_index]
+    return (
+        f"<p><b>{LABELS[q.correct_index]}) {html.escape(right.text)}</b></p>"
+        f"<p>{html.escape(q.explanation)}</p><p>{html.escape(q.model_answer)}</p>"
+    )
+
+
+def to_anki(questions: list[Question], titles: Mapping[str, str]) -> str:
+    """Anki plain-text import with file headers: stable id as GUID, topic as deck, tags."""
+    buffer = io.StringIO()
+    buffer.write(
+        "#separator:tab\n#html:true\n#notetype:Basic\n#guid column:1\n#deck column:2\n"
+        "#tags column:5\n"
+    )
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    for q in questions:
+        deck = f"Stackprep::{titles.get(q.topic, q.topic)}"
+        tags = " ".join([f"stackprep::{q.topic}", *q.tags])
+        # one note per line: HTML line breaks instead of raw newlines (also inside <pre>)
+        front, back = (field.replace("\n", "<br>") for field in (_anki_front(q), _anki_back(q)))
+        writer.writerow([f"stackprep-{q.id}", deck, front, back, tags])
+    return buffer.getvalue()
+
+
+_GIFT_SPECIAL = re.compile(r"([~=#{}:\\])")
+
+
+def gift_escape(text: str) -> str:
+    return _GIFT_SPECIAL.sub(r"\\\1", text).replace("\n", "\\n")
+
+
+def to_gift(questions: list[Question], titles: Mapping[str, str]) -> str:
+    """Moodle GIFT: one category per topic, the id as question name, feedback per option."""
+    lines: list[str] = []
+    topic = None
+    for q in questions:
+        if q.topic != topic:
+            topic = q.topic
+            lines += [f"$CATEGORY: $course$/Stackprep/{gift_escape(titles.get(topic, topic))}", ""]
+        text = html.escape(q.prompt)
+        if q.code:
+            text += f"<pre><code>{html.escape(q.code)}</code></pre>"
+        lines.append(f"::{gift_escape(q.id)}::[html]{gift_escape(text)} {{")
+        for c in q.choices:
+            mark = "=" if c.correct else "~"
+            feedback = f"#{gift_escape(c.why)}" if c.why else ""
+            lines.append(f"\t{mark}{gift_escape(c.text)}{feedback}")
+        lines += [f"\t####{gift_escape(q.explanation)}", "}", ""]
+    return "\n".join(lines)
+
+
+def to_json(questions: list[Question], titles: Mapping[str, str]) -> str:
+    data = [
+        {
+            "id": q.id,
+            "topic": q.topic,
+            "topic_title": titles.get(q.topic, q.topic),
+            "difficulty": q.difficulty,
+            "prompt": q.prompt,
+            "code": q.code,
+            "language": q.language,
+            "choices": [{"text": c.text, "correct": c.correct, "why": c.why} for c in q.choices],
+            "explanation": q.explanation,
+            "model_answer": q.model_answer,
+            "key_points": [{"point": k.point, "phrases": list(k.phrases)} for k in q.key_points],
+            "references": list(q.references),
+            "tags": list(q.tags),
+        }
+        for q in questions
+    ]
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+EXPORTERS: dict[str, Exporter] = {"anki": to_anki, "gift": to_gift, "json": to_json}

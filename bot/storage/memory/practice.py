@@ -1,0 +1,136 @@
+"""Practice's PracticeStore in memory (tests, dry runs, `discord sync`).
+
+Held to the same contract tests as the SQLite store (tests/practice/test_practice_store.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, datetime
+
+from bot.core.practice.ports import (
+    DueSummary,
+    PracticeStore,
+    Reminder,
+    Session,
+    SessionState,
+    TopicProgress,
+)
+from bot.core.practice.srs import CardPhase, CardState, Review
+
+__all__ = ["MemoryPracticeStore"]
+
+
+class MemoryPracticeStore:
+    def __init__(self) -> None:
+        self._cards: dict[tuple[int, str], CardState] = {}
+        self._reviews: list[Review] = []
+        self._sessions: dict[str, Session] = {}
+        self._reminders: dict[int, Reminder] = {}
+
+    async def card(self, player_id: int, question_id: str) -> CardState | None:
+        return self._cards.get((player_id, question_id))
+
+    async def cards(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], CardState]:
+        return {k: self._cards[k] for k in keys if k in self._cards}
+
+    async def save_review(self, card: CardState, review: Review) -> None:
+        await self.save_reviews([(card, review)])
+
+    async def save_reviews(self, items: Sequence[tuple[CardState, Review]]) -> None:
+        for card, review in items:
+            self._cards[(card.player_id, card.question_id)] = card
+            self._reviews.append(review)
+
+    def _mine(self, player_id: int, topic: str | None) -> list[CardState]:
+        return [
+            c
+            for (p, _), c in self._cards.items()
+            if p == player_id and (topic is None or c.topic == topic)
+        ]
+
+    async def due_cards(
+        self, player_id: int, now: datetime, topic: str | None, limit: int
+    ) -> list[CardState]:
+        due = [c for c in self._mine(player_id, topic) if c.due <= now]
+        return sorted(due, key=lambda c: (c.due, c.question_id))[:limit]
+
+    async def upcoming_cards(
+        self, player_id: int, now: datetime, topic: str | None, limit: int
+    ) -> list[CardState]:
+        later = [c for c in self._mine(player_id, topic) if c.due > now]
+        return sorted(later, key=lambda c: (c.due, c.question_id))[:limit]
+
+    async def carded(self, player_id: int) -> set[str]:
+        return {c.question_id for c in self._mine(player_id, None)}
+
+    async def due_summary(self, player_id: int, now: datetime) -> DueSummary:
+        cards = self._mine(player_id, None)
+        later = [c.due for c in cards if c.due > now]
+        return DueSummary(sum(c.due <= now for c in cards), len(cards), min(later, default=None))
+
+    async def hardest(self, player_id: int, limit: int) -> list[CardState]:
+        cards = self._mine(player_id, None)
+        return sorted(cards, key=lambda c: (-c.lapses, -(c.difficulty or 0), c.question_id))[:limit]
+
+    async def progress(self, player_id: int) -> list[TopicProgress]:
+        rows: dict[str, list[int]] = {}
+        for r in self._reviews:
+            if r.player_id == player_id:
+                row = rows.setdefault(r.topic, [0, 0, 0, 0])
+                row[0] += 1
+                row[1] += int(r.rating > 1)
+        for c in self._mine(player_id, None):
+            row = rows.setdefault(c.topic, [0, 0, 0, 0])
+            row[2] += 1
+            row[3] += int(c.phase is CardPhase.REVIEW)
+        return [TopicProgress(t, *v) for t, v in sorted(rows.items())]
+
+    async def save_session(self, session: Session) -> None:
+        if session.state is SessionState.ACTIVE:
+            other = await self.active_session(session.player_id)
+            if other is not None and other.id != session.id:
+                raise ValueError(f"player {session.player_id} already has an active session")
+        self._sessions[session.id] = session
+
+    async def active_session(self, player_id: int) -> Session | None:
+        return next(
+            (
+                s
+                for s in self._sessions.values()
+                if s.player_id == player_id and s.state is SessionState.ACTIVE
+            ),
+            None,
+        )
+
+    async def idle_sessions(self, before: datetime, limit: int) -> list[Session]:
+        idle = [
+            s
+            for s in self._sessions.values()
+            if s.state is SessionState.ACTIVE and s.touched_at < before
+        ]
+        return sorted(idle, key=lambda s: s.touched_at)[:limit]
+
+    async def set_reminder(self, reminder: Reminder) -> None:
+        self._reminders[reminder.player_id] = reminder
+
+    async def delete_reminder(self, player_id: int) -> bool:
+        return self._reminders.pop(player_id, None) is not None
+
+    async def reminder(self, player_id: int) -> Reminder | None:
+        return self._reminders.get(player_id)
+
+    async def reminders(self) -> list[Reminder]:
+        return [self._reminders[p] for p in sorted(self._reminders)]
+
+    async def claim_reminder(self, player_id: int, day: date) -> bool:
+        current = self._reminders.get(player_id)
+        if current is None or (current.last_sent is not None and current.last_sent >= day):
+            return False
+        self._reminders[player_id] = replace(current, last_sent=day)
+        return True
+
+
+def _conforms(store: MemoryPracticeStore) -> PracticeStore:
+    return store  # mypy checks that the store satisfies the protocol

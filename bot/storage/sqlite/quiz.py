@@ -1,0 +1,291 @@
+"""The quiz's Store over a Database: players, rounds, answers with group commit, boards.
+
+Answers go through the Database's batched path (`write_batched`): the writer's thread takes a
+batch of queued answers, splits it into chunks that hold each player at most once, and hands
+each chunk to `_write_chunk` here: one query for every answer's context (points today, last
+scored, streak, already answered), scoring, and one INSERT of the chunk's rows, autocommitted;
+the schema's trigger maintains the boards inside that statement. So an answer is acknowledged
+only once it and its points are committed together, and a burst of answers shares a few
+commits (measured on a 2-core VM: about 6,500 answers/s with one awaited transaction per
+answer, about 40,000/s with group commit; the answer path as deployed: bench/README.md).
+
+Boards are maintained tables (`scores`, keyed by scope, period and player), never aggregated on
+read: a top-10 read costs the same at 1k or 10M answers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import date, datetime
+
+from bot.core.common.errors import AlreadyAnswered
+from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.quiz.ports import Attempt, PlayerStats, RoundStats, Solver, Store, TopicStat
+from bot.core.quiz.rounds import Round, RoundKind
+from bot.core.quiz.scoring import AnswerContext, Award, BoardRow
+from bot.storage.sqlite.database import Database
+from bot.storage.sqlite.values import from_ts, to_ts
+
+log = logging.getLogger(__name__)
+
+_PLAYER_CACHE = 100_000
+
+_CONTEXT_SQL = """
+WITH req(k, p, q, day, r) AS (
+    SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+        json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)
+)
+SELECT req.k,
+    (SELECT points FROM player_days WHERE player_id = req.p AND day = req.day),
+    (SELECT max(answered_at) FROM answers
+      WHERE player_id = req.p AND question_id = req.q AND points > 0),
+    pl.daily_streak, pl.last_daily_day,
+    EXISTS (SELECT 1 FROM answers WHERE round_id = req.r AND player_id = req.p)
+FROM req JOIN players pl ON pl.id = req.p
+"""
+# All of a chunk's answers in one statement (rows as a JSON array): one step in C instead of a
+# Python round trip, and a GIL hand-over, per row.
+_INSERT_ANSWERS_SQL = """
+INSERT INTO answers (round_id, player_id, question_id, topic, kind, label, correct, points,
+    answered_at, seconds, scope1, scope2, week, day, daily_streak, daily_day)
+SELECT
+    json_extract(value, '$[0]'),
+    json_extract(value, '$[1]'),
+    json_extract(value, '$[2]'),
+    json_extract(value, '$[3]'),
+    json_extract(value, '$[4]'),
+    json_extract(value, '$[5]'),
+    json_extract(value, '$[6]'),
+    json_extract(value, '$[7]'),
+    json_extract(value, '$[8]'),
+    json_extract(value, '$[9]'),
+    json_extract(value, '$[10]'),
+    json_extract(value, '$[11]'),
+    json_extract(value, '$[12]'),
+    json_extract(value, '$[13]'),
+    json_extract(value, '$[14]'),
+    json_extract(value, '$[15]')
+FROM json_each(?) WHERE true
+ON CONFLICT (round_id, player_id) DO NOTHING
+"""
+
+_Answer = tuple[Attempt, Callable[[AnswerContext], Award]]
+
+
+def _write_chunk(conn: sqlite3.Connection, answers: list[_Answer]) -> list[Award | Exception]:
+    """On the writer's thread: a chunk's context query, scoring and one INSERT (each player at
+    most once in a chunk, so every context already counts the player's earlier answers)."""
+    request = json.dumps(
+        [
+            [a.player_id, a.question_id, a.day.isoformat(), a.round.id]
+            for a, _ in answers
+        ]
+    )  # fmt: skip
+    contexts = {int(k): rest for k, *rest in conn.execute(_CONTEXT_SQL, (request,))}
+    results: list[Award | Exception] = []
+    rows = []
+    for k, (a, decide) in enumerate(answers):
+        today, last_scored, streak, last_daily, answered = contexts[k]
+        if answered:
+            results.append(AlreadyAnswered())
+            continue
+        ctx = AnswerContext(
+            points_today=today or 0,
+            last_scored_at=from_ts(last_scored) if last_scored is not None else None,
+            daily_streak=streak,
+            last_daily_day=date.fromisoformat(last_daily) if last_daily else None,
+        )
+        try:
+            award = decide(ctx)
+        except Exception as exc:  # a bug in scoring fails this answer only
+            log.exception("scoring failed for round %s", a.round.id)
+            results.append(exc)
+            continue
+        rnd = a.round
+        rows.append(
+            (
+                rnd.id, a.player_id, a.question_id, a.topic, rnd.kind.value, a.label,
+                int(award.correct), award.points, to_ts(a.at),
+                max(0.0, (a.at - rnd.opened_at).total_seconds()),
+                a.scopes[0] if a.scopes else None,
+                a.scopes[1] if len(a.scopes) > 1 else None,
+                a.week, a.day.isoformat(), award.daily_streak,
+                rnd.day.isoformat() if rnd.day and award.daily_streak is not None else None,
+            )
+        )  # fmt: skip
+        results.append(award)
+    if rows:
+        conn.execute(_INSERT_ANSWERS_SQL, (json.dumps(rows),))
+    return results
+
+
+class SqliteQuizStore:
+    """The quiz's tables, reached only through the Database's reads, writes and batches."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._players: OrderedDict[tuple[str, str], tuple[int, str]] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"SqliteQuizStore({self._db!r})"
+
+    @property
+    def db(self) -> Database:
+        """The database this store's tables live in."""
+        return self._db
+
+    # -- players ----------------------------------------------------------------------------
+
+    async def player(self, user: UserRef, display_name: str) -> int:
+        key = (user.platform.value, user.user_id)
+        name = display_name.strip()[:64] or f"player {user.user_id[-4:]}"
+        cached = self._players.get(key)
+        if cached is not None and cached[1] == name:
+            self._players.move_to_end(key)
+            return cached[0]
+        async with self._db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "SELECT player_id FROM identities WHERE platform = ? AND user_id = ?", key
+            )
+            if rows:
+                player_id = int(next(iter(rows))[0])
+                await conn.execute(
+                    "UPDATE players SET name = ? WHERE id = ? AND name != ?",
+                    (name, player_id, name),
+                )
+            else:
+                cursor = await conn.execute(
+                    "INSERT INTO players (name, created_at) VALUES (?, ?)", (name, time.time())
+                )
+                player_id = int(cursor.lastrowid or 0)
+                await conn.execute(
+                    "INSERT INTO identities (platform, user_id, player_id) VALUES (?, ?, ?)",
+                    (*key, player_id),
+                )
+        self._players[key] = (player_id, name)
+        if len(self._players) > _PLAYER_CACHE:
+            self._players.popitem(last=False)
+        return player_id
+
+    async def player_stats(self, player_id: int) -> PlayerStats:
+        rows = await self._db.read(
+            "SELECT answered, correct, points, daily_streak, best_streak, last_daily_day "
+            "FROM players WHERE id = ?",
+            (player_id,),
+        )
+        if not rows:
+            return PlayerStats()
+        a, c, p, s, b, last = rows[0]
+        return PlayerStats(a, c, p, s, b, date.fromisoformat(last) if last else None)
+
+    async def topic_stats(self, player_id: int) -> list[TopicStat]:
+        rows = await self._db.read(
+            "SELECT topic, answered, correct FROM topic_stats WHERE player_id = ? ORDER BY topic",
+            (player_id,),
+        )
+        return [TopicStat(t, a, c) for t, a, c in rows]
+
+    # -- rounds -----------------------------------------------------------------------------
+
+    async def create_round(self, rnd: Round) -> None:
+        await self._db.write(
+            "INSERT INTO rounds (id, question_id, platform, chat_id, community_id, kind, "
+            "choice_order, opened_at, closes_at, asked_by, day) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                rnd.id, rnd.question_id, rnd.chat.platform.value, rnd.chat.chat_id,
+                rnd.chat.community_id, rnd.kind.value, ",".join(map(str, rnd.order)),
+                to_ts(rnd.opened_at), to_ts(rnd.closes_at) if rnd.closes_at else None,
+                rnd.asked_by, rnd.day.isoformat() if rnd.day else None,
+            ),
+        )  # fmt: skip
+
+    async def get_round(self, round_id: str) -> Round | None:
+        rows = await self._db.read(
+            "SELECT id, question_id, platform, chat_id, community_id, kind, choice_order, "
+            "opened_at, closes_at, asked_by, day FROM rounds WHERE id = ?",
+            (round_id,),
+        )
+        if not rows:
+            return None
+        rid, qid, platform, chat_id, community, kind, order, opened, closes, asker, day = rows[0]
+        return Round(
+            id=rid, question_id=qid, chat=ChatRef(Platform(platform), chat_id, community),
+            kind=RoundKind(kind), order=tuple(int(i) for i in order.split(",")),
+            opened_at=from_ts(opened), closes_at=from_ts(closes) if closes is not None else None,
+            asked_by=asker, day=date.fromisoformat(day) if day else None,
+        )  # fmt: skip
+
+    async def last_seen(self, player_id: int, place: str) -> dict[str, datetime]:
+        rows = await self._db.read(
+            "SELECT question_id, seen_at FROM seen WHERE player_id = ? AND place = ?",
+            (player_id, place),
+        )
+        return {qid: from_ts(at) for qid, at in rows}
+
+    async def link_round(self, platform: str, ref: str, round_id: str) -> None:
+        await self._db.write(
+            "INSERT OR REPLACE INTO round_links (platform, ref, round_id) VALUES (?, ?, ?)",
+            (platform, ref, round_id),
+        )
+
+    async def linked_round(self, platform: str, ref: str) -> str | None:
+        rows = await self._db.read(
+            "SELECT round_id FROM round_links WHERE platform = ? AND ref = ?", (platform, ref)
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def round_stats(self, round_id: str) -> RoundStats:
+        rows = await self._db.read(
+            "SELECT count(*), coalesce(sum(correct), 0) FROM answers WHERE round_id = ?",
+            (round_id,),
+        )
+        fastest = await self._db.read(
+            "SELECT a.player_id, p.name, a.seconds FROM answers a JOIN players p "
+            "ON p.id = a.player_id WHERE a.round_id = ? AND a.correct = 1 "
+            "ORDER BY a.seconds, a.player_id LIMIT 3",
+            (round_id,),
+        )
+        return RoundStats(rows[0][0], rows[0][1], tuple(Solver(*f) for f in fastest))
+
+    # -- answers (group commit) -------------------------------------------------------------
+
+    async def record_answer(
+        self, attempt: Attempt, decide: Callable[[AnswerContext], Award]
+    ) -> Award:
+        return await self._db.write_batched(attempt.player_id, (attempt, decide), _write_chunk)
+
+    # -- leaderboards -----------------------------------------------------------------------
+
+    async def top(self, scope: str, period: str, limit: int) -> list[BoardRow]:
+        rows = await self._db.read(
+            "SELECT s.player_id, p.name, s.points, s.correct, s.answered FROM scores s "
+            "JOIN players p ON p.id = s.player_id WHERE s.scope = ? AND s.period = ? "
+            "AND s.points > 0 ORDER BY s.points DESC, s.correct DESC, s.player_id LIMIT ?",
+            (scope, period, limit),
+        )
+        return [BoardRow(*r) for r in rows]
+
+    async def board_entry(
+        self, scope: str, period: str, player_id: int
+    ) -> tuple[int, BoardRow] | None:
+        rows = await self._db.read(
+            "SELECT s.player_id, p.name, s.points, s.correct, s.answered, "
+            "(SELECT count(*) FROM scores o WHERE o.scope = s.scope AND o.period = s.period "
+            "AND o.points > s.points) + 1 "
+            "FROM scores s JOIN players p ON p.id = s.player_id "
+            "WHERE s.scope = ? AND s.period = ? AND s.player_id = ? AND s.points > 0",
+            (scope, period, player_id),
+        )
+        if not rows:
+            return None
+        *row, rank = rows[0]
+        return rank, BoardRow(*row)
+
+
+def _conforms(store: SqliteQuizStore) -> Store:
+    return store  # mypy checks that the repository satisfies the protocol

@@ -1,0 +1,534 @@
+"""A fake Discord on 127.0.0.1: the REST API and the gateway WebSocket, for end-to-end tests.
+
+The real discord.py client talks to it after two public class attributes are pointed here
+(`Route.BASE`, `DiscordWebSocket.DEFAULT_GATEWAY`). It records every REST request, answers
+the gateway handshake (HELLO, heartbeat ACK, READY after IDENTIFY) with plain text frames,
+lets a test push dispatches (INTERACTION_CREATE), keeps the messages the bot posts so a test
+can click their buttons, and can be told to fail the next matching request (403, 429...).
+
+Traps it encodes (see design.md section 6): JSON responses carry `Content-Type` exactly
+`application/json`; a 429 is retried by discord.py only with a `Via` header; the interaction
+callback is posted with `?with_response=1` and must answer `interaction` + `resource.message`;
+follow-ups use `?wait=1`; `member.permissions` is the computed bitset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import discord
+import discord.gateway
+import discord.http
+import yarl
+from aiohttp import WSMsgType, web
+from discord.gateway import KeepAliveHandler
+
+from bot.adapters.discord.adapter import DiscordAdapter
+from bot.app.bootstrap import App
+from bot.config import Secret
+from bot.core.bank.question_bank import QuestionBank
+from bot.core.common.clock import Clock
+from bot.core.practice.service import PracticeService
+from bot.core.quiz import Store
+from bot.core.quiz.service import QuizService
+from tests.fakes.app import SEED, make_app
+
+TOKEN = "fake-token-9f3c1e"
+APP_ID = 900000000000000001
+BOT_ID = 900000000000000002
+GUILD_ID = 700000000000000001
+CHANNEL_ID = 710000000000000001
+ADMIN_PERMISSIONS = discord.Permissions.all().value  # administrators: every bit
+MEMBER_PERMISSIONS = discord.Permissions(
+    view_channel=True, send_messages=True, read_message_history=True, use_application_commands=True
+).value
+
+
+@dataclass(frozen=True)
+class FakeUser:
+    id: int
+    name: str
+    admin: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id), "username": self.name.lower().replace(" ", ""),
+            "global_name": self.name, "discriminator": "0", "avatar": None,
+        }  # fmt: skip
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str  # without the /api/v10 prefix
+    query: dict[str, str]
+    body: Any
+    headers: dict[str, str]
+    status: int = 0
+    message_id: int | None = None  # the message this request created, if any
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Failure:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # exactly "application/json": with "; charset=utf-8" discord.py would not parse it
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    return web.Response(body=json.dumps(data).encode(), status=status, headers=all_headers)
+
+
+class FakeDiscord:
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.requests: list[Recorded] = []
+        self.messages: dict[int, dict[str, Any]] = {}
+        self.identify: dict[str, Any] | None = None
+        self.refuse_identify = False  # close the gateway with 4004 after IDENTIFY
+        self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> payload
+        self._nonces: dict[tuple[str, str], int] = {}
+        self._token_channels: dict[str, str] = {}
+        self._failures: list[_Failure] = []
+        self._ids = itertools.count(1_000_000_000_000_000_000)
+        self._seq = 0
+        self._changed = asyncio.Condition()
+        self._by_path: dict[tuple[str, str], list[Recorded]] = {}
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._connected = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._saved: tuple[str, yarl.URL] | None = None
+        self.port = 0
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeDiscord:
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert isinstance(server, asyncio.base_events.Server)
+        self.port = server.sockets[0].getsockname()[1]
+        self._saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+        discord.http.Route.BASE = f"http://127.0.0.1:{self.port}/api/v10"
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(
+            f"ws://127.0.0.1:{self.port}/gateway"
+        )
+        return self
+
+    async def __aexit__(self, exc_type: object, *exc: object) -> None:
+        if self._saved is not None:
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if exc_type is None:  # the client was closed before us: nothing may be left running
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            assert tasks == [], f"tasks left running: {tasks}"
+            beats = [t for t in threading.enumerate() if isinstance(t, KeepAliveHandler)]
+            for thread in beats:
+                thread.join(timeout=2)
+            assert not any(t.is_alive() for t in beats), "gateway heartbeat thread left running"
+
+    # -- scripting --------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        path_pattern: str,
+        status: int,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next request matching (method, path regex) with this error, once."""
+        self._failures.append(
+            _Failure(method, re.compile(path_pattern), status, body or {}, headers or {})
+        )
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        await asyncio.wait_for(self._connected.wait(), 5)
+        if event == "INTERACTION_CREATE":
+            self._token_channels[data["token"]] = data["channel_id"]
+        self._seq += 1
+        frame = {"op": 0, "t": event, "s": self._seq, "d": data}
+        for ws in list(self._sockets):
+            await ws.send_str(json.dumps(frame))
+
+    async def wait_for(self, method: str, path_pattern: str, count: int = 1) -> list[Recorded]:
+        """The first `count` requests matching (method, path regex), waiting for them."""
+        pattern = re.compile(path_pattern)
+
+        def matching() -> list[Recorded]:
+            return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(matching()) >= count), 5.0)
+        return matching()[:count]
+
+    async def wait_exact(self, method: str, path: str, count: int = 1) -> list[Recorded]:
+        """Like wait_for, for one exact path (cheap: the benchmark waits this way)."""
+        key = (method, path)
+
+        def arrived() -> bool:
+            return len(self._by_path.get(key, ())) >= count
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(arrived), 5.0)
+        return self._by_path[key][:count]
+
+    def matching(self, method: str, path_pattern: str) -> list[Recorded]:
+        pattern = re.compile(path_pattern)
+        return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
+
+    # -- interactions -----------------------------------------------------------------------
+
+    def command(
+        self,
+        name: str,
+        options: dict[str, str | int] | None = None,
+        *,
+        user: FakeUser,
+        guild: bool = True,
+        subcommand: str | None = None,
+    ) -> dict[str, Any]:
+        """An application command interaction (slash command) as the gateway delivers it."""
+        opts: list[dict[str, Any]] = [
+            {"name": k, "type": 4 if isinstance(v, int) else 3, "value": v}
+            for k, v in (options or {}).items()
+        ]
+        if subcommand is not None:
+            opts = [{"name": subcommand, "type": 1, "options": opts}]
+        data = {"id": str(next(self._ids)), "name": name, "type": 1, "options": opts}
+        return self._interaction(2, data, user, guild)
+
+    def autocomplete(self, name: str, option: str, value: str, *, user: FakeUser) -> dict[str, Any]:
+        data = {
+            "id": str(next(self._ids)), "name": name, "type": 1,
+            "options": [{"name": option, "type": 3, "value": value, "focused": True}],
+        }  # fmt: skip
+        return self._interaction(4, data, user, True)
+
+    def click(self, message_id: int, custom_id: str, *, user: FakeUser) -> dict[str, Any]:
+        """A button click on a message the bot posted (its components come with it)."""
+        message = self.messages[message_id]
+        guild = message.get("guild_id") is not None
+        payload = self._interaction(
+            3, {"custom_id": custom_id, "component_type": 2}, user, guild, message["channel_id"]
+        )
+        payload["message"] = message
+        return payload
+
+    def _interaction(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        user: FakeUser,
+        guild: bool,
+        channel_id: str | None = None,
+    ) -> dict[str, Any]:
+        interaction_id = next(self._ids)
+        payload: dict[str, Any] = {
+            "id": str(interaction_id), "application_id": str(APP_ID), "type": kind,
+            "token": f"itok{interaction_id}", "version": 1, "data": data, "locale": "en-US",
+            "entitlements": [], "attachment_size_limit": 8_388_608,
+            "app_permissions": str(MEMBER_PERMISSIONS),
+        }  # fmt: skip
+        if guild:
+            cid = channel_id or str(CHANNEL_ID)
+            perms = ADMIN_PERMISSIONS if user.admin else MEMBER_PERMISSIONS
+            payload |= {
+                "guild_id": str(GUILD_ID), "channel_id": cid, "guild_locale": "en-US",
+                "channel": {"id": cid, "type": 0, "guild_id": str(GUILD_ID), "name": "quiz",
+                            "position": 0, "permission_overwrites": [], "nsfw": False,
+                            "parent_id": None},
+                "member": {"user": user.payload(), "roles": [], "nick": None, "deaf": False,
+                           "mute": False, "joined_at": "2026-01-01T00:00:00+00:00",
+                           "permissions": str(perms), "flags": 0},
+                "authorizing_integration_owners": {"0": str(GUILD_ID)}, "context": 0,
+            }  # fmt: skip
+        else:
+            cid = channel_id or str(800000000000000000 + user.id)  # one DM channel per user
+            payload |= {
+                "channel_id": cid, "user": user.payload(),
+                "channel": {"id": cid, "type": 1, "recipients": [user.payload()]},
+                "authorizing_integration_owners": {"1": str(user.id)}, "context": 1,
+            }  # fmt: skip
+        return payload
+
+    async def interact(self, payload: dict[str, Any]) -> Recorded:
+        """Deliver an interaction and wait for the bot's callback to it."""
+        await self.dispatch("INTERACTION_CREATE", payload)
+        (callback,) = await self.wait_exact(
+            "POST", f"/interactions/{payload['id']}/{payload['token']}/callback"
+        )
+        return callback
+
+    async def followups(self, payload: dict[str, Any], count: int = 1) -> list[Recorded]:
+        return await self.wait_exact("POST", f"/webhooks/{APP_ID}/{payload['token']}", count)
+
+    def message_of(self, callback: Recorded) -> dict[str, Any]:
+        """The message an interaction callback (type 4) created."""
+        assert callback.message_id is not None, callback.body
+        return self.messages[callback.message_id]
+
+    # -- REST -------------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["path"]
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        record = Recorded(request.method, path, dict(request.query), body, dict(request.headers))
+        response = self._respond(record, request)
+        record.status = response.status
+        async with self._changed:
+            self.requests.append(record)
+            self._by_path.setdefault((record.method, record.path), []).append(record)
+            self._changed.notify_all()
+        return response
+
+    def _respond(self, r: Recorded, request: web.Request) -> web.Response:
+        is_webhook = r.path.startswith(("/interactions/", "/webhooks/"))
+        if not is_webhook and r.headers.get("Authorization") != f"Bot {self.token}":
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        for failure in self._failures:
+            if failure.method == r.method and failure.pattern.fullmatch(r.path):
+                self._failures.remove(failure)
+                return _json(failure.body, failure.status, failure.headers)
+        m: re.Match[str] | None
+        if r.method == "GET" and r.path == "/users/@me":
+            return _json(self._bot_user())
+        if r.method == "GET" and r.path == "/oauth2/applications/@me":
+            return _json(self._application())
+        if r.method == "PUT" and (
+            m := re.fullmatch(rf"/applications/{APP_ID}(/guilds/(\d+))?/commands", r.path)
+        ):
+            return _json(self._register_commands(m.group(2) or "global", r.body))  # fmt: skip
+        if r.method == "POST" and (
+            m := re.fullmatch(r"/interactions/(\d+)/([^/]+)/callback", r.path)
+        ):
+            return self._callback(r, int(m.group(1)), m.group(2))  # fmt: skip
+        if r.method == "POST" and (m := re.fullmatch(rf"/webhooks/{APP_ID}/([^/]+)", r.path)):
+            return _json(self._store_message(self._channel_of_token(m.group(1)), r.body or {}))
+        if m := re.fullmatch(rf"/webhooks/{APP_ID}/([^/]+)/messages/@original", r.path):
+            return web.Response(status=204) if r.method == "DELETE" else _json(self._any_message())
+        if r.method == "POST" and (m := re.fullmatch(r"/channels/(\d+)/messages", r.path)):
+            return self._create_message(m.group(1), r.body or {})
+        if r.method == "PATCH" and (m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", r.path)):
+            return self._edit_message(int(m.group(2)), r.body or {})
+        return _json({"message": f"404: Not Found ({r.method} {r.path})", "code": 0}, 404)
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {"id": str(BOT_ID), "username": "stackprep", "discriminator": "0",
+                "global_name": "Stackprep", "avatar": None, "bot": True, "flags": 0,
+                "mfa_enabled": False, "verified": True}  # fmt: skip
+
+    def _application(self) -> dict[str, Any]:
+        return {"id": str(APP_ID), "name": "Stackprep", "description": "", "icon": None,
+                "bot_public": True, "bot_require_code_grant": False, "verify_key": "0" * 64,
+                "owner": FakeUser(1, "Owner").payload(), "team": None, "flags": 0,
+                "interactions_endpoint_url": None}  # fmt: skip
+
+    def _register_commands(self, where: str, body: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        registered = []
+        for command in body:
+            registered.append({**command, "id": str(next(self._ids)),
+                               "application_id": str(APP_ID), "version": "1"})  # fmt: skip
+            if where != "global":
+                registered[-1]["guild_id"] = where
+        self.commands[where] = registered
+        return registered
+
+    def _callback(self, r: Recorded, interaction_id: int, token: str) -> web.Response:
+        body = r.body or {}
+        kind, data = body.get("type"), body.get("data") or {}
+        flags = int(data.get("flags") or 0)
+        interaction = {
+            "id": str(interaction_id), "type": 2,
+            "response_message_loading": kind == 5,
+            "response_message_ephemeral": bool(flags & 64),
+        }  # fmt: skip
+        answer: dict[str, Any] = {"interaction": interaction}
+        if kind in (4, 5, 7):
+            message = self._store_message(self._channel_of_token(token), data, loading=kind == 5)
+            interaction["response_message_id"] = message["id"]
+            answer["resource"] = {"type": kind, "message": message}
+            r.message_id = int(message["id"])
+        elif kind is not None:
+            answer["resource"] = {"type": kind}
+        return _json(answer)
+
+    def _channel_of_token(self, token: str) -> str:
+        """The channel of the interaction that a token belongs to (from its dispatch)."""
+        return self._token_channels.get(token, str(CHANNEL_ID))
+
+    def _create_message(self, channel_id: str, body: dict[str, Any]) -> web.Response:
+        nonce = body.get("nonce")
+        if body.get("enforce_nonce") and nonce is not None:
+            seen = self._nonces.get((channel_id, str(nonce)))
+            if seen is not None:  # Discord returns the message already created with that nonce
+                return _json(self.messages[seen])
+        message = self._store_message(channel_id, body)
+        if nonce is not None:
+            self._nonces[(channel_id, str(nonce))] = int(message["id"])
+        return _json(message)
+
+    def _edit_message(self, message_id: int, body: dict[str, Any]) -> web.Response:
+        message = self.messages.get(message_id)
+        if message is None:
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
+        for key in ("content", "components"):
+            if key in body:
+                message[key] = body[key]
+        message["edited_timestamp"] = datetime.now(UTC).isoformat()
+        return _json(message)
+
+    def _store_message(
+        self, channel_id: str, body: dict[str, Any], *, loading: bool = False
+    ) -> dict[str, Any]:
+        message_id = next(self._ids)
+        message = {
+            "id": str(message_id), "channel_id": channel_id, "type": 0,
+            "author": self._bot_user(), "content": body.get("content") or "",
+            "timestamp": datetime.now(UTC).isoformat(), "edited_timestamp": None,
+            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
+            "attachments": [], "embeds": [], "pinned": False,
+            "flags": int(body.get("flags") or 0) | (128 if loading else 0),
+            "components": body.get("components") or [],
+        }  # fmt: skip
+        if body.get("nonce") is not None:
+            message["nonce"] = body["nonce"]
+        if channel_id == str(CHANNEL_ID):
+            message["guild_id"] = str(GUILD_ID)
+        self.messages[message_id] = message
+        return message
+
+    def seed_message(self, custom_ids: list[str], channel_id: int = CHANNEL_ID) -> int:
+        """A message with these button ids, as if the bot had posted it (old or tampered)."""
+        buttons = [{"type": 2, "style": 1, "label": str(i), "custom_id": cid}
+                   for i, cid in enumerate(custom_ids)]  # fmt: skip
+        message = self._store_message(str(channel_id), {"content": "old", "components": []})
+        message["components"] = [
+            {"type": 1, "components": buttons[i : i + 5]} for i in range(0, len(buttons), 5)
+        ]
+        return int(message["id"])
+
+    def posted(self, channel_id: int | str) -> list[dict[str, Any]]:
+        return [m for m in self.messages.values() if m["channel_id"] == str(channel_id)]
+
+    # -- gateway ----------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        try:
+            await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 45_000}}))
+            async for msg in ws:
+                if msg.type is not WSMsgType.TEXT:
+                    continue
+                frame = json.loads(msg.data)
+                if frame["op"] == 1:  # heartbeat
+                    await ws.send_str(json.dumps({"op": 11}))
+                elif frame["op"] == 2:  # identify
+                    self.identify = frame["d"]
+                    if self.refuse_identify or frame["d"].get("token") != self.token:
+                        await ws.close(code=4004, message=b"Authentication failed.")
+                        break
+                    self._seq += 1
+                    ready = {
+                        "v": 10, "user": self._bot_user(), "guilds": [],
+                        "session_id": "fake-session", "resume_gateway_url":
+                        f"ws://127.0.0.1:{self.port}/gateway",
+                        "application": {"id": str(APP_ID), "flags": 0},
+                    }  # fmt: skip
+                    await ws.send_str(
+                        json.dumps({"op": 0, "t": "READY", "s": self._seq, "d": ready})
+                    )
+                    self._connected.set()
+        finally:
+            self._sockets.discard(ws)
+            if not self._sockets:
+                self._connected.clear()
+        return ws
+
+
+# -- running the real adapter against the fake ------------------------------------------------
+
+
+@dataclass
+class RunningBot:
+    adapter: DiscordAdapter
+    service: QuizService
+    store: Store
+    task: asyncio.Task[None]
+    app: App
+    practice: PracticeService | None = None
+
+
+@asynccontextmanager
+async def running_bot(
+    fake: FakeDiscord,
+    db_path: Path,
+    bank: QuestionBank,
+    clock: Clock,
+    *,
+    ask_rate: tuple[int, float] = (1000, 60.0),
+    seed: int = SEED,
+    setup: Callable[[DiscordAdapter], None] | None = None,
+    practice: bool = False,
+    daily: bool = False,
+    **options: Any,
+) -> AsyncIterator[RunningBot]:
+    """The real DiscordAdapter over an app built by the real composition root on a SQLite
+    file, connected to `fake` until exit; with practice's and/or the daily question's
+    commands when asked (queued card updates are written before the database closes)."""
+    app = make_app(
+        db_path.parent, db=db_path.name, bank=bank, clock=clock, ask_rate=ask_rate, seed=seed
+    )
+    async with app:
+        tutor = app.practice if practice else None
+        adapter = DiscordAdapter(
+            Secret(fake.token), app.quiz, guild_ready_timeout=0.1, practice=tutor,
+            daily=app.daily if daily else None, **options,
+        )  # fmt: skip
+        if setup is not None:
+            setup(adapter)
+        task = asyncio.create_task(adapter.run(), name="discord-adapter")
+        try:
+            ready = asyncio.create_task(adapter.ready.wait())
+            await asyncio.wait({task, ready}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+            if not ready.done():
+                ready.cancel()
+                if task.done():
+                    task.result()  # raises what stopped the adapter
+                raise TimeoutError("the Discord adapter did not become ready")
+            yield RunningBot(adapter, app.quiz, app.store, task, app, tutor)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
