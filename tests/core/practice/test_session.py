@@ -363,6 +363,13 @@ async def test_reminders_fire_once_a_local_day_when_cards_are_due(
             await practice.remind(ADA, "Ada", DM, ["08:30", folder])
     with pytest.raises(QuizError, match="direct message"):
         await practice.remind(ADA, "Ada", GROUP, ["08:30"])
+    # the same parser as /daily set: a city alone gets the same hint, any case is understood
+    with pytest.raises(QuizError, match=r"Did you mean Europe/Berlin\?"):
+        await practice.remind(ADA, "Ada", DM, ["14:30", "Berlin"])
+    assert (
+        "(Europe/Berlin)"
+        in (await practice.remind(ADA, "Ada", DM, ["7h05", "europe/berlin"])).plain_text()
+    )
     reply = await practice.remind(ADA, "Ada", DM, ["14:30", "Europe/Berlin"])
     assert "14:30 (Europe/Berlin)" in reply.plain_text()
     assert "14:30" in (await practice.remind(ADA, "Ada", DM, [])).plain_text()
