@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.adapters.discord.adapter import DiscordAdapter  # noqa: E402
 from bot.core.bank.question_bank import load_bank  # noqa: E402
-from bot.core.quiz.ports import SystemClock  # noqa: E402
-from tests.adapters.fake_discord import FakeDiscord, FakeUser, running_bot  # noqa: E402
+from bot.core.common.clock import SystemClock  # noqa: E402
+from tests.fakes.discord_api import FakeDiscord, FakeUser, running_bot  # noqa: E402
 
 TARGET_P99_MS = 5.0
 WARMUP = 100

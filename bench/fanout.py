@@ -229,13 +229,12 @@ async def seed(db: Path, chats: int, at: dtime, since: datetime) -> None:
     from bot.core.common.identity import ChatRef
     from bot.core.common.identity import Platform as P
     from bot.core.daily.model import Subscription
-    from bot.storage.sqlite.daily import SqliteDailyStore
-    from bot.storage.sqlite.database import SqliteStore
+    from bot.storage.sqlite import Database, SqliteDailyStore
 
-    store = SqliteStore(db)
-    await store.open()
+    database = Database(db)
+    await database.open()
     try:
-        daily = SqliteDailyStore(store)
+        daily = SqliteDailyStore(database)
         for i in range(chats):
             for chat in (
                 ChatRef(P.DISCORD, str(CHANNEL0 + i), str(GUILD + i)),
@@ -244,7 +243,7 @@ async def seed(db: Path, chats: int, at: dtime, since: datetime) -> None:
                 sub = Subscription(chat, at, "UTC", since, window=timedelta(hours=1), recap=False)
                 await daily.save_subscription(sub)
     finally:
-        await store.close()
+        await database.close()
 
 
 async def worker(db: Path, port: int, expected: int) -> None:
@@ -255,21 +254,19 @@ async def worker(db: Path, port: int, expected: int) -> None:
     from bot.adapters.discord.adapter import DiscordAdapter
     from bot.adapters.telegram.adapter import build_application
     from bot.adapters.telegram.outbox import TelegramOutbox
-    from bot.config import Secret
-    from bot.core.bank.question_bank import load_bank
-    from bot.core.daily.service import DailyService
-    from bot.core.quiz.service import QuizService
-    from bot.jobs.scheduler import DailyScheduler
+    from bot.app.bootstrap import build
+    from bot.config import Config, DatabaseConfig, QuizConfig, Secret
+    from bot.jobs.daily import DailyScheduler
     from bot.log import setup_logging
-    from bot.storage.sqlite.daily import SqliteDailyStore
-    from bot.storage.sqlite.database import SqliteStore
 
     setup_logging("INFO", [TOKEN])
     discord.http.Route.BASE = f"http://127.0.0.1:{port}/api/v10"
-    store = SqliteStore(db)
-    await store.open()
-    quiz = QuizService(load_bank(ROOT / "questions"), store)
-    daily = DailyService(quiz, SqliteDailyStore(store))
+    stackprep = build(
+        Config(database=DatabaseConfig(db), quiz=QuizConfig(questions_dir=ROOT / "questions"))
+    )
+    await stackprep.open()
+    database, quiz, daily = stackprep.database, stackprep.quiz, stackprep.daily
+    assert database is not None
     discord_bot = DiscordAdapter(Secret("bench-token"), quiz)
     await discord_bot.client.login("bench-token")
     app = build_application(
@@ -281,7 +278,7 @@ async def worker(db: Path, port: int, expected: int) -> None:
     await scheduler.start()
     try:
         while True:
-            rows = await store.read(
+            rows = await database.read(
                 "SELECT count(*) FROM daily_deliveries WHERE kind = 'question' "
                 "AND state IN ('delivered', 'gone')"
             )
@@ -292,7 +289,7 @@ async def worker(db: Path, port: int, expected: int) -> None:
         await scheduler.stop()
         await app.shutdown()
         await discord_bot.client.close()
-        await store.close()
+        await stackprep.close()
 
 
 # -- the driver ----------------------------------------------------------------------------------

@@ -24,15 +24,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app.run import build_practice, freeze_startup_heap, tune_interpreter  # noqa: E402
+from bot.app.bootstrap import App, build  # noqa: E402
+from bot.app.run import freeze_startup_heap, tune_interpreter  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.core.bank.question_bank import load_bank  # noqa: E402
 from bot.core.common.identity import ChatRef, Platform, UserRef  # noqa: E402
-from bot.core.practice.service import PracticeService  # noqa: E402
+from bot.core.quiz.ports import Store  # noqa: E402
 from bot.core.quiz.rounds import RoundKind  # noqa: E402
 from bot.core.quiz.service import Asked, QuizService  # noqa: E402
 from bot.core.quiz.tokens import answer_token  # noqa: E402
-from bot.storage.sqlite.database import SqliteStore  # noqa: E402
+from bot.storage.sqlite import Database, SqliteQuizStore  # noqa: E402
 
 BANK = load_bank(ROOT / "questions")
 GUILD = ChatRef(Platform.DISCORD, "100", "1")
@@ -47,27 +48,21 @@ def line(name: str, measured: str, target: str, ok: bool) -> None:
     print(f"{name:<44} {measured:<28} target {target:<18} {'OK' if ok else 'MISSED'}")
 
 
-class _Deployed(SqliteStore):
-    """The store as the bot runs it: closing first writes practice's queued card updates."""
-
-    practice: PracticeService | None = None
-
-    async def close(self) -> None:
-        if self.practice is not None:
-            await self.practice.flush()
-        await super().close()
-
-
-async def _service(path: Path, deployed: bool = True) -> tuple[QuizService, SqliteStore]:
-    """QuizService as bot.runtime builds it, with practice's card listener attached, or
-    (deployed=False) QuizService over the SqliteStore alone, as the foundation issue names it."""
-    store = _Deployed(path)
-    await store.open()
-    service = QuizService(BANK, store, ask_rate=(10**9, 1.0))
+async def _service(path: Path, deployed: bool = True) -> tuple[QuizService, Store, App | Database]:
+    """QuizService as bot.app.bootstrap builds it, with practice's card listener attached, or
+    (deployed=False) QuizService over the SQLite quiz store alone, as the foundation issue
+    names it; and what to close (the App first writes practice's queued card updates)."""
+    db = Database(path)
     if deployed:
-        store.practice = build_practice(load_config(None, {}), service, store)
-    freeze_startup_heap()  # as bot.runtime.run does before it serves
-    return service, store
+        app = build(load_config(None, {}), bank=BANK, database=db, ask_rate=(10**9, 1.0))
+        await app.open()
+        service, store, owner = app.quiz, app.store, app
+    else:
+        await db.open()
+        store = SqliteQuizStore(db)
+        service, owner = QuizService(BANK, store, ask_rate=(10**9, 1.0)), db
+    freeze_startup_heap()  # as bot.app.run does before it serves
+    return service, store, owner
 
 
 async def _open_rounds(service: QuizService, n: int) -> list[Asked]:
@@ -85,7 +80,7 @@ async def answers_at(
     rate: int, seconds: float, players: int = 10_000, *, deployed: bool = True
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        service, store = await _service(Path(tmp) / "bench.db", deployed)
+        service, store, owner = await _service(Path(tmp) / "bench.db", deployed)
         users = [UserRef(Platform.DISCORD, str(10**6 + i)) for i in range(players)]
         for u in users:
             await store.player(u, f"player{u.user_id}")
@@ -115,7 +110,7 @@ async def answers_at(
         while running:
             await asyncio.gather(*running)
         elapsed = loop.time() - start
-        await store.close()
+        await owner.close()
         achieved = total / elapsed
         p50, p99 = pct(latencies, 50) * 1000, pct(latencies, 99) * 1000
         limit = 5 if rate <= 1000 else 10
@@ -129,7 +124,7 @@ async def answers_at(
 
 async def answers_max(total: int = 20_000) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        service, store = await _service(Path(tmp) / "bench.db")
+        service, store, owner = await _service(Path(tmp) / "bench.db")
         users = [UserRef(Platform.DISCORD, str(i)) for i in range(10_000)]
         for u in users:
             await store.player(u, "p")
@@ -144,7 +139,7 @@ async def answers_max(total: int = 20_000) -> None:
             )
         )
         rate = total / (time.perf_counter() - start)
-        await store.close()
+        await owner.close()
         line("answers, closed loop (all at once)", f"{rate:,.0f}/s", "(ceiling)", True)
 
 
@@ -184,13 +179,13 @@ def _bulk_answers(path: Path, n: int, players: int) -> None:
 async def leaderboard(n: int = 1_000_000, players: int = 10_000) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
-        store = SqliteStore(path)
-        await store.open()
-        await store.close()
+        schema = Database(path)
+        await schema.open()
+        await schema.close()
         t = time.perf_counter()
         _bulk_answers(path, n, players)
         fill = time.perf_counter() - t
-        service, store = await _service(path)
+        service, _, owner = await _service(path)
         service.clock = type(
             "C", (), {"now": staticmethod(lambda: datetime(2026, 12, 2, tzinfo=UTC))}
         )()
@@ -201,7 +196,7 @@ async def leaderboard(n: int = 1_000_000, players: int = 10_000) -> None:
             t = time.perf_counter()
             await service.leaderboard(user, "x", GUILD, "all" if k % 2 else "week")
             latencies.append(time.perf_counter() - t)
-        await store.close()
+        await owner.close()
         p50, p99 = pct(latencies, 50) * 1000, pct(latencies, 99) * 1000
         line(
             f"leaderboard top-10 + own rank, {n:,} answers",
@@ -214,7 +209,7 @@ async def leaderboard(n: int = 1_000_000, players: int = 10_000) -> None:
 
 async def ask() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        service, store = await _service(Path(tmp) / "bench.db")
+        service, store, owner = await _service(Path(tmp) / "bench.db")
         users = [UserRef(Platform.DISCORD, str(i)) for i in range(1000)]
         for u in users:
             await store.player(u, "p")
@@ -223,7 +218,7 @@ async def ask() -> None:
             t = time.perf_counter()
             await service.ask(users[k % 1000], "p", GUILD, None, None)
             latencies.append(time.perf_counter() - t)
-        await store.close()
+        await owner.close()
         p50, p99 = pct(latencies, 50) * 1000, pct(latencies, 99) * 1000
         line("ask (select, round insert, reply)", f"p50 {p50:.2f} ms p99 {p99:.2f} ms",
              "p50<=0.5 p99<=2 ms", p50 <= 0.5 and p99 <= 2)  # fmt: skip

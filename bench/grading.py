@@ -20,15 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.cli.bank import to_anki  # noqa: E402
+from bot.app.bootstrap import build  # noqa: E402
+from bot.config import Config, DatabaseConfig  # noqa: E402
 from bot.core.bank.question_bank import load_bank  # noqa: E402
 from bot.core.common.identity import ChatRef, Platform, UserRef  # noqa: E402
 from bot.core.practice.grading import grade  # noqa: E402
 from bot.core.practice.ports import Awaiting  # noqa: E402
 from bot.core.practice.service import PracticeService, Step  # noqa: E402
-from bot.core.quiz.service import QuizService  # noqa: E402
-from bot.storage.sqlite.database import SqliteStore  # noqa: E402
-from bot.storage.sqlite.practice import SqlitePracticeStore  # noqa: E402
 
 BANK = load_bank(ROOT / "questions")
 GOLDEN = tomllib.loads((ROOT / "tests/data/golden_answers.toml").read_text(encoding="utf-8"))
@@ -85,14 +83,14 @@ async def _step(practice: PracticeService, user: UserRef, step: Step) -> tuple[s
 async def bench_steps(learners: int = 40, steps_each: int = 60) -> None:
     """Sequential practice steps of many learners through the real services and SQLite."""
     with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteStore(Path(tmp) / "bench.db")
-        await store.open()
+        config = Config(database=DatabaseConfig(Path(tmp) / "bench.db"))
+        app = build(
+            config, bank=BANK, ask_rate=(10**9, 1.0), rng=random.Random(2),
+            practice_rng=random.Random(3),
+        )  # fmt: skip
+        await app.open()
         try:
-            quiz = QuizService(BANK, store, ask_rate=(10**9, 1.0), rng=random.Random(2))
-            practice = PracticeService(
-                quiz, SqlitePracticeStore(store), exporter=to_anki, rng=random.Random(3)
-            )
-            practice.attach()
+            practice = app.practice
             users = [UserRef(Platform.DISCORD, str(10_000 + n)) for n in range(learners)]
             steps = {u: Step(()) for u in users}
             by_kind: dict[str, list[float]] = {}
@@ -102,7 +100,7 @@ async def bench_steps(learners: int = 40, steps_each: int = 60) -> None:
                     kind, steps[user] = await _step(practice, user, steps[user])
                     by_kind.setdefault(kind, []).append(time.perf_counter() - start)
         finally:
-            await store.close()
+            await app.close()
     every = [t for times in by_kind.values() for t in times]
     p50, p99 = pct(every, 50) * 1000, pct(every, 99) * 1000
     line(

@@ -33,7 +33,7 @@ from telegram.request import BaseRequest, RequestData  # noqa: E402
 from bot.adapters.telegram.adapter import TelegramAdapter, build_application  # noqa: E402
 from bot.core.bank.question_bank import load_bank  # noqa: E402
 from bot.core.quiz.service import QuizService  # noqa: E402
-from bot.storage.sqlite.database import SqliteStore  # noqa: E402
+from bot.storage.sqlite import Database, SqliteQuizStore  # noqa: E402
 
 TARGET_P99_MS = 5.0
 GROUP = -100500
@@ -153,10 +153,10 @@ async def measure(
 async def main(n: int) -> None:
     bank = load_bank(ROOT / "questions")
     with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteStore(Path(tmp) / "bench.db")
-        await store.open()
+        db = Database(Path(tmp) / "bench.db")
+        await db.open()
         try:
-            service = QuizService(bank, store, ask_rate=(10**9, 1.0))
+            service = QuizService(bank, SqliteQuizStore(db), ask_rate=(10**9, 1.0))
             clock = ServiceClock(service)
             api = TimingRequest()
             adapter = TelegramAdapter(service, build_application("1:x", request=api))
@@ -177,7 +177,7 @@ async def main(n: int) -> None:
                 boards = [message(next(ids), 20_000 + i, "/leaderboard") for i in range(n + 100)]
                 board_ms = await measure(adapter, api, clock, boards)
         finally:
-            await store.close()
+            await db.close()
     print(f"process_update -> first Bot API request, {n} updates each, one at a time")
     print("  total = with QuizService and SQLite; adapter = total minus time inside QuizService")
     for name, (total, own) in (
