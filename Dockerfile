@@ -8,6 +8,7 @@ RUN pip install --no-cache-dir uv==0.13.9
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
 # Dependencies first: this layer is reused until pyproject.toml or uv.lock change.
+# The question bank goes into the wheel as package data, so the runtime stage needs only the venv.
 COPY pyproject.toml uv.lock ./
 RUN uv sync --locked --no-dev --no-install-project
 COPY README.md ./
@@ -21,7 +22,6 @@ RUN groupadd --system --gid 10001 stackprep \
     && mkdir /data && chown stackprep:stackprep /data
 WORKDIR /app
 COPY --from=build --chown=stackprep:stackprep /app/.venv /app/.venv
-COPY --from=build --chown=stackprep:stackprep /app/questions /app/questions
 ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
     STACKPREP_DATABASE=/data/stackprep.db

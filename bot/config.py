@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,15 @@ ENV_CONFIG = "STACKPREP_CONFIG"
 ENV_DISCORD_TOKEN = "STACKPREP_DISCORD_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_TELEGRAM_TOKEN = "STACKPREP_TELEGRAM_TOKEN"  # noqa: S105
 ENV_DATABASE = "STACKPREP_DATABASE"
-PACKAGE_QUESTIONS = Path(__file__).resolve().parent.parent / "questions"
+
+
+def shipped_questions() -> Path:
+    """The question bank Stackprep ships: package data in an installed wheel (the build copies
+    the repository's top-level questions/ into bot/questions), else the checkout's questions/."""
+    packaged = resources.files("bot") / "questions"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "questions"
 
 
 @dataclass(frozen=True)
@@ -254,7 +263,7 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
     questions = rel(quiz["questions_dir"]) if "questions_dir" in quiz else None
     if questions is None:
         local = Path.cwd() / "questions"
-        questions = local if local.is_dir() else PACKAGE_QUESTIONS
+        questions = local if local.is_dir() else shipped_questions()
     s = v.get("scoring", {})
     d = ScoringRules()
     rules = ScoringRules(

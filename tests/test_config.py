@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import PACKAGE_QUESTIONS, Secret, load_config
+from bot.config import Secret, load_config, shipped_questions
 from bot.core.common.errors import ConfigError
 from tests.fakes.paths import REPO
 
@@ -20,7 +20,7 @@ def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.chdir(tmp_path)
     config = load_config(None, {})
     assert config.database.path == tmp_path / "data" / "stackprep.db"
-    assert config.quiz.questions_dir == PACKAGE_QUESTIONS
+    assert config.quiz.questions_dir == shipped_questions() == REPO / "questions"
     assert config.scoring.base_points == (10, 20, 30)
     assert not config.discord_active and not config.telegram_active
 
