@@ -66,6 +66,7 @@ def looks_like_timezone(word: str) -> bool:
     return "/" in word or word.casefold() in _zone_names()
 
 
-def zone_names() -> list[str]:
+@cache
+def zone_names() -> tuple[str, ...]:
     """Every IANA zone name this machine knows, sorted (for menus and autocomplete)."""
-    return sorted(set(_zone_names().values()))
+    return tuple(sorted(set(_zone_names().values())))

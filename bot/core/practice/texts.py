@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.core.bank.questions import DIFFICULTY_NAMES, Question
 from bot.core.common.replies import Block, Button, Code, Paragraph, Reply
+from bot.core.common.texts import TZ_LIST_URL
 from bot.core.practice.grading import Gate, Grade, Suggestion
 from bot.core.practice.ports import DueSummary, Session, TopicProgress
 
@@ -35,7 +36,7 @@ NOTHING_TO_EXPORT = "You have no practice cards yet. Answer a few questions with
 REMIND_USAGE = (
     "Use /remind HH:MM [timezone], e.g. /remind 08:30 Europe/Berlin, or /remind off. "
     "Timezones are IANA names such as UTC, Europe/Berlin or America/New_York; "
-    "find yours at https://en.wikipedia.org/wiki/List_of_tz_database_time_zones"
+    f"find yours at {TZ_LIST_URL}"
 )
 
 GATE_FEEDBACK = {
