@@ -17,7 +17,7 @@ import pytest
 from tests.fakes.paths import REPO
 
 BOT = REPO / "bot"
-CORE_THIRD_PARTY = {"rapidfuzz", "aiolimiter", "fsrs"}
+CORE_THIRD_PARTY = {"rapidfuzz", "aiolimiter", "fsrs", "genanki"}
 MAX_LINES = 500
 QUIZ_SURFACE = "bot.core.quiz"  # daily, practice and delivery import only the package itself
 

@@ -20,7 +20,7 @@ from typing import Literal
 
 from bot.adapters.base import Services
 from bot.config import Config
-from bot.core.bank.exporters import to_anki
+from bot.core.bank.apkg import anki_files
 from bot.core.bank.question_bank import QuestionBank, load_bank
 from bot.core.common.clock import Clock, SystemClock
 from bot.core.common.timeparse import parse_time
@@ -132,7 +132,7 @@ def build(
     )
     practice = PracticeService(
         quiz, practice_store, bank=bank, players=store, clock=clock, settings=settings,
-        exporter=to_anki, rng=practice_rng,
+        exporter=anki_files, rng=practice_rng,
     )  # fmt: skip
     practice.attach()
     d = config.daily

@@ -9,6 +9,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
+from bot.core.bank.apkg import to_apkg
 from bot.core.bank.exporters import EXPORTERS
 from bot.core.bank.question_bank import bank_wide_issues, check_directory
 from bot.core.bank.questions import Question, Topic, parse_topic_file
@@ -84,6 +85,13 @@ def export(path: Path, fmt: str, output: Path | None, out: TextIO) -> int:
         print(f"{len(issues)} problem(s) in the bank; run `stackprep questions check`", file=out)
         return 1
     titles = {t.slug: t.title for t in topics}
+    if fmt == "apkg":  # a binary package: only into a file
+        if output is None:
+            print("an .apkg is a binary file: name it with -o, e.g. -o stackprep.apkg", file=out)
+            return 1
+        output.write_bytes(to_apkg(questions, titles))
+        print(f"wrote {len(questions)} questions to {output}", file=out)
+        return 0
     writer = EXPORTERS[fmt]
     text = writer(questions, titles)
     if output is None:

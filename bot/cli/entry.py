@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.adapters.base import AdapterError
 from bot.config import Config, load_config
+from bot.core.bank.exporters import EXPORT_FORMATS
 from bot.core.common.errors import BankError, ConfigError, StorageUnavailable
 from bot.log import setup_logging
 
@@ -46,8 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", type=Path, help="a directory or one .toml file")
     stats = qsub.add_parser("stats", help="questions per topic and difficulty")
     stats.add_argument("path", nargs="?", type=Path, help="a directory of question files")
-    export = qsub.add_parser("export", help="write the bank for Anki, Moodle (GIFT) or as JSON")
-    export.add_argument("--format", choices=["anki", "gift", "json"], required=True)
+    export = qsub.add_parser(
+        "export", help="write the bank for Anki (text or .apkg), Moodle (GIFT) or as JSON"
+    )
+    export.add_argument("--format", choices=[*EXPORT_FORMATS], required=True)
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     export.add_argument("path", nargs="?", type=Path, help="a directory of question files")
 

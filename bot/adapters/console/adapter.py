@@ -200,10 +200,12 @@ class ConsoleAdapter:
                 self._say(practice_texts.file_written(str(path.resolve())))
         elif command == "/export":
             export = await practice.export(self.user, self.name)
-            path = self.files_dir / export.filename
-            await asyncio.to_thread(path.write_text, export.content, encoding="utf-8")
+            paths = [self.files_dir / file.name for file in export.files]
+            for path, file in zip(paths, export.files, strict=True):
+                await asyncio.to_thread(path.write_bytes, file.data)
             render(self.console, export.reply)
-            self._say(practice_texts.file_written(str(path.resolve())))
+            for path in paths:
+                self._say(practice_texts.file_written(str(path.resolve())))
         elif command == "/remind":
             render(self.console, await practice.remind(self.user, self.name, CHAT, args))
         elif command.startswith("/"):

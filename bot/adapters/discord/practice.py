@@ -124,20 +124,19 @@ class DiscordPractice:
         await self.run_step(interaction, work, chat, "practice answer")
 
     async def send_with_file(
-        self, interaction: Interaction, work: Coroutine[Any, Any, tuple[Reply, discord.File | None]]
+        self, interaction: Interaction, work: Coroutine[Any, Any, tuple[Reply, list[discord.File]]]
     ) -> None:
-        """Defer, then answer with a Reply and an attachment (the chart, the Anki file)."""
+        """Defer, then answer with a Reply and its attachments (the chart, the Anki files)."""
         _, _, chat = who(interaction)
         private = not chat.is_private
         try:
             await interaction.response.defer(ephemeral=private, thinking=True)
-            reply, file = await work
+            reply, files = await work
         except Exception as exc:
             notice = self.adapter.notice(interaction, exc, "practice command")
             await self.adapter.deliver(interaction, notice)
             return
         rendered = render(here(reply, chat))
-        files = [file] if file is not None else []
         try:
             await interaction.followup.send(
                 **rendered.message_kwargs(), files=files, ephemeral=private, wait=True
@@ -179,15 +178,15 @@ class DiscordPractice:
         async def progress(interaction: Interaction) -> None:
             user, name, _ = who(interaction)
 
-            async def work() -> tuple[Reply, discord.File | None]:
+            async def work() -> tuple[Reply, list[discord.File]]:
                 result = await practice.progress(user, name)
                 if result.chart is None:
-                    return result.reply, None
+                    return result.reply, []
                 png = await chart_png(result.chart)
                 file = discord.File(
                     io.BytesIO(png), filename=pt.CHART_FILENAME, description=result.chart.alt_text
                 )
-                return result.reply, file
+                return result.reply, [file]
 
             await self.send_with_file(interaction, work())
 
@@ -195,10 +194,10 @@ class DiscordPractice:
         async def export(interaction: Interaction) -> None:
             user, name, _ = who(interaction)
 
-            async def work() -> tuple[Reply, discord.File | None]:
+            async def work() -> tuple[Reply, list[discord.File]]:
                 result = await practice.export(user, name)
-                data = io.BytesIO(result.content.encode("utf-8"))
-                return result.reply, discord.File(data, filename=result.filename)
+                files = [discord.File(io.BytesIO(f.data), filename=f.name) for f in result.files]
+                return result.reply, files
 
             await self.send_with_file(interaction, work())
 

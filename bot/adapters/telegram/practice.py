@@ -101,13 +101,15 @@ async def _progress(bot: Host, inc: Incoming) -> None:
 
 async def _export(bot: Host, inc: Incoming) -> None:
     export = await _practice(bot).export(inc.user, inc.name)
-    await bot.app.bot.send_document(
-        inc.chat_id,
-        export.content.encode("utf-8"),
-        filename=export.filename,
-        caption=export.reply.plain_text()[:1024],
-        message_thread_id=inc.thread_id,
-    )
+    last = len(export.files) - 1
+    for i, file in enumerate(export.files):  # the .apkg first; the explanation under the last
+        await bot.app.bot.send_document(
+            inc.chat_id,
+            file.data,
+            filename=file.name,
+            caption=export.reply.plain_text()[:1024] if i == last else None,
+            message_thread_id=inc.thread_id,
+        )
 
 
 async def _remind(bot: Host, inc: Incoming) -> None:

@@ -1,7 +1,8 @@
-"""The bank as files other tools import: Anki (plain text with headers), Moodle GIFT, JSON.
+"""The bank as files other tools import: Anki (plain text with headers; the .apkg package is
+built from the same fields in `apkg`), Moodle GIFT, JSON.
 
 Pure functions of the questions and topic titles; `stackprep questions export` writes them and
-practice's /export hands a learner their hardest questions as an Anki file.
+practice's /export hands a learner their hardest questions as Anki files.
 """
 
 from __future__ import annotations
@@ -12,10 +13,23 @@ import io
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from bot.core.bank.questions import LABELS, Question
 
 Exporter = Callable[[list[Question], Mapping[str, str]], str]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    """One file handed to a person: its name and bytes."""
+
+    name: str
+    data: bytes
+
+
+# (questions, topic titles, file name stem) -> the files, e.g. stem.apkg and stem.txt
+FilesExporter = Callable[[list[Question], Mapping[str, str], str], tuple[ExportFile, ...]]
 
 
 def _anki_front(q: Question) -> str:
@@ -35,6 +49,26 @@ def _anki_back(q: Question) -> str:
     )
 
 
+def anki_guid(q: Question) -> str:
+    """A note's GUID in every Anki export: re-importing updates the note, never copies it."""
+    return f"stackprep-{q.id}"
+
+
+def anki_deck(q: Question, titles: Mapping[str, str]) -> str:
+    return f"Stackprep::{titles.get(q.topic, q.topic)}"
+
+
+def anki_tags(q: Question) -> list[str]:
+    return [f"stackprep::{q.topic}", *q.tags]
+
+
+def anki_fields(q: Question) -> tuple[str, str]:
+    """Front and back as HTML, with line breaks as <br> (also inside <pre>): one note per line
+    in the text file, and the same fields in the .apkg."""
+    front, back = (field.replace("\n", "<br>") for field in (_anki_front(q), _anki_back(q)))
+    return front, back
+
+
 def to_anki(questions: list[Question], titles: Mapping[str, str]) -> str:
     """Anki plain-text import with file headers: stable id as GUID, topic as deck, tags."""
     buffer = io.StringIO()
@@ -44,11 +78,8 @@ def to_anki(questions: list[Question], titles: Mapping[str, str]) -> str:
     )
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
     for q in questions:
-        deck = f"Stackprep::{titles.get(q.topic, q.topic)}"
-        tags = " ".join([f"stackprep::{q.topic}", *q.tags])
-        # one note per line: HTML line breaks instead of raw newlines (also inside <pre>)
-        front, back = (field.replace("\n", "<br>") for field in (_anki_front(q), _anki_back(q)))
-        writer.writerow([f"stackprep-{q.id}", deck, front, back, tags])
+        front, back = anki_fields(q)
+        writer.writerow([anki_guid(q), anki_deck(q, titles), front, back, " ".join(anki_tags(q))])
     return buffer.getvalue()
 
 
@@ -102,3 +133,4 @@ def to_json(questions: list[Question], titles: Mapping[str, str]) -> str:
 
 
 EXPORTERS: dict[str, Exporter] = {"anki": to_anki, "gift": to_gift, "json": to_json}
+EXPORT_FORMATS = (*EXPORTERS, "apkg")  # the .apkg is binary: bot.core.bank.apkg

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from fsrs import Rating
 
-from bot.core.bank.exporters import Exporter
+from bot.core.bank.exporters import ExportFile, FilesExporter
 from bot.core.bank.question_bank import QuestionBank
 from bot.core.common.clock import Clock, SystemClock
 from bot.core.common.errors import EmptyBank, InvalidAnswer, QuizError
@@ -72,8 +72,7 @@ class Progress:
 
 @dataclass(frozen=True, slots=True)
 class Export:
-    filename: str
-    content: str
+    files: tuple[ExportFile, ...]  # the .apkg first, then the same notes as a text file
     reply: Reply
 
 
@@ -87,7 +86,7 @@ class PracticeService:
         players: Players,
         clock: Clock | None = None,
         settings: PracticeSettings | None = None,
-        exporter: Exporter | None = None,
+        exporter: FilesExporter | None = None,
         rng: random.Random | None = None,
     ) -> None:
         """`quiz` opens and answers the practice rounds of multiple-choice steps; `players`
@@ -463,7 +462,7 @@ class PracticeService:
         )
 
     async def export(self, user: UserRef, name: str) -> Export:
-        """The learner's hardest questions as an Anki import file."""
+        """The learner's hardest questions as Anki files (.apkg, and plain text)."""
         await self.flush()  # queued multiple-choice updates first
         if self._exporter is None:
             raise QuizError(pt.EXPORT_UNAVAILABLE)
@@ -472,8 +471,8 @@ class PracticeService:
         questions = [q for c in cards if (q := self.bank.get(c.question_id)) is not None]
         if not questions:
             raise QuizError(pt.NOTHING_TO_EXPORT)
-        content = self._exporter(questions, self.bank.titles)
-        return Export(pt.EXPORT_FILENAME, content, pt.export_reply(len(questions)))
+        files = self._exporter(questions, self.bank.titles, pt.EXPORT_STEM)
+        return Export(files, pt.export_reply(len(questions)))
 
     # -- reminders (bot/core/practice/reminders.py) -------------------------------------------
 

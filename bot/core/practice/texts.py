@@ -21,7 +21,7 @@ ANSWER_PLACEHOLDER = "Two or three sentences: what happens, and why."
 ANSWER_PROMPT = "Type your answer in your own words (a few sentences)."  # console, ForceReply
 RATING_PROMPT = "Rate your recall: 1 Again, 2 Hard, 3 Good, 4 Easy."  # console
 CHART_FILENAME = "stackprep-progress.png"
-EXPORT_FILENAME = "stackprep-hardest.txt"
+EXPORT_STEM = "stackprep-hardest"  # .apkg and .txt
 MIN_REVIEWS_FOR_WEAKEST = 2
 
 DM_ONLY = "Practice is private: send me /practice in a direct message."
@@ -321,8 +321,10 @@ def progress_chart(rows: Sequence[TopicProgress], titles: Mapping[str, str]) -> 
 
 def export_reply(count: int) -> Reply:
     text = (
-        f"Your {count} hardest question{'s' * (count != 1)}, ready for Anki: "
-        "File → Import, pick the file; each question becomes a note in a Stackprep::<topic> deck."
+        f"Your {count} hardest question{'s' * (count != 1)}, ready for Anki: open "
+        f"{EXPORT_STEM}.apkg (a tap on a phone, File → Import on a computer); each question "
+        "becomes a note in a Stackprep::<topic> deck, and importing a newer export updates them. "
+        f"{EXPORT_STEM}.txt holds the same notes as a plain-text import file."
     )
     return Reply((Paragraph(text),), private=True, summary=text[:200])
 

@@ -51,6 +51,7 @@ def test_practice_in_the_console_end_to_end(tmp_path: Path) -> None:
     assert f"Saved to {chart.resolve()}" in out.replace("\n", "")
     export = (tmp_path / "stackprep-hardest.txt").read_text(encoding="utf-8")
     assert export.startswith("#separator:tab") and "stackprep-alpha-" in export
+    assert (tmp_path / "stackprep-hardest.apkg").read_bytes().startswith(b"PK")
     assert "I will remind you at 07:45 (Asia/Tokyo)" in out
     assert "Your reminder is set for 07:45 (Asia/Tokyo)" in out
     assert "Practice stopped after 2 of 3 questions (1 recalled)" in out

@@ -215,9 +215,12 @@ async def test_progress_chart_and_anki_export_are_attachments(
         (file_message,) = await fake.followups(export)
         assert "1 hardest question" in file_message.body["content"]
         names = [name for name, _ in fake.files]
-        assert names == ["stackprep-progress.png", "stackprep-hardest.txt"]
+        assert names == [
+            "stackprep-progress.png", "stackprep-hardest.apkg", "stackprep-hardest.txt"
+        ]  # fmt: skip
         assert fake.files[0][1][1:4] == "PNG"
-        assert "stackprep-alpha-two\tStackprep::Alpha topic" in fake.files[1][1]
+        assert fake.files[1][1].startswith("PK")  # a zip
+        assert "stackprep-alpha-two\tStackprep::Alpha topic" in fake.files[2][1]
 
 
 async def test_a_modal_opened_before_a_restart_is_still_graded(

@@ -176,10 +176,12 @@ async def test_progress_chart_is_a_photo_and_export_a_document(tg: Tg) -> None:
     await tg.send(command("/remind 07:30 Asia/Tokyo", chat_id=DM_ID, user_id=DM_ID))
     assert [(m, n) for m, n, _ in tg.api.files] == [
         ("sendPhoto", "stackprep-progress.png"),
+        ("sendDocument", "stackprep-hardest.apkg"),
         ("sendDocument", "stackprep-hardest.txt"),
     ]
     assert tg.api.files[0][2].startswith(b"\x89PNG\r\n\x1a\n")
-    assert tg.api.files[1][2].startswith(b"#separator:tab")
+    assert tg.api.files[1][2].startswith(b"PK")  # a zip
+    assert tg.api.files[2][2].startswith(b"#separator:tab")
     assert tg.sent()[-1].params["text"].startswith("I will remind you at 07:30 (Asia/Tokyo)")
 
 

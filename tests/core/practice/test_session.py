@@ -342,11 +342,14 @@ async def test_export_hardest_questions_for_anki(practice: PracticeService) -> N
         wrong = next(lbl for lbl in "ABC" if lbl != asked.round.correct_label(asked.question))
         await quiz.answer_choice(ADA, "Ada", asked.round.id, wrong)
     export = await practice.export(ADA, "Ada")
-    assert export.filename == "stackprep-hardest.txt"
-    assert export.content.startswith("#separator:tab\n#html:true\n")
-    assert "stackprep-alpha-two\tStackprep::Alpha topic" in export.content
-    assert "stackprep-beta-one\tStackprep::Beta topic" in export.content
-    assert "alpha-one" not in export.content
+    apkg, text_file = export.files
+    assert (apkg.name, text_file.name) == ("stackprep-hardest.apkg", "stackprep-hardest.txt")
+    assert apkg.data.startswith(b"PK")  # a zip: its notes are checked by importing into Anki
+    content = text_file.data.decode("utf-8")
+    assert content.startswith("#separator:tab\n#html:true\n")
+    assert "stackprep-alpha-two\tStackprep::Alpha topic" in content
+    assert "stackprep-beta-one\tStackprep::Beta topic" in content
+    assert "alpha-one" not in content
     assert "2 hardest questions" in export.reply.plain_text()
 
 
