@@ -10,6 +10,7 @@ import asyncio
 import getpass
 import logging
 import os
+import re
 import shlex
 import sys
 from collections.abc import AsyncIterator
@@ -21,30 +22,54 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.text import Text
 
-from bot.adapters.base import Services, error_notice
+from bot.adapters.base import Services, error_notice, outcome
 from bot.adapters.chart import chart_png
 from bot.adapters.console import texts as console_texts
+from bot.adapters.console.lines import BadLine, open_lines
 from bot.core.bank.questions import LABELS
+from bot.core.common.errors import AlreadyAnswered, InvalidAnswer, RoundClosed
 from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.replies import Code, Paragraph, Reply
 from bot.core.practice import texts as practice_texts
 from bot.core.practice.ports import Awaiting
 from bot.core.practice.service import PracticeService, Step
 from bot.core.quiz import Asked, QuizService
+from bot.log import log_context
 
 log = logging.getLogger(__name__)
 
 CHAT = ChatRef(Platform.CONSOLE, "console", None)
+# names the metrics count commands under (anything else typed is counted as "other")
+COMMAND_NAMES = {"/q": "question", "/lb": "leaderboard", "n": "next", "help": "help",
+                 "/start": "help", "quit": "quit", "exit": "quit", "/exit": "quit"}  # fmt: skip
+COMMAND_NAMES.update((f"/{c}", c) for c in (
+    "question", "next", "score", "leaderboard", "topics", "help", "quit", "practice", "stop",
+    "due", "progress", "export", "remind",
+))  # fmt: skip
+
+
+# C0 and C1 control characters (but tab and newline) and the bidi controls: a terminal would
+# act on them (an ANSI escape clears the screen or recolours it; an override reorders text).
+# FSI and PDI (U+2068/2069) stay: the core puts them around a right-to-left name.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066\u2067]")
+
+
+def visible(text: str) -> str:
+    """`text` with every control character shown as an escape (ESC as \\x1b), so what a
+    person typed or named themselves is printed, never acted on by the terminal."""
+    return _UNSAFE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def render(console: Console, reply: Reply) -> None:
-    """Print a Reply: text is never parsed as markup; code is syntax-highlighted."""
+    """Print a Reply: text is never parsed as markup, and control characters are shown as
+    escapes; code is syntax-highlighted."""
     for block in reply.blocks:
         match block:
             case Paragraph(text=text, bold=bold):
-                console.print(Text(text, style="bold" if bold else ""))
+                console.print(Text(visible(text), style="bold" if bold else ""))
             case Code(text=code, language=language):
-                console.print(Syntax(code, language, theme="monokai", line_numbers=False))
+                console.print(Syntax(visible(code), language, theme="monokai", line_numbers=False))
             case _:
                 assert_never(block)
     if reply.choices:
@@ -78,8 +103,10 @@ class ConsoleAdapter:
         user_id: str | None = None,
         practice: PracticeService | None = None,
         files_dir: Path | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.service = service
+        self.metrics = metrics
         self.practice = practice
         self.files_dir = files_dir or Path.cwd()  # where /progress and /export write files
         self._step: Step | None = None  # the last practice step shown
@@ -104,29 +131,33 @@ class ConsoleAdapter:
         return 0
 
     async def _lines(self) -> AsyncIterator[str]:
+        """Input lines, stripped; a line too long or not UTF-8 is refused with a message."""
         interactive = self.stdin.isatty()
-        reader = await _stream_reader(self.stdin)
+        lines = await open_lines(self.stdin)
         while True:
             if interactive:
                 self.console.print(Text("> ", style="bold cyan"), end="")
-            if reader is not None:
-                raw = await reader.readline()
-                line = raw.decode("utf-8", "replace")
-            else:
-                line = await asyncio.to_thread(self.stdin.readline)
-            if not line:
+            line = await lines.next()
+            if line is None:
                 return
+            if isinstance(line, BadLine):
+                self._say(line.message)
+                continue
             yield line.strip()
 
     async def handle(self, line: str) -> bool:
         """Handle one input line; False means quit."""
+        log_context(platform="console", user_id=self.user.user_id)  # on its log lines (bot.log)
         if not line:
             return True
         try:
             words = shlex.split(line)
         except ValueError:
             words = line.split()
+        if not words:
+            return True
         command, args = words[0].casefold(), words[1:]
+        failed: Exception | None = None
         try:
             if command in {"/quit", "/exit", "quit", "exit"}:
                 return False
@@ -157,7 +188,11 @@ class ConsoleAdapter:
         except OutputClosed:
             raise
         except Exception as exc:
+            failed = exc
             self._say(error_notice(exc, log=log, what=f"console command {line[:80]!r}"))
+        finally:
+            name = "answer" if command.upper() in LABELS else COMMAND_NAMES.get(command, "other")
+            self.metrics.command(Platform.CONSOLE.value, name, outcome(failed))
         return True
 
     async def _ask(self, topic: str | None, difficulty: str | None) -> None:
@@ -174,9 +209,12 @@ class ConsoleAdapter:
             self._say(console_texts.no_such_option(label))
             return
         try:
-            render(self.console, await self.service.answer(self.user, self.name, button.token))
-        finally:
-            self._open = None
+            reply = await self.service.answer(self.user, self.name, button.token, chat=CHAT)
+        except (AlreadyAnswered, RoundClosed, InvalidAnswer):
+            self._open = None  # the question is over; anything else (busy): answer again
+            raise
+        self._open = None
+        render(self.console, reply)
 
     async def _practice(self, line: str, command: str, args: list[str]) -> bool:
         """Practice commands and answers; False when `line` is not for practice."""
@@ -207,7 +245,7 @@ class ConsoleAdapter:
             for path in paths:
                 self._say(practice_texts.file_written(str(path.resolve())))
         elif command == "/remind":
-            render(self.console, await practice.remind(self.user, self.name, CHAT, args))
+            self._say(console_texts.NO_REMINDERS)  # nothing runs here to send one later
         elif command.startswith("/"):
             return False
         else:
@@ -260,7 +298,7 @@ class ConsoleAdapter:
             self.console.print()
 
     def _say(self, message: str) -> None:
-        self.console.print(Text(message, style="yellow"))
+        self.console.print(Text(visible(message), style="yellow"))
         self.console.print()
 
 
@@ -271,21 +309,8 @@ def _login_name() -> str:
         return "you"
 
 
-async def _stream_reader(stdin: IO[str]) -> asyncio.StreamReader | None:
-    """A non-blocking reader over stdin when it is a pipe or terminal; None for plain files."""
-    try:
-        stdin.fileno()
-    except (AttributeError, OSError, ValueError):
-        return None
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
-    except (ValueError, OSError):
-        return None
-    return reader
-
-
 def create_adapter(services: Services, *, files_dir: Path | None = None) -> ConsoleAdapter:
     """The terminal quiz over the services; /progress and /export write into `files_dir`."""
-    return ConsoleAdapter(services.quiz, practice=services.practice, files_dir=files_dir)
+    return ConsoleAdapter(
+        services.quiz, practice=services.practice, files_dir=files_dir, metrics=services.metrics
+    )

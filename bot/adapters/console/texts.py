@@ -17,3 +17,21 @@ def no_such_option(label: str) -> str:
 
 def unknown_command(word: str) -> str:
     return f"Unknown command {word[:30]!r}. Type /help for the commands."
+
+
+NO_REMINDERS = (
+    "The console cannot remind you: it only answers what you type and sends nothing later, "
+    "so no reminder was set. Type /due to see what is due; /remind works on Discord and "
+    "Telegram."
+)
+
+
+def line_too_long(limit: int) -> str:
+    return f"That line is longer than {limit // 1024} KiB, so it was ignored; the quiz goes on."
+
+
+def not_utf8(byte: int, position: int) -> str:
+    return (
+        f"That line is not UTF-8 text (byte 0x{byte:02x} at position {position}), so it was "
+        "ignored. Set your terminal or file to UTF-8."
+    )

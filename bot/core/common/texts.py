@@ -7,6 +7,10 @@ from bot.core.common.replies import Paragraph, Reply
 
 APOLOGY = "Sorry, something went wrong on our side. It has been logged; please try again."
 TZ_LIST_URL = "https://en.wikipedia.org/wiki/List_of_tz_database_time_zones"
+FOREIGN_BUTTON = (
+    "This button belongs to a question asked in another chat; answers count only there. "
+    "Ask for your own with /question."
+)
 
 
 def notice_reply(message: str) -> Reply:

@@ -20,7 +20,7 @@ from bot.core.daily import texts
 
 MIN_WINDOW = timedelta(minutes=1)
 MAX_WINDOW = timedelta(hours=23)
-_WINDOW_RE = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,4})m(?:in)?)?$")
+_WINDOW_RE = re.compile(r"^(?:(\d{1,2})h)?(?:(\d{1,4})m(?:in)?)?\Z")
 
 
 def parse_window(text: str) -> timedelta:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from bot.core.bank.questions import DIFFICULTY_NAMES, Question
-from bot.core.common.identity import Platform
+from bot.core.common.identity import Platform, shown_name
 from bot.core.common.replies import POLL_QUESTION_MAX, Paragraph, QuizPoll, Reply
 from bot.core.common.texts import TZ_LIST_URL
 from bot.core.daily.model import DailyDefaults, Subscription
@@ -104,7 +104,8 @@ def daily_reveal(question: Question, rnd: Round, stats: RoundStats, day: date) -
 
 def weekly_recap(week: str, rows: Sequence[RankedRow], place: str) -> Reply:
     lines = "\n".join(
-        f"{r.rank}. {r.row.name} — {r.row.points} pts ({r.row.correct}/{r.row.answered} right)"
+        f"{r.rank}. {shown_name(r.row.name)} — {r.row.points} pts "
+        f"({r.row.correct}/{r.row.answered} right)"
         for r in rows
     )
     return Reply(

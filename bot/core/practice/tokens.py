@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
-CHOICE_RE = re.compile(r"^p1\.c\.([A-Za-z0-9_-]{6,24})\.([A-D])$")
-RATING_RE = re.compile(r"^p1\.r\.([A-Za-z0-9_-]{6,24})\.([1-4])$")
-OWN_WORDS_RE = re.compile(r"^p1\.o\.([A-Za-z0-9_-]{6,24})$")
+# `\Z`, not `$`: `$` also matches before a trailing newline, and callers use .match()
+CHOICE_RE = re.compile(r"^p1\.c\.([A-Za-z0-9_-]{6,24})\.([A-D])\Z")
+RATING_RE = re.compile(r"^p1\.r\.([A-Za-z0-9_-]{6,24})\.([1-4])\Z")
+OWN_WORDS_RE = re.compile(r"^p1\.o\.([A-Za-z0-9_-]{6,24})\Z")
 
 
 def choice_token(round_id: str, label: str) -> str:

@@ -8,7 +8,7 @@ from datetime import date
 
 from bot.core.bank.question_bank import TopicInfo
 from bot.core.bank.questions import DIFFICULTY_NAMES, LABELS, Question
-from bot.core.common.identity import Platform
+from bot.core.common.identity import Platform, shown_name
 from bot.core.common.replies import Button, Code, Paragraph, Reply
 from bot.core.quiz.ports import PlayerStats, RoundStats, TopicStat
 from bot.core.quiz.rounds import Round
@@ -134,7 +134,8 @@ def leaderboard_reply(
         body = "Nobody has scored here yet. Be the first: /question"
     else:
         body = "\n".join(
-            f"{r.rank}. {r.row.name} — {r.row.points} pts ({r.row.correct}/{r.row.answered} right)"
+            f"{r.rank}. {shown_name(r.row.name)} — {r.row.points} pts "
+            f"({r.row.correct}/{r.row.answered} right)"
             for r in rows
         )
     blocks = [Paragraph(title, bold=True), Paragraph(body)]
@@ -162,7 +163,7 @@ def score_reply(
         f"Answered: {stats.answered}, right: {stats.correct} ({accuracy})",
         f"Daily streak: {streak} (best {stats.best_streak})",
     ]
-    blocks = [Paragraph(f"📊 {name}", bold=True), Paragraph("\n".join(lines))]
+    blocks = [Paragraph(f"📊 {shown_name(name)}", bold=True), Paragraph("\n".join(lines))]
     if topics:
         ordered = sorted(topics, key=lambda t: (-t.answered, t.topic))
         per_topic = "\n".join(
@@ -186,7 +187,7 @@ def reveal_reply(question: Question, rnd: Round, stats: RoundStats) -> Reply:
         Paragraph(f"{stats.answered} answered, {pct} right."),
     ]
     if stats.fastest:
-        fastest = ", ".join(f"{s.name} ({s.seconds:.0f}s)" for s in stats.fastest)
+        fastest = ", ".join(f"{shown_name(s.name)} ({s.seconds:.0f}s)" for s in stats.fastest)
         blocks.append(Paragraph(f"Fastest: {fastest}"))
     return Reply(tuple(blocks))
 

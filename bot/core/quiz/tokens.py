@@ -13,8 +13,9 @@ from bot.core.bank.questions import LABELS
 from bot.core.common.errors import InvalidAnswer
 
 MAX_TOKEN_BYTES = 64
-_ANSWER_RE = re.compile(r"^a1\.([A-Za-z0-9_-]{6,24})\.([A-D])$")
-_NEXT_RE = re.compile(r"^n1\.([a-z0-9-]{1,32})\.([0-3])$")
+# matched whole (fullmatch): `$` would also accept a trailing newline
+_ANSWER_RE = re.compile(r"a1\.([A-Za-z0-9_-]{6,24})\.([A-D])")
+_NEXT_RE = re.compile(r"n1\.([a-z0-9-]{1,32})\.([0-3])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +40,19 @@ def next_token(topic: str | None, difficulty: int | None) -> str:
     return f"n1.{topic or '-'}.{difficulty or 0}"
 
 
+def is_next_token(token: object) -> bool:
+    """Whether a button asks for the next question (checked before opening a round, e.g. when
+    the chat could not be sent one now)."""
+    return isinstance(token, str) and _NEXT_RE.fullmatch(token) is not None
+
+
 def decode(token: object) -> AnswerToken | NextToken:
     """Decode a token from a button; anything forged, truncated or foreign -> InvalidAnswer."""
     if not isinstance(token, str) or len(token.encode("utf-8", "replace")) > MAX_TOKEN_BYTES:
         raise InvalidAnswer()
-    if m := _ANSWER_RE.match(token):
+    if m := _ANSWER_RE.fullmatch(token):
         return AnswerToken(m.group(1), m.group(2))
-    if m := _NEXT_RE.match(token):
+    if m := _NEXT_RE.fullmatch(token):
         topic = None if m.group(1) == "-" else m.group(1)
         return NextToken(topic, int(m.group(2)) or None)
     raise InvalidAnswer()

@@ -78,3 +78,21 @@ def test_the_button_template_takes_every_core_token_and_nothing_foreign() -> Non
     assert template.fullmatch("a2.future-version.A")  # reaches the core: "no longer open"
     assert not template.fullmatch("daily:settings")  # other features' ids are left alone
     assert TokenButton("a1.abcdefghijk.A", "A").custom_id == "a1.abcdefghijk.A"
+
+
+def test_names_on_a_leaderboard_cannot_mention_or_reorder() -> None:
+    """Issue 18, item 19: names come cleaned and defused from the core (shown_name); here,
+    what Discord gets of them has no mention syntax, and never pings (allowed_mentions)."""
+    from bot.core.quiz.scoring import BoardRow, rank_rows
+    from bot.core.quiz.texts import leaderboard_reply
+
+    names = ["@everyone", "@here", "<@123456789012345678>", "<@&123456789012345678>",
+             "<#123456789012345678>", "</daily:123456789012345678>", "<t:0:R>",
+             "Eve\u202egnp.exe"]  # fmt: skip
+    rows = [BoardRow(n, name, 100 - n, 1, 1) for n, name in enumerate(names, 1)]
+    reply = leaderboard_reply(rank_rows(rows), None, period="week", place="here", asker_id=0)
+    rendered = render(reply)
+    mention = re.compile(r"@(everyone|here)|<(@[!&]?|#|/[\w-]+:)\d+>|<t:-?\d+(:\w)?>")
+    assert not mention.search(rendered.content), rendered.content
+    assert "\u202e" not in rendered.content
+    assert rendered.message_kwargs()["allowed_mentions"].to_dict() == {"parse": []}

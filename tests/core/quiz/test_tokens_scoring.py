@@ -39,7 +39,8 @@ def test_tokens_round_trip_and_fit_platform_limits() -> None:
 @pytest.mark.parametrize(
     "forged",
     ["", "a1", "a1.abc.A", "a1.abcdefghijk.E", "a2.abcdefghijk.A", "a1.abcdefghijk.A.x",
-     "a1.abc/efghijk.A", "x" * 65, "n1.../.0", None, 42],
+     "a1.abc/efghijk.A", "x" * 65, "n1.../.0", None, 42,
+     "a1.abcdefghijk.A\n", "n1.-.0\n", "n1.alpha.2\n"],  # `$` took a trailing newline
 )  # fmt: skip
 def test_forged_tokens_are_invalid(forged: object) -> None:
     with pytest.raises(InvalidAnswer, match="no longer open"):
