@@ -18,7 +18,9 @@ from bot.core.practice.ports import (
     TopicProgress,
 )
 from bot.core.practice.srs import CardPhase, CardState, Review, Source, new_card
-from bot.core.quiz.ports import Store
+from bot.core.quiz.ports import Attempt, Store
+from bot.core.quiz.rounds import Round, RoundKind
+from bot.core.quiz.scoring import Award, iso_week
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 DM = ChatRef(Platform.DISCORD, "dm-1")
@@ -34,6 +36,18 @@ def card(pid: int, qid: str, due: datetime, **kw: object) -> CardState:
 
 def review(c: CardState, rating: int, source: Source = Source.CHOICE) -> Review:
     return Review(c.player_id, c.question_id, c.topic, rating, source, T0, None)
+
+
+async def stored_answer(
+    stores: tuple[Store, PracticeStore], n: int, pid: int, correct: bool, at: datetime
+) -> None:
+    """A multiple-choice answer as the quiz stores it, and as the answer listener notes it."""
+    store, practice = stores
+    rnd = Round(f"round{n:06d}", "alpha-one", DM, RoundKind.PRACTICE, (0, 1, 2), at, None)
+    await store.create_round(rnd)
+    attempt = Attempt(rnd, pid, "alpha-one", "alpha", "A", correct, at, (), iso_week(at), at.date())
+    await store.record_answer(attempt, lambda ctx: Award(correct, 0))
+    await practice.note_choice(pid, "alpha-one", "alpha", correct, at)
 
 
 def session(pid: int, sid: str = "sess000001", **kw: object) -> Session:
@@ -55,19 +69,50 @@ async def test_cards_round_trip_every_field(practice_stores: tuple[Store, Practi
     assert await practice.carded(pid) == {"alpha-one"}
 
 
-async def test_batched_reviews_and_card_reads(practice_stores: tuple[Store, PracticeStore]) -> None:
+async def test_stored_answers_wait_for_their_cards_until_applied_once(
+    practice_stores: tuple[Store, PracticeStore],
+) -> None:
     store, practice = practice_stores
     a, b = await player(store, 1), await player(store, 2)
-    first = card(a, "alpha-one", T0)
-    later = replace(first, reps=2, due=T0 + timedelta(days=1))
-    other = card(b, "alpha-one", T0)
-    await practice.save_reviews([(first, review(first, 1)), (other, review(other, 3)),
-                                 (later, review(later, 3))])  # fmt: skip
+    empty = await practice.pending_choices(10)
+    assert empty.answers == () and empty.after == empty.through == empty.latest
+    minute = timedelta(minutes=1)
+    for n, (pid, correct) in enumerate([(a, True), (b, False), (a, False)]):
+        await stored_answer(practice_stores, n, pid, correct, T0 + n * minute)
+
+    pending = await practice.pending_choices(10)
+    assert [(x.player_id, x.question_id, x.topic, x.correct, x.at) for x in pending.answers] == [
+        (a, "alpha-one", "alpha", True, T0),
+        (b, "alpha-one", "alpha", False, T0 + minute),
+        (a, "alpha-one", "alpha", False, T0 + 2 * minute),
+    ]
+    seqs = [x.seq for x in pending.answers]
+    assert empty.after == pending.after < seqs[0] < seqs[1] < seqs[2] == pending.through
+    assert pending.latest == seqs[2]
+
+    first = await practice.pending_choices(2)  # the oldest two, in order
+    assert [x.seq for x in first.answers] == seqs[:2] and first.through == seqs[1]
+    assert first.latest == seqs[2]
+    mine = card(a, "alpha-one", T0)
+    later = replace(mine, reps=2, due=T0 + timedelta(days=1))
+    theirs = card(b, "alpha-one", T0)
+    items = [(mine, review(mine, 3)), (later, review(later, 3)), (theirs, review(theirs, 1))]
+    await practice.apply_choices(first.after, first.through, items)
+    await practice.apply_choices(first.after, first.through, items)  # applied already: nothing
     found = await practice.cards([(a, "alpha-one"), (b, "alpha-one"), (a, "nope")])
-    assert found == {(a, "alpha-one"): later, (b, "alpha-one"): other}  # later state wins
+    assert found == {(a, "alpha-one"): later, (b, "alpha-one"): theirs}  # the later state wins
     assert await practice.cards([]) == {}
     progress = {p.topic: p for p in await practice.progress(a)}
-    assert (progress["alpha"].reviews, progress["alpha"].recalled) == (2, 1)
+    assert (progress["alpha"].reviews, progress["alpha"].recalled) == (2, 2)  # not 4, 4
+
+    rest = await practice.pending_choices(10)
+    assert rest.after == seqs[1] and [x.seq for x in rest.answers] == [seqs[2]]
+    await practice.apply_choices(rest.after, rest.through, [])  # nothing to write: still moves
+    done = await practice.pending_choices(10)
+    assert done.answers == () and done.after == done.through == done.latest == seqs[2]
+    await stored_answer(practice_stores, 3, b, True, T0 + 3 * minute)
+    (newer,) = (await practice.pending_choices(10)).answers
+    assert newer.seq > seqs[2]  # numbers never go back, though the rows before are gone
 
 
 async def test_due_cards_are_most_overdue_first_and_filtered(
@@ -105,8 +150,8 @@ async def test_progress_counts_reviews_and_learned_cards(
     await practice.save_review(learned, review(learned, 1, Source.TEXT))
     await practice.save_review(learning, review(learning, 2, Source.TEXT))
     await practice.save_review(other, review(other, 1))
-    assert await practice.progress(pid) == [
-        TopicProgress("alpha", reviews=3, recalled=2, cards=2, learned=1),
+    assert await practice.progress(pid) == [  # an open answer the grader did not pass: not right
+        TopicProgress("alpha", reviews=3, recalled=1, cards=2, learned=1),
         TopicProgress("beta", reviews=1, recalled=0, cards=1, learned=0),
     ]
     assert await practice.progress(pid + 99) == []

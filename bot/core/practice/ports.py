@@ -73,6 +73,34 @@ class DueSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ChoiceAnswer:
+    """A stored multiple-choice answer, as the card writer reads it: wrong = Again, right =
+    Good for the learner's card of that question."""
+
+    seq: int  # its place in the order answers were stored
+    player_id: int
+    question_id: str
+    topic: str
+    correct: bool
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingChoices:
+    """The oldest answers whose card updates are not written yet (at most a batch of them).
+
+    They follow the watermark `after` and run through `through` (the last one read; it can be
+    past the last of `answers` when an answer among them is gone). `latest` is the newest
+    answer stored when they were read.
+    """
+
+    after: int
+    through: int
+    latest: int
+    answers: tuple[ChoiceAnswer, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Reminder:
     player_id: int
     chat: ChatRef  # the private chat the reminder is sent to
@@ -93,9 +121,27 @@ class PracticeStore(Protocol):
         """The stored cards among (player id, question id) keys, in one read."""
         ...
 
-    async def save_reviews(self, items: Sequence[tuple[CardState, Review]]) -> None:
-        """Several `save_review`s in one transaction, in order (later states win). Nobody
-        waits for these (multiple-choice answers' cards): a store may write them when it has
+    # -- multiple-choice answers' card updates, derived from the stored answers ------------
+    async def note_choice(
+        self, player_id: int, question_id: str, topic: str, correct: bool, at: datetime
+    ) -> None:
+        """The quiz has just stored this multiple-choice answer. A store whose answers feed
+        practice in the answer's own write (SQLite: a trigger) has it already and does
+        nothing; the in-memory store queues it here."""
+        ...
+
+    async def pending_choices(self, limit: int) -> PendingChoices:
+        """Up to `limit` of the oldest stored answers whose card updates are not written, in
+        the order they were stored."""
+        ...
+
+    async def apply_choices(
+        self, after: int, through: int, items: Sequence[tuple[CardState, Review]]
+    ) -> None:
+        """Write the cards and reviews that the pending answers after `after` through
+        `through` produced (in order: later states win) and move the watermark to `through`,
+        all in one transaction; nothing at all if the watermark is no longer `after` (they
+        were applied already). Nobody waits for these: a store may write them when it has
         nothing more urgent to do; keep each call small."""
         ...
 

@@ -3,14 +3,13 @@
 A session is N questions (due cards first, most overdue first, then new ones) that alternate
 multiple choice and open questions. Multiple-choice answers go through QuizService (a practice
 round: no points, no leaderboard) and, like every multiple-choice answer anywhere, update the
-card through the answer listener. Open answers are graded, then the learner rates their recall;
+card: the answer listener wakes the card writer (bot/core/practice/cards.py), which derives
+the updates from the stored answers. Open answers are graded, then the learner rates their recall;
 the rating schedules the card. Free-text answers never touch the leaderboard tables.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 import secrets
@@ -25,8 +24,10 @@ from bot.core.bank.question_bank import QuestionBank
 from bot.core.common.clock import Clock, SystemClock
 from bot.core.common.errors import EmptyBank, InvalidAnswer, QuizError
 from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.replies import Reply
 from bot.core.practice import texts as pt
+from bot.core.practice.cards import CardWriter
 from bot.core.practice.grading import GradingRules, grade
 from bot.core.practice.ports import Awaiting, PracticeStore, Session, SessionState
 from bot.core.practice.reminders import PracticeReminders
@@ -42,8 +43,9 @@ from bot.core.practice.tokens import (
 from bot.core.quiz import AnswerEvent, Players, QuizService, RoundKind, question_reply
 
 log = logging.getLogger(__name__)
-CARD_WRITE_LINGER = 0.02  # seconds a multiple-choice card update may wait to share a write
-CARD_SLICE = 16  # card updates computed and written at a time (about 1 ms of the writer's time)
+# Seconds a reader of cards (/due, /progress, a session's start) waits for the card updates of
+# answers stored before it; under a backlog it reads the cards as they are rather than hang.
+CARDS_READ_WAIT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ class PracticeService:
         settings: PracticeSettings | None = None,
         exporter: FilesExporter | None = None,
         rng: random.Random | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         """`quiz` opens and answers the practice rounds of multiple-choice steps; `players`
         (the quiz's store) maps a person to their player id."""
@@ -100,10 +103,9 @@ class PracticeService:
         self.srs = Srs(self.settings.desired_retention)
         self._exporter = exporter
         self._rng = rng or random.SystemRandom()
+        self.metrics = metrics  # sessions started and completed (bot.ops when enabled)
         self.reminders = PracticeReminders(store, players=players, clock=self.clock)
-        self._pending: list[AnswerEvent] = []
-        self._flusher: asyncio.Task[None] | None = None
-        self._flush_now = asyncio.Event()
+        self.cards = CardWriter(store, self.srs)
 
     def attach(self) -> None:
         """Let every multiple-choice answer anywhere update the learner's card."""
@@ -117,64 +119,23 @@ class PracticeService:
     # -- cards --------------------------------------------------------------------------------
 
     async def on_answer(self, event: AnswerEvent) -> None:
-        """A multiple-choice answer: wrong = Again, right = Good.
+        """A multiple-choice answer was stored: wrong = Again, right = Good for its card.
 
-        Queued, not written inline: one owned task applies the queue in batches (one read per
-        card, one write transaction per batch), so an answer's reply never waits for its card
-        and a burst of answers costs one card write, not one per answer. Readers of cards call
-        `flush()` first; shutdown calls it too.
+        Not written inline: the card writer applies stored answers in batches in the
+        background, so an answer's reply never waits for its card. Readers of cards call
+        `flush()` first.
         """
-        self._pending.append(event)
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_loop(), name="practice-cards")
+        await self.cards.noted(event)
 
     async def flush(self) -> None:
-        """Wait until every queued card update from multiple-choice answers is written."""
-        while self._flusher is not None and not self._flusher.done():
-            self._flush_now.set()
-            await asyncio.shield(self._flusher)
+        """Wait until the card update of every multiple-choice answer stored so far is
+        written (a failed write is logged and retried later)."""
+        await self.cards.flush()
 
-    async def _flush_loop(self) -> None:
-        while self._pending:
-            # Linger briefly so a busy minute's answers share a few card writes instead of
-            # taking the database writer away from the answers themselves; flush() cuts it.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_now.wait(), CARD_WRITE_LINGER)
-            self._flush_now.clear()
-            batch, self._pending = self._pending, []
-            try:
-                await self._apply(batch)
-            except Exception:
-                log.exception("updating %d practice cards failed", len(batch))
-
-    async def _apply(self, batch: list[AnswerEvent]) -> None:
-        """Update the cards of a batch of answers, CARD_SLICE at a time.
-
-        Each slice is computed and handed to the store, then the loop gets a turn: a busy
-        minute's backlog never holds the event loop (FSRS and encoding cost about 20 us a
-        card) nor the database writer for long in one go.
-        """
-        cards: dict[tuple[int, str], CardState] = {}
-        writes: list[asyncio.Future[None]] = []
-        for start in range(0, len(batch), CARD_SLICE):
-            part = batch[start : start + CARD_SLICE]
-            unread = {(e.player_id, e.question_id) for e in part} - cards.keys()
-            cards.update(await self.store.cards(list(unread)))
-            items: list[tuple[CardState, Review]] = []
-            for e in part:
-                key = (e.player_id, e.question_id)
-                card = cards.get(key) or new_card(e.player_id, e.question_id, e.topic, e.at)
-                rating = Rating.Good if e.correct else Rating.Again
-                cards[key] = updated = self.srs.review(card, rating, e.at)
-                review = Review(
-                    e.player_id, e.question_id, e.topic, int(rating), Source.CHOICE, e.at
-                )
-                items.append((updated, review))
-            writes.append(asyncio.ensure_future(self.store.save_reviews(items)))
-        # every slice's write is waited for, so none fails unseen; the first failure is raised
-        failed = [r for r in await asyncio.gather(*writes, return_exceptions=True) if r]
-        if failed:
-            raise failed[0]
+    async def close(self) -> None:
+        """Stop the card writer; card updates not written yet stay pending in the store and
+        are applied after the next start (nothing is lost)."""
+        await self.cards.close()
 
     async def _review(
         self, player: int, question_id: str, topic: str, rating: Rating, at: datetime,
@@ -197,7 +158,7 @@ class PracticeService:
         self, user: UserRef, name: str, chat: ChatRef, topic: str | None = None
     ) -> Step:
         """`/practice [topic]` in a private chat: a new session (ending any running one)."""
-        await self.flush()  # queued multiple-choice updates first
+        await self.cards.flush(within=CARDS_READ_WAIT)  # stored answers' cards first
         if not chat.is_private:
             raise QuizError(pt.DM_ONLY)
         slug = self.bank.resolve_topic(topic)
@@ -215,6 +176,7 @@ class PracticeService:
         intro = Reply(
             (pt.session_intro(len(plan), due, self.bank.titles.get(slug or "")),), private=True
         )
+        self.metrics.practice_session("started")
         return await self._present(session, now, (intro,))
 
     async def _plan(
@@ -271,6 +233,7 @@ class PracticeService:
             session, state=SessionState.DONE, awaiting=Awaiting.NOTHING, touched_at=now
         )
         await self.store.save_session(session)
+        self.metrics.practice_session("completed")
         return Step((*before, pt.done_reply(session)), Awaiting.NOTHING, session.id)
 
     def _idle(self, session: Session, now: datetime) -> bool:
@@ -364,7 +327,7 @@ class PracticeService:
         self, user: UserRef, name: str, rating: int, *, session_id: str | None = None
     ) -> Step:
         """Again (1), Hard (2), Good (3) or Easy (4) after an open answer: schedule the card."""
-        await self.flush()  # queued multiple-choice updates first
+        await self.cards.flush(within=CARDS_READ_WAIT)  # stored answers' cards first
         now = self.clock.now()
         session = await self._current(user, name, now)
         if (session_id is not None and session_id != session.id) or (
@@ -447,13 +410,13 @@ class PracticeService:
     # -- due, progress, export ----------------------------------------------------------------
 
     async def due(self, user: UserRef, name: str) -> Reply:
-        await self.flush()  # queued multiple-choice updates first
+        await self.cards.flush(within=CARDS_READ_WAIT)  # stored answers' cards first
         player = await self.players.player(user, name)
         now = self.clock.now()
         return pt.due_reply(await self.store.due_summary(player, now), now)
 
     async def progress(self, user: UserRef, name: str) -> Progress:
-        await self.flush()  # queued multiple-choice updates first
+        await self.cards.flush(within=CARDS_READ_WAIT)  # stored answers' cards first
         player = await self.players.player(user, name)
         rows = await self.store.progress(player)
         return Progress(
@@ -463,7 +426,7 @@ class PracticeService:
 
     async def export(self, user: UserRef, name: str) -> Export:
         """The learner's hardest questions as Anki files (.apkg, and plain text)."""
-        await self.flush()  # queued multiple-choice updates first
+        await self.cards.flush(within=CARDS_READ_WAIT)  # stored answers' cards first
         if self._exporter is None:
             raise QuizError(pt.EXPORT_UNAVAILABLE)
         player = await self.players.player(user, name)
@@ -484,5 +447,5 @@ class PracticeService:
         self, platforms: Collection[Platform] | None = None
     ) -> list[tuple[ChatRef, Reply]]:
         """Claimed reminders to send now (see PracticeReminders.due)."""
-        await self.flush()  # queued multiple-choice updates first
+        await self.cards.flush(within=CARDS_READ_WAIT)  # stored answers' cards first
         return await self.reminders.due(platforms)

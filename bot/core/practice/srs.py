@@ -13,6 +13,8 @@ from enum import IntEnum, StrEnum
 
 from fsrs import Card, Rating, Scheduler, State
 
+from bot.core.practice.grading import PASS_SCORE
+
 
 class CardPhase(IntEnum):
     """The FSRS learning state (same numbers as fsrs.State)."""
@@ -60,6 +62,14 @@ class Review:
     source: Source
     at: datetime
     score: float | None = None  # the grader's score for an open answer
+
+    @property
+    def recalled(self) -> bool:
+        """Whether /progress counts it as right: a right choice, or an open answer the grader
+        passed (PASS_SCORE) that the learner did not rate Again."""
+        if self.source is Source.TEXT:
+            return self.rating > 1 and self.score is not None and self.score >= PASS_SCORE
+        return self.rating > 1
 
 
 def new_card(player_id: int, question_id: str, topic: str, now: datetime) -> CardState:

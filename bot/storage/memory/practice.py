@@ -5,12 +5,15 @@ Held to the same contract tests as the SQLite store (tests/practice/test_practic
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
 from bot.core.practice.ports import (
+    ChoiceAnswer,
     DueSummary,
+    PendingChoices,
     PracticeStore,
     Reminder,
     Session,
@@ -28,6 +31,9 @@ class MemoryPracticeStore:
         self._reviews: list[Review] = []
         self._sessions: dict[str, Session] = {}
         self._reminders: dict[int, Reminder] = {}
+        self._choices: deque[ChoiceAnswer] = deque()  # noted, card update not applied yet
+        self._latest = 0  # seq of the newest noted answer
+        self._applied = 0  # the watermark: seq of the last answer whose card update is applied
 
     async def card(self, player_id: int, question_id: str) -> CardState | None:
         return self._cards.get((player_id, question_id))
@@ -36,12 +42,33 @@ class MemoryPracticeStore:
         return {k: self._cards[k] for k in keys if k in self._cards}
 
     async def save_review(self, card: CardState, review: Review) -> None:
-        await self.save_reviews([(card, review)])
+        self._save([(card, review)])
 
-    async def save_reviews(self, items: Sequence[tuple[CardState, Review]]) -> None:
+    def _save(self, items: Sequence[tuple[CardState, Review]]) -> None:
         for card, review in items:
             self._cards[(card.player_id, card.question_id)] = card
             self._reviews.append(review)
+
+    async def note_choice(
+        self, player_id: int, question_id: str, topic: str, correct: bool, at: datetime
+    ) -> None:
+        self._latest += 1
+        self._choices.append(ChoiceAnswer(self._latest, player_id, question_id, topic, correct, at))
+
+    async def pending_choices(self, limit: int) -> PendingChoices:
+        batch = tuple(c for _, c in zip(range(limit), self._choices, strict=False))
+        through = batch[-1].seq if batch else self._applied
+        return PendingChoices(self._applied, through, self._latest, batch)
+
+    async def apply_choices(
+        self, after: int, through: int, items: Sequence[tuple[CardState, Review]]
+    ) -> None:
+        if self._applied != after:
+            return  # applied already
+        self._save(items)
+        self._applied = through
+        while self._choices and self._choices[0].seq <= through:
+            self._choices.popleft()
 
     def _mine(self, player_id: int, topic: str | None) -> list[CardState]:
         return [
@@ -80,7 +107,7 @@ class MemoryPracticeStore:
             if r.player_id == player_id:
                 row = rows.setdefault(r.topic, [0, 0, 0, 0])
                 row[0] += 1
-                row[1] += int(r.rating > 1)
+                row[1] += int(r.recalled)
         for c in self._mine(player_id, None):
             row = rows.setdefault(c.topic, [0, 0, 0, 0])
             row[2] += 1

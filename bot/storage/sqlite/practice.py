@@ -1,9 +1,13 @@
 """Practice's PracticeStore over a Database: FSRS cards and reviews, sessions, reminders.
 
-Every write goes through the Database's one writer connection. The answer listener's card
-updates (`save_reviews`) are background writes: they wait for a gap in the answers
-(bench/README.md step 9). A batch of reviews is one statement per table, rows as JSON, run as
-one step on the writer's thread (step 1). A card
+Every write goes through the Database's one writer connection. Multiple-choice answers'
+card updates come from the stored answers (schema 9): the answer's own statement adds a row to
+`practice_feed`, `pending_choices` reads the oldest ones past `practice_watermark` (on the
+reader), and `apply_choices` writes their cards and reviews and moves the watermark in one
+transaction, only if the watermark is still where the batch started, so a crash or a backlog
+loses no update and none is applied twice. Those writes are background writes: they wait for a
+gap in the answers (bench/README.md step 9). A batch of reviews is one statement per table,
+rows as JSON, run as one step on the writer's thread (step 1). A card
 counts its own reviews (schema 6: 20.0 -> 14.2 us and 2.67 -> 1.50 WAL frames per card write),
 and no index orders cards by due date (schema 5): every card query is for one player, which
 the primary key already finds. Held to the same contract tests as the in-memory store
@@ -22,7 +26,9 @@ from bot.core.common.identity import ChatRef, Platform
 from bot.core.practice.grading import Suggestion
 from bot.core.practice.ports import (
     Awaiting,
+    ChoiceAnswer,
     DueSummary,
+    PendingChoices,
     PracticeStore,
     Reminder,
     Session,
@@ -46,35 +52,69 @@ _SESSION_COLUMNS = (
 )
 
 
-# Cards' new states, each counting the review that produced it: rows as JSON arrays in
-# _CARD_COLUMNS order plus 1 if the review recalled the answer; the same card twice in one
-# statement is applied in order.
-_SAVE_CARDS = (
-    f"INSERT INTO practice_cards ({_CARD_COLUMNS}, reviews, recalled) SELECT "  # noqa: S608
-    + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(11))
-    + ", 1, json_extract(value, '$[11]') FROM json_each(?) WHERE true "
-    "ON CONFLICT (player_id, question_id) DO UPDATE SET topic = excluded.topic, "
-    "phase = excluded.phase, step = excluded.step, stability = excluded.stability, "
-    "difficulty = excluded.difficulty, due = excluded.due, "
-    "last_review = excluded.last_review, reps = excluded.reps, lapses = excluded.lapses, "
-    "reviews = reviews + 1, recalled = recalled + excluded.recalled"
+# Only while the watermark is still where a batch of multiple-choice updates started (its
+# second parameter): a batch someone already applied writes nothing.
+_AT_WATERMARK = "(SELECT applied FROM practice_watermark) = ?"
+
+
+def _save_cards(where: str) -> str:
+    """Cards' new states, each counting the review that produced it: rows as JSON arrays in
+    _CARD_COLUMNS order plus 1 if the review recalled the answer; the same card twice in one
+    statement is applied in order."""
+    return (
+        f"INSERT INTO practice_cards ({_CARD_COLUMNS}, reviews, recalled) SELECT "  # noqa: S608
+        + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(11))
+        + f", 1, json_extract(value, '$[11]') FROM json_each(?) WHERE {where} "
+        "ON CONFLICT (player_id, question_id) DO UPDATE SET topic = excluded.topic, "
+        "phase = excluded.phase, step = excluded.step, stability = excluded.stability, "
+        "difficulty = excluded.difficulty, due = excluded.due, "
+        "last_review = excluded.last_review, reps = excluded.reps, lapses = excluded.lapses, "
+        "reviews = reviews + 1, recalled = recalled + excluded.recalled"
+    )
+
+
+def _save_reviews(where: str) -> str:
+    return (
+        "INSERT INTO practice_reviews (player_id, question_id, topic, rating, source, score, "  # noqa: S608
+        "reviewed_at) SELECT "
+        + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(7))
+        + f" FROM json_each(?) WHERE {where}"
+    )
+
+
+_SAVE_CARDS, _SAVE_CARDS_AT = _save_cards("true"), _save_cards(_AT_WATERMARK)
+_SAVE_REVIEWS, _SAVE_REVIEWS_AT = _save_reviews("true"), _save_reviews(_AT_WATERMARK)
+_ADVANCE = "UPDATE practice_watermark SET applied = ? WHERE applied = ?"
+# The rows before the watermark are done with; the one at it stays, so that new rows keep
+# getting larger numbers (SQLite numbers a row one past the largest in the table).
+_FORGET = "DELETE FROM practice_feed WHERE seq < (SELECT applied FROM practice_watermark)"
+
+# The watermark, the newest answer, and the oldest `limit` answers past the watermark with
+# what they were (an answer that is gone comes back as NULLs: it is skipped, not waited for).
+# One statement, so all of it is one snapshot; the LIMIT is applied before the join and the
+# sort, so a backlog of any size costs one batch.
+_PENDING = """
+WITH mark(applied, latest) AS (
+    SELECT applied, (SELECT max(seq) FROM practice_feed) FROM practice_watermark
+), next(seq, round_id, player_id) AS (
+    SELECT seq, round_id, player_id FROM practice_feed
+    WHERE seq > (SELECT applied FROM practice_watermark) ORDER BY seq LIMIT ?
 )
+SELECT mark.applied, mark.latest, next.seq, a.player_id, a.question_id, a.topic, a.correct,
+    a.answered_at
+FROM mark LEFT JOIN next LEFT JOIN answers a
+    ON a.round_id = next.round_id AND a.player_id = next.player_id
+ORDER BY next.seq
+"""
 
-_SAVE_REVIEWS = (
-    "INSERT INTO practice_reviews (player_id, question_id, topic, rating, source, score, "  # noqa: S608
-    "reviewed_at) SELECT "
-    + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(7))
-    + " FROM json_each(?)"
-)
 
-
-def _review_statements(items: Sequence[tuple[CardState, Review]]) -> list[tuple[str, Any]]:
-    """The cards' new states and their reviews: one statement per table (rows as JSON)."""
+def _review_rows(items: Sequence[tuple[CardState, Review]]) -> tuple[str, str]:
+    """The cards' new states and their reviews as JSON rows, one array per table."""
     cards = [
         (
             c.player_id, c.question_id, c.topic, int(c.phase), c.step, c.stability,
             c.difficulty, to_ts(c.due), to_ts(c.last_review) if c.last_review else None,
-            c.reps, c.lapses, int(r.rating > 1),
+            c.reps, c.lapses, int(r.recalled),
         )
         for c, r in items
     ]  # fmt: skip
@@ -82,7 +122,19 @@ def _review_statements(items: Sequence[tuple[CardState, Review]]) -> list[tuple[
         (r.player_id, r.question_id, r.topic, r.rating, r.source.value, r.score, to_ts(r.at))
         for _, r in items
     ]
-    return [(_SAVE_CARDS, (json.dumps(cards),)), (_SAVE_REVIEWS, (json.dumps(reviews),))]
+    return json.dumps(cards), json.dumps(reviews)
+
+
+def _pending(rows: list[Any]) -> PendingChoices:
+    applied, latest = rows[0][0], rows[0][1]
+    answers, through = [], applied
+    for _, _, seq, pid, qid, topic, correct, at in rows:
+        if seq is None:
+            continue
+        through = seq
+        if pid is not None:
+            answers.append(ChoiceAnswer(seq, pid, qid, topic, bool(correct), from_ts(at)))
+    return PendingChoices(applied, through, max(latest or 0, applied), tuple(answers))
 
 
 def _card(row: Any) -> CardState:
@@ -143,11 +195,27 @@ class SqlitePracticeStore:
         return {(c.player_id, c.question_id): c for c in map(_card, rows)}
 
     async def save_review(self, card: CardState, review: Review) -> None:
-        await self._db.write_all(_review_statements([(card, review)]))
+        cards, reviews = _review_rows([(card, review)])
+        await self._db.write_all([(_SAVE_CARDS, (cards,)), (_SAVE_REVIEWS, (reviews,))])
 
-    async def save_reviews(self, items: Sequence[tuple[CardState, Review]]) -> None:
-        if items:  # in the background: answers never queue behind card updates
-            await self._db.write_all(_review_statements(items), background=True)
+    async def note_choice(
+        self, player_id: int, question_id: str, topic: str, correct: bool, at: datetime
+    ) -> None:
+        """Nothing to do: the answer's own INSERT fed it to practice_feed (schema 9)."""
+
+    async def pending_choices(self, limit: int) -> PendingChoices:
+        return _pending(await self._db.read(_PENDING, (limit,)))
+
+    async def apply_choices(
+        self, after: int, through: int, items: Sequence[tuple[CardState, Review]]
+    ) -> None:
+        statements: list[tuple[str, Any]] = []
+        if items:
+            cards, reviews = _review_rows(items)
+            statements += [(_SAVE_CARDS_AT, (cards, after)), (_SAVE_REVIEWS_AT, (reviews, after))]
+        statements += [(_ADVANCE, (through, after)), (_FORGET, ())]
+        # in the background: answers never queue behind card updates
+        await self._db.write_all(statements, background=True)
 
     async def due_cards(
         self, player_id: int, now: datetime, topic: str | None, limit: int

@@ -6,7 +6,10 @@ batches whose chunks are each one statement and one commit; a caller returns onl
 chunk has committed, so a burst of answers shares a few commits and an acknowledged answer is
 never lost. Units (a round, a session, the checkpoint's last pass) run between two batches,
 background units (practice's card updates) only in gaps between them. Only a multi-statement
-`transaction` takes the write lock, and the thread hands it over at once.
+`transaction` takes the write lock, and the thread hands it over at once. A write that finds
+the database locked by another connection is tried again until it is written or RETRY_FOR has
+passed since it was queued (`until_unlocked` does the same for a statement the event loop
+awaits), so a vote nobody can cast twice is not dropped.
 
 Measured (bench/README.md): when the event loop handed the writer each batch, the thread idled
 until a busy loop came round (7.3 s of batch time seen by the loop for 4.4 s on the thread in
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sqlite3
 import threading
@@ -38,11 +42,24 @@ _T = TypeVar("_T")
 MAX_BATCH = 512
 IDLE_LINGER = 0.02  # seconds the writer's thread waits for more work before handing back
 LATER_AT_MOST = 0.25  # seconds a background write waits for a gap in the answers at most
+RETRY_FOR = 60.0
+"""Seconds a write that found the database locked is retried, counted from when it was queued.
+
+SQLite waits `busy_timeout` (5 s by default) for another connection's write lock, then gives
+up. Whoever holds it (an operator's sqlite3 shell, a backup or VACUUM run by hand, a second
+bot starting on the same file) usually lets go within seconds, and until then nothing of ours
+can be written at all; failing the write at once lost quiz-poll votes that Telegram had
+already shown as right or wrong and that cannot be cast again. A minute covers a manual
+backup of a large file and the overlap of a supervisor's restart while still letting a
+waiting person hear back (Discord defers after 2 s; its interaction token lasts 15 minutes).
+After it, the write fails (StorageUnavailable) and a WARNING says what was not recorded."""
+RETRY_PAUSES = (0.05, 1.0)  # first and longest pause between attempts (busy_timeout waits too)
 
 ChunkWriter = Callable[[sqlite3.Connection, list[Any]], list[Any]]
 """Writes one chunk of batched items on the writer's thread: items in the order they were
 queued, no key twice. Returns, item by item, its result or the Exception its caller gets. It
-commits what it wrote (one autocommitted statement); raising fails the whole chunk."""
+commits what it wrote (one autocommitted statement); raising fails the whole chunk and means
+nothing of it was written (so a chunk that found the database locked is tried again)."""
 
 
 @dataclass
@@ -54,12 +71,15 @@ class _Job:
     item: Any
     write: ChunkWriter
     future: asyncio.Future[Any] = field(repr=False)
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
 class _Unit:
     """A write other than a batched one (a batch of cards, a session row, the checkpoint's
-    last pass): a function of the writer's connection, run on its thread between batches."""
+    last pass): a function of the writer's connection, run on its thread between batches. If
+    it raises, it has written nothing (one autocommitted statement, or one transaction that
+    rolls back), so one that found the database locked is tried again."""
 
     fn: Callable[[sqlite3.Connection], Any]
     future: asyncio.Future[Any] = field(repr=False)
@@ -138,10 +158,67 @@ def _drain(conn: sqlite3.Connection, queue: _Queue, post: Callable[..., object])
         idle_until = time.monotonic() + IDLE_LINGER
 
 
+def is_locked(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite saying another connection holds the lock (SQLITE_BUSY or
+    SQLITE_LOCKED, any extended code): the write did nothing and may be tried again."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (
+        isinstance(exc, sqlite3.OperationalError)
+        and code is not None
+        and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    )
+
+
+def _retrying(attempt: Callable[[], _T], queued_at: float, what: str) -> _T:
+    """On the writer's thread: `attempt()`, tried again after a pause (doubling up to
+    RETRY_PAUSES[1]) while it finds the database locked, until RETRY_FOR after `queued_at`.
+
+    Pausing the writer's thread costs nothing: while another connection holds the write lock
+    no write of ours can be done, and the queue keeps everything that comes in meanwhile.
+    """
+    pause, longest = RETRY_PAUSES
+    retried = False
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as exc:
+            left = queued_at + RETRY_FOR - time.monotonic()
+            if not is_locked(exc) or left <= pause:
+                raise
+            if not retried:
+                log.info("the database is locked by another connection; retrying %s", what)
+                retried = True
+        time.sleep(pause)
+        pause = min(pause * 2, longest)
+
+
+async def until_unlocked(
+    attempt: Callable[[], Awaitable[_T]], *, queued_at: float | None = None
+) -> _T:
+    """On the event loop: `await attempt()`, tried again while it finds the database locked,
+    as the writer's thread does (for a statement the loop awaits, e.g. a transaction's
+    BEGIN IMMEDIATE; `attempt` must have done nothing when it raises)."""
+    start = time.monotonic() if queued_at is None else queued_at
+    pause, longest = RETRY_PAUSES
+    while True:
+        try:
+            return await attempt()
+        except sqlite3.OperationalError as exc:
+            if not is_locked(exc) or start + RETRY_FOR - time.monotonic() <= pause:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, longest)
+
+
 def _run(conn: sqlite3.Connection, unit: _Unit, post: Callable[..., object]) -> None:
     try:
-        result = unit.fn(conn)
+        result = _retrying(functools.partial(unit.fn, conn), unit.queued_at, "a write")
     except Exception as exc:
+        if is_locked(exc):
+            log.warning(
+                "a write was not done: the database stayed locked by another connection for "
+                "%g s (%s)", RETRY_FOR, exc,
+            )  # fmt: skip
         post(_resolve, unit.future, None, exc)
     else:
         post(_resolve, unit.future, result, None)
@@ -187,11 +264,15 @@ def _by_function(chunk: list[_Job]) -> list[list[_Job]]:
 
 
 def _write_chunks(conn: sqlite3.Connection, chunks: list[list[_Job]]) -> list[list[Any]]:
-    """On the writer's thread: each chunk through its chunk function."""
+    """On the writer's thread: each chunk through its chunk function, tried again while the
+    database is locked, until RETRY_FOR after its newest answer was queued."""
     outcomes: list[list[Any]] = []
     for chunk in chunks:
+        write, items = chunk[0].write, [job.item for job in chunk]
+        queued_at = max(job.queued_at for job in chunk)
         try:
-            outcomes.append(chunk[0].write(conn, [job.item for job in chunk]))
+            written = _retrying(functools.partial(write, conn, items), queued_at, "answers")
+            outcomes.append(written)
         except Exception as exc:
             outcomes.append([_not_recorded(len(chunk), exc)] * len(chunk))
     return outcomes
@@ -199,7 +280,13 @@ def _write_chunks(conn: sqlite3.Connection, chunks: list[list[_Job]]) -> list[li
 
 def _not_recorded(count: int, exc: Exception) -> StorageUnavailable:
     """Log a failed write of `count` answers; the error each of their callers gets."""
-    log.error("writing %d answers failed; none was recorded", count, exc_info=exc)
+    if is_locked(exc):  # not our fault, and no traceback tells an operator more
+        log.warning(
+            "%d answers were not recorded: the database stayed locked by another connection "
+            "for %g s (%s)", count, RETRY_FOR, exc,
+        )  # fmt: skip
+    else:
+        log.error("writing %d answers failed; none was recorded", count, exc_info=exc)
     failure = StorageUnavailable()
     failure.__cause__ = exc
     return failure
@@ -238,6 +325,10 @@ class Writer:
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+
+    def depth(self) -> int:
+        """Writes queued, not yet taken by the writer's thread (a gauge for operators)."""
+        return len(self._queue.batched) + len(self._queue.units) + len(self._queue.later)
 
     def start(self, conn: aiosqlite.Connection) -> None:
         """Serve the queue on `conn` (the writer connection, autocommit) until `stop`."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -12,13 +10,11 @@ import pytest
 from bot.core.common.errors import InvalidAnswer, QuizError
 from bot.core.common.identity import ChatRef, Platform, UserRef
 from bot.core.common.replies import Reply
-from bot.core.practice import service as practice_module
 from bot.core.practice import texts as pt
 from bot.core.practice.ports import Awaiting, SessionState
 from bot.core.practice.service import PracticeService, Step
-from bot.core.practice.srs import CardPhase, CardState, Review, Source, new_card
+from bot.core.practice.srs import CardPhase, Review, Source, new_card
 from bot.core.quiz.rounds import RoundKind
-from bot.core.quiz.service import AnswerEvent
 from tests.fakes.clock import FixedClock
 from tests.fakes.people import ADA, DM
 
@@ -161,90 +157,6 @@ async def test_a_failing_listener_never_fails_the_answer(
     player = await practice.quiz.store.player(ADA, "Ada")
     await practice.flush()
     assert await practice.store.card(player, "beta-one") is not None  # later listeners ran
-
-
-async def test_a_burst_of_answers_updates_cards_in_batches(
-    practice: PracticeService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The reply never waits for the card; many answers share one card write."""
-    writes: list[int] = []
-    save = practice.store.save_reviews
-
-    async def counting(items: Sequence[tuple[CardState, Review]]) -> None:
-        writes.append(len(items))
-        await save(items)
-
-    monkeypatch.setattr(practice.store, "save_reviews", counting)
-    quiz = practice.quiz
-    players = [UserRef(Platform.TELEGRAM, str(500 + n)) for n in range(20)]
-    asked = await quiz.ask(ADA, "Ada", GROUP, question_id="beta-two")
-    right = asked.round.correct_label(asked.question)
-    await asyncio.gather(
-        *(quiz.answer_choice(p, f"P{p.user_id}", asked.round.id, right) for p in players)
-    )
-    await practice.flush()
-    assert sum(writes) == 20
-    assert len(writes) < 20  # batched
-    for p in players:
-        card = await practice.store.card(await quiz.store.player(p, "x"), "beta-two")
-        assert card is not None and card.reps == 1
-
-
-async def test_a_backlog_is_applied_in_slices_that_see_each_other(
-    practice: PracticeService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """One learner answering the same question in several slices of a backlog: each slice
-    starts from the card the slice before left, so no review is lost."""
-    monkeypatch.setattr(practice_module, "CARD_SLICE", 2)
-    save = practice.store.save_reviews
-
-    async def slow(items: Sequence[tuple[CardState, Review]]) -> None:
-        await asyncio.sleep(0.05)  # as under load: a slice's write lands after the next read
-        await save(items)
-
-    monkeypatch.setattr(practice.store, "save_reviews", slow)
-    player = await practice.quiz.store.player(ADA, "Ada")
-    other = await practice.quiz.store.player(UserRef(Platform.TELEGRAM, "777"), "Bo")
-    now = clock.now()
-    known = new_card(player, "beta-two", "beta", now)
-    await practice.store.save_review(known, Review(player, "beta-two", "beta", 3, CHOICE, now))
-    for n, (who, correct) in enumerate(
-        [(player, True), (other, True), (player, False), (player, True), (other, False)]
-    ):
-        event = AnswerEvent(who, "beta-two", "beta", f"r{n}", RoundKind.ASK, correct, now)
-        await practice.on_answer(event)
-    await practice.flush()
-    card = await practice.store.card(player, "beta-two")
-    assert card is not None and card.reps == 3  # the stored card's reps (0) plus three
-    theirs = await practice.store.card(other, "beta-two")
-    assert theirs is not None and theirs.reps == 2
-    progress = {p.topic: p for p in await practice.store.progress(player)}
-    assert progress["beta"].reviews == 4 and progress["beta"].recalled == 3
-
-
-async def test_a_failed_slice_costs_only_its_own_cards(
-    practice: PracticeService,
-    clock: FixedClock,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    monkeypatch.setattr(practice_module, "CARD_SLICE", 1)
-    save = practice.store.save_reviews
-
-    async def first_fails(items: Sequence[tuple[CardState, Review]]) -> None:
-        if items[0][0].question_id == "beta-one":
-            raise RuntimeError("disk full")
-        await save(items)
-
-    monkeypatch.setattr(practice.store, "save_reviews", first_fails)
-    player = await practice.quiz.store.player(ADA, "Ada")
-    for n, qid in enumerate(("beta-one", "beta-two")):
-        event = AnswerEvent(player, qid, "beta", f"r{n}", RoundKind.ASK, True, clock.now())
-        await practice.on_answer(event)
-    await practice.flush()
-    assert await practice.store.card(player, "beta-one") is None
-    assert await practice.store.card(player, "beta-two") is not None
-    assert "updating 2 practice cards failed" in caplog.text
 
 
 async def test_due_cards_come_first_most_overdue_first(
