@@ -249,7 +249,6 @@ async def seed(db: Path, chats: int, at: dtime, since: datetime) -> None:
 async def worker(db: Path, port: int, expected: int) -> None:
     """The bot: real store, services, outboxes and scheduler; exits once all are delivered."""
     import discord
-    from telegram.ext import AIORateLimiter
 
     from bot.adapters.discord.adapter import DiscordAdapter
     from bot.adapters.telegram.adapter import build_application
@@ -269,9 +268,7 @@ async def worker(db: Path, port: int, expected: int) -> None:
     assert database is not None
     discord_bot = DiscordAdapter(Secret("bench-token"), quiz)
     await discord_bot.client.login("bench-token")
-    app = build_application(
-        TOKEN, base_url=f"http://127.0.0.1:{port}/bot", rate_limiter=AIORateLimiter(max_retries=2)
-    )
+    app = build_application(TOKEN, base_url=f"http://127.0.0.1:{port}/bot")  # SendScheduler
     await app.initialize()
     scheduler = DailyScheduler(daily, [discord_bot.outbox, TelegramOutbox(app.bot, quiz)])
     print("worker: started", flush=True)

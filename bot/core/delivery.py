@@ -1,4 +1,5 @@
-"""Outbox: how the scheduler (daily posts, reveals, recaps, reminders) reaches a platform.
+"""Outbox: how the scheduler (daily posts, reveals, recaps, reminders) reaches a platform;
+UpdateInbox: where an adapter keeps what a platform delivered until it is processed.
 
 Each platform adapter provides one Outbox. Failures are typed so the scheduler can react:
 ChatGone disables a subscription (bot removed, chat deleted, no access), RetryLater carries the
@@ -7,6 +8,8 @@ platform's retry_after, anything else is a transient DeliveryFailed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.common.identity import ChatRef, Platform
@@ -49,4 +52,38 @@ class Outbox(Protocol):
 
     async def edit(self, chat: ChatRef, message_ref: str, reply: Reply) -> None:
         """Replace a posted message (e.g. close a daily question: remove its buttons)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One update as a platform delivered it: its id (the platform's order) and its payload
+    (JSON text as an encoder writes it, control characters escaped; stored as given)."""
+
+    update_id: int
+    payload: str
+
+
+class UpdateInbox(Protocol):
+    """A durable inbox of a platform's fetched updates (Telegram's getUpdates), so that an
+    update confirmed to the platform is never lost: it is stored before it is confirmed,
+    processed from here and then marked done. Keyed by update id: storing one twice is a
+    no-op, and a done one is not handed out again."""
+
+    async def add(self, updates: Sequence[Inbound]) -> list[Inbound]:
+        """Store the updates not stored yet; stored for good once this returns. Returns those
+        of `updates` that are not done yet, in id order."""
+        ...
+
+    async def pending(self, after: int | None = None, limit: int = 1000) -> list[Inbound]:
+        """Updates not done yet with ids above `after`, in id order, at most `limit`."""
+        ...
+
+    async def done(self, update_ids: Sequence[int]) -> None:
+        """Mark these updates processed (unknown ids are ignored)."""
+        ...
+
+    async def prune(self, below: int) -> int:
+        """Forget the done updates with ids below `below` (the platform will not deliver
+        them again); return how many were forgotten."""
         ...

@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +53,18 @@ _ADMIN_RIGHTS = dict.fromkeys(
 class Call:
     method: str
     params: dict[str, Any]
+    at: float = field(default=0.0, compare=False)  # the event loop's time of the call
+
+
+# Telegram's flood limits, as `FakeBotApi(flood_limits=True)` enforces them: messages into
+# chats (send*, edit*, copy*, forward*, stopPoll) at most 30 in any second overall and 20 in
+# any minute per group; beyond, a 429 with the retry_after Telegram would give.
+OVERALL_PER_SECOND = 30
+GROUP_PER_MINUTE = 20
+
+
+def _posting(method: str) -> bool:
+    return method.startswith(("send", "edit", "copy", "forward")) or method == "stopPoll"
 
 
 @dataclass(eq=False)
@@ -59,11 +73,16 @@ class FakeBotApi(BaseRequest):
     member_status: str = "member"
     updates: list[dict[str, Any]] = field(default_factory=list)  # served by getUpdates
     _failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    _raises: dict[str, list[BaseException]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
     _polls: dict[str, dict[str, Any]] = field(default_factory=dict)
     initialized: int = 0
     shut_down: int = 0
     activity: asyncio.Event = field(default_factory=asyncio.Event)  # set on every call
+    flood_limits: bool = False  # answer 429 beyond Telegram's limits (see GROUP_PER_MINUTE)
+    throttled: list[Call] = field(default_factory=list)  # calls answered with a 429
+    _chat_failures: dict[int, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    _posted: dict[int | None, deque[float]] = field(default_factory=dict)  # None: overall
 
     # -- BaseRequest ------------------------------------------------------------------------
 
@@ -89,11 +108,20 @@ class FakeBotApi(BaseRequest):
     ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = json.loads(json.dumps(request_data.parameters)) if request_data else {}
-        self.calls.append(Call(name, params))
+        call = Call(name, params, asyncio.get_running_loop().time())
+        self.calls.append(call)
         self.activity.set()
+        if raising := self._raises.get(name):
+            raise raising.pop(0)
         queued = self._failures.get(name)
+        if not queued and _posting(name):
+            queued = self._chat_failures.get(int(params.get("chat_id", 0)))
+        if not queued and _posting(name) and self.flood_limits:
+            queued = self._flood(call)
         if queued:
             status, body = queued.pop(0)
+            if status == 429:
+                self.throttled.append(call)
             return status, json.dumps(body).encode()
         if name == "getUpdates":
             await asyncio.sleep(0.005)  # a very short long poll
@@ -111,6 +139,46 @@ class FakeBotApi(BaseRequest):
         if parameters:
             body["parameters"] = parameters
         self._failures.setdefault(method, []).extend([(status, body)] * times)
+
+    def fail_chat(
+        self, chat_id: int, status: int, description: str, times: int = 1, **parameters: Any
+    ) -> None:
+        """Make the next `times` messages into this chat (any method) fail as Telegram would."""
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if parameters:
+            body["parameters"] = parameters
+        self._chat_failures.setdefault(chat_id, []).extend([(status, body)] * times)
+
+    def _flood(self, call: Call) -> list[tuple[int, dict[str, Any]]]:
+        """A 429 if this message would exceed 30 in a second overall or 20 in a minute in
+        its group (sliding windows, as strict as Telegram's stated limits); else it counts."""
+        chat_id = int(call.params.get("chat_id", 0))
+        windows = [(None, OVERALL_PER_SECOND, 1.0)]
+        if chat_id < 0:
+            windows.append((chat_id, GROUP_PER_MINUTE, 60.0))
+        wait = 0.0
+        for key, limit, span in windows:
+            times = self._posted.setdefault(key, deque())
+            while times and times[0] <= call.at - span:
+                times.popleft()
+            if len(times) >= limit:
+                wait = max(wait, times[0] + span - call.at)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            body = {
+                "ok": False, "error_code": 429,
+                "description": f"Too Many Requests: retry after {seconds}",
+                "parameters": {"retry_after": seconds},
+            }  # fmt: skip
+            return [(429, body)]
+        for key, _, _ in windows:
+            self._posted[key].append(call.at)
+        return []
+
+    def raise_on(self, method: str, error: BaseException, times: int = 1) -> None:
+        """Make the next `times` calls of `method` fail in the transport, as a timeout or a
+        refused connection does (e.g. `TimedOut()`, `NetworkError(...)`)."""
+        self._raises.setdefault(method, []).extend([error] * times)
 
     def sent(self, *methods: str) -> list[Call]:
         """Calls of these methods (default: everything that posts or answers something)."""
@@ -177,9 +245,11 @@ class Harness:
     service: QuizService
 
     async def send(self, payload: dict[str, Any]) -> None:
-        """Drive one real Update through the Application, as polling would."""
+        """Drive one real Update through the Application, as polling would, and wait until
+        the replies it queued have been sent."""
         app = self.adapter.app
         await app.process_update(Update.de_json(payload, app.bot))
+        await self.adapter.sending.idle()
 
 
 @contextlib.asynccontextmanager

@@ -1,7 +1,8 @@
 """Telegram adapter: a python-telegram-bot Application over QuizService.
 
 Everything goes through the services; this module only turns updates into service calls and
-sends the Replies back (rendering lives in `render`, sending in `outbox`). Commands are one
+sends the Replies back (rendering lives in `render`, sending in `outbox`, and `sending` queues
+it per chat: a handler never waits for a chat's flood budget, see `_handle`). Commands are one
 table, `COMMANDS` in `commands` (practice's in `practice`): add a `CommandSpec` there to add a
 command; `admin=True` commands are checked against the group's admins and shown only to them.
 Errors follow the one policy of `bot.adapters.base.error_notice`.
@@ -10,6 +11,7 @@ Errors follow the one policy of `bot.adapters.base.error_notice`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -24,9 +26,8 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus
-from telegram.error import Conflict, Forbidden, InvalidToken, TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     BaseRateLimiter,
     CallbackQueryHandler,
@@ -34,11 +35,12 @@ from telegram.ext import (
     ContextTypes,
     MessageHandler,
     PollAnswerHandler,
+    TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.adapters.base import AdapterError, Services, error_notice
+from bot.adapters.base import AdapterError, Services, error_notice, outcome
 from bot.adapters.telegram import practice as practice_handlers
 from bot.adapters.telegram.commands import COMMANDS, DAILY_COMMAND
 from bot.adapters.telegram.incoming import (
@@ -51,30 +53,29 @@ from bot.adapters.telegram.incoming import (
     thread_of,
     user_ref,
 )
+from bot.adapters.telegram.metered import MeteredRequest, Reachability, command_name
 from bot.adapters.telegram.outbox import TelegramOutbox
+from bot.adapters.telegram.polling import Backoff, Poller, retrying
 from bot.adapters.telegram.render import alert_text
-from bot.core.common.errors import InvalidAnswer, NotAllowed, QuizError
+from bot.adapters.telegram.sending import BUSY, SLOW_DOWN, ChatKey, Job, SendScheduler, deliver
+from bot.core.common.errors import InvalidAnswer, NotAllowed, QuizError, StorageUnavailable
 from bot.core.common.identity import Platform
+from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.replies import Reply
 from bot.core.common.secret import Secret
 from bot.core.common.texts import unknown_command
 from bot.core.daily.service import DailyService
+from bot.core.delivery import UpdateInbox
 from bot.core.practice.service import PracticeService
 from bot.core.practice.tokens import is_practice_token
 from bot.core.quiz import Asked, QuizService, texts
+from bot.core.quiz.tokens import is_next_token
+from bot.log import log_context
 
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.POLL_ANSWER)
-CONFLICT = (
-    "Telegram: another program is already receiving updates for this bot token (409 "
-    "Conflict); only one Stackprep may run per token, so stop the other one first"
-)
-UNAUTHORIZED = (
-    "Telegram rejected STACKPREP_TELEGRAM_TOKEN (invalid or revoked); copy the bot's token "
-    "from @BotFather again"
-)
 
 
 def build_application(
@@ -84,17 +85,20 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
+    metrics: Metrics = NO_METRICS,
+    reach: Reachability | None = None,
 ) -> App:
-    """The Application, without PTB's JobQueue (the scheduler is shared across platforms)."""
+    """The Application, without PTB's JobQueue (the scheduler is shared across platforms).
+    Both transports (PTB's defaults unless given) report the Bot API's error answers to
+    `metrics`; getUpdates' also keeps `reach` (whether the Bot API answers)."""
     builder: Any = ApplicationBuilder().token(token).job_queue(None).concurrent_updates(True)
     if base_url:
         builder = builder.base_url(base_url)
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
-    if rate_limiter is not None:
-        builder = builder.rate_limiter(rate_limiter)
+    request = MeteredRequest(request or HTTPXRequest(connection_pool_size=256), metrics)
+    polling = get_updates_request or HTTPXRequest(connection_pool_size=1)
+    builder = builder.request(request).get_updates_request(MeteredRequest(polling, metrics, reach))
+    # our SendScheduler paces every send per chat (the adapter queues its replies on it)
+    builder = builder.rate_limiter(rate_limiter if rate_limiter is not None else SendScheduler())
     app: App = builder.build()
     return app
 
@@ -106,12 +110,22 @@ class TelegramAdapter:
     commands: Sequence[CommandSpec] = COMMANDS
     practice: PracticeService | None = None  # /practice & co. and free-text answers in DMs
     daily: DailyService | None = None  # /daily set|off|status|recap for group admins
+    inbox: UpdateInbox | None = None  # fetched updates until processed; run() needs one
+    backoff: Backoff = field(default_factory=Backoff)  # retries of an unreachable Bot API
+    metrics: Metrics = NO_METRICS  # handled updates by command and outcome
+    reach: Reachability | None = None  # whether getUpdates is answered (build_application's)
     name: str = field(default="telegram", init=False)
     outbox: TelegramOutbox = field(init=False)
+    sending: SendScheduler = field(init=False)  # per-chat queues and budgets (sending.py)
     ready: asyncio.Event = field(default_factory=asyncio.Event, init=False)  # Bot API usable
 
     def __post_init__(self) -> None:
+        limiter = self.app.bot.rate_limiter
+        if not isinstance(limiter, SendScheduler):
+            raise TypeError("build the Application with build_application (a SendScheduler)")
+        self.sending = limiter
         self.outbox = TelegramOutbox(self.app.bot, self.service)
+        self.app.add_handler(TypeHandler(Update, _log_ids), group=-1)  # first, for every update
         only_new = filters.UpdateType.MESSAGE
         if self.daily is not None:
             self.commands = (*self.commands, DAILY_COMMAND)
@@ -122,6 +136,7 @@ class TelegramAdapter:
         for spec in self.commands:
             names = (spec.name, *spec.aliases)
             self.app.add_handler(CommandHandler(names, self._command(spec), filters=only_new))
+        self._command_names = frozenset(n for c in self.commands for n in (c.name, *c.aliases))
         unknown = filters.COMMAND & filters.ChatType.PRIVATE & only_new
         self.app.add_handler(MessageHandler(unknown, self._on_unknown_command))
         self.app.add_handler(CallbackQueryHandler(self._on_button))
@@ -131,57 +146,47 @@ class TelegramAdapter:
     def __repr__(self) -> str:
         return "TelegramAdapter()"  # the Application's repr contains the bot token
 
+    def connected(self) -> bool:
+        """getMe answered, the application runs, and the last getUpdates was answered."""
+        answering = self.reach is None or self.reach.answering
+        return self.ready.is_set() and self.app.running and answering
+
     # -- running ----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Poll Telegram until cancelled; AdapterError for a bad token or a second instance."""
-        fatal: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-        def on_polling_error(exc: TelegramError) -> None:
-            if isinstance(exc, Conflict):
-                if not fatal.done():
-                    fatal.set_result(CONFLICT)
-            else:
-                log.warning("telegram: polling failed (%s: %s); retrying", type(exc).__name__, exc)
-
-        quiet = _QuietConflictCleanup()
-        updater_log = logging.getLogger("telegram.ext.Updater")
-        updater_log.addFilter(quiet)
+        """Serve until cancelled: getMe (retried while the Bot API is unreachable), the command
+        menu, then the polling loop over the inbox (bot/adapters/telegram/polling.py).
+        AdapterError, one line, for a rejected token (at start or later), a refusal, or
+        another program polling the same token."""
+        if self.inbox is None:
+            raise AdapterError("Telegram: the adapter was built without an update inbox")
+        await self._initialize()
         try:
-            await self._initialize()
             self.ready.set()  # the bot can post now (the daily scheduler waits for this)
+            await self.publish_commands()
+            await self.app.start()
             try:
-                await self.publish_commands()
-                await self.app.start()
-                updater = self.app.updater
-                if updater is None:
-                    raise AdapterError("Telegram: the application was built without an updater")
-                try:
-                    await updater.start_polling(
-                        allowed_updates=ALLOWED_UPDATES, error_callback=on_polling_error
-                    )
-                    log.info("telegram: serving as @%s", self.app.bot.username)
-                    reason = await fatal
-                finally:
-                    if updater.running:
-                        await updater.stop()
-                    if self.app.running:
-                        await self.app.stop()
+                log.info("telegram: serving as @%s", self.app.bot.username)
+                poller = Poller(
+                    self.app, self.inbox, allowed_updates=ALLOWED_UPDATES, backoff=self.backoff
+                )
+                await poller.run()
             finally:
-                await self.app.shutdown()
-        except InvalidToken:
-            raise AdapterError(UNAUTHORIZED) from None
+                if self.app.running:
+                    await self.app.stop()
         finally:
-            updater_log.removeFilter(quiet)
-        raise AdapterError(reason)
+            await self.app.shutdown()
 
     async def _initialize(self) -> None:
+        """getMe until it answers: a rejected token is fatal at once, an unreachable Bot API
+        (timeouts, refused connections, 5xx, 429) is retried with backoff."""
         try:
-            await self.app.initialize()  # getMe: checks the token
-        except BaseException as exc:
+            await retrying(
+                self.app.initialize, what="connecting to the Bot API (getMe)",
+                backoff=self.backoff, after_failure=self.app.bot.shutdown,
+            )  # fmt: skip
+        except BaseException:
             await self.app.bot.shutdown()  # close the HTTP clients the failed start opened
-            if isinstance(exc, TelegramError) and not isinstance(exc, InvalidToken):
-                raise AdapterError(f"Telegram: cannot reach the Bot API ({exc.message})") from None
             raise
 
     async def publish_commands(self) -> None:
@@ -198,14 +203,27 @@ class TelegramAdapter:
 
     # -- replying ---------------------------------------------------------------------------
 
+    def later(self, chat_id: int, send: Job) -> None:
+        """Send after the update's work, through the chat's queue (see `_handle`)."""
+        if not self.sending.later(chat_id, send):
+            self.sending.overflow(chat_id, None)
+
     async def respond(self, inc: Incoming, reply: Reply) -> None:
         """Send a Reply where the command came from; a private one quotes the command in a
         group (Telegram has no messages visible to one member only)."""
         quote = inc.message_id if reply.private and not inc.chat.is_private else None
-        await self.outbox.send_reply(inc.chat_id, reply, reply_to=quote, thread_id=inc.thread_id)
+        self.later(
+            inc.chat_id,
+            lambda: self.outbox.send_reply(
+                inc.chat_id, reply, reply_to=quote, thread_id=inc.thread_id
+            ),
+        )
 
     async def say(self, inc: Incoming, text: str) -> None:
         """A short plain-text answer to a command (errors, hints), quoting it."""
+        self.later(inc.chat_id, lambda: self._say_now(inc, text))
+
+    async def _say_now(self, inc: Incoming, text: str) -> None:
         await self.app.bot.send_message(
             inc.chat_id,
             text,
@@ -235,7 +253,8 @@ class TelegramAdapter:
                     await self.require_admin(inc, spec.name)
                 await spec.run(self, inc)
 
-            await self._guarded(update, work, lambda text: self.say(inc, text))
+            if self._has_room(inc.chat_id, inc.thread_id):
+                await self._handle(update, work, inc)
 
         return callback
 
@@ -246,7 +265,8 @@ class TelegramAdapter:
             return
         command = message.text.split(maxsplit=1)[0].removeprefix("/").split("@")[0]
         text = unknown_command(command)
-        await self._guarded(update, lambda: self.say(inc, text), None)
+        if self._has_room(inc.chat_id, inc.thread_id):
+            await self._handle(update, lambda: self.say(inc, text), inc)
 
     async def _on_button(self, update: Update, context: Context) -> None:
         query = update.callback_query
@@ -254,26 +274,41 @@ class TelegramAdapter:
             return
 
         async def work() -> None:
+            # The press is answered at once (answerCallbackQuery never waits for a chat's
+            # budget); what it sends to the chat goes through the chat's queue. A press that
+            # would send to a chat whose queue is full gets an alert instead.
             message = query.message
             if message is None:  # a button on an inline-mode message: not ours
                 raise InvalidAnswer()
-            if self.practice is not None and is_practice_token(query.data):
-                await practice_handlers.on_button(self, query, message.chat.id)
-                return
+            chat_id = message.chat.id
             chat = chat_ref(message.chat)
+            if chat.is_private and not self.sending.has_room(chat_id):
+                await query.answer(BUSY, show_alert=True)  # pressed again later, it counts
+                return
+            if self.practice is not None and is_practice_token(query.data):
+                await practice_handlers.on_button(self, query, chat_id)
+                return
+            if is_next_token(query.data) and not self.sending.has_room(chat_id):
+                await query.answer(BUSY, show_alert=True)  # before a round is opened unseen
+                return
             user, name = user_ref(query.from_user), display_name(query.from_user)
             result = await self.service.press(user, name, chat, query.data or "")
             if isinstance(result, Asked):  # "Next question"
+                if not self.sending.has_room(chat_id):
+                    await query.answer(BUSY, show_alert=True)
+                    return
                 thread = thread_of(message) if isinstance(message, Message) else None
-                await self.outbox.send_question(message.chat.id, result, thread_id=thread)
+                self.later(
+                    chat_id, lambda: self.outbox.send_question(chat_id, result, thread_id=thread)
+                )
                 await query.answer()
                 return
             # the result privately: an alert in a group; in a DM a toast plus the full answer
             await query.answer(alert_text(result), show_alert=not chat.is_private)
             if chat.is_private:
-                await self.outbox.send_reply(message.chat.id, result)
+                self.later(chat_id, lambda: self.outbox.send_reply(chat_id, result))
 
-        await self._guarded(update, work, lambda text: query.answer(text, show_alert=True))
+        await self._handle(update, work, lambda text: query.answer(text, show_alert=True))
 
     async def _on_practice_text(self, update: Update, context: Context) -> None:
         inc = incoming(update, [])
@@ -281,9 +316,8 @@ class TelegramAdapter:
         if inc is None or message is None or not message.text:
             return
         text = message.text
-        await self._guarded(
-            update, lambda: practice_handlers.answer(self, inc, text), lambda t: self.say(inc, t)
-        )
+        if self._has_room(inc.chat_id, inc.thread_id):
+            await self._handle(update, lambda: practice_handlers.answer(self, inc, text), inc)
 
     async def _on_poll_answer(self, update: Update, context: Context) -> None:
         answer = update.poll_answer
@@ -292,16 +326,75 @@ class TelegramAdapter:
         voter = answer.user
 
         async def work() -> None:
-            reply = await self.service.answer_poll(
-                user_ref(voter), display_name(voter), Platform.TELEGRAM,
-                answer.poll_id, answer.option_ids[0],
-            )  # fmt: skip
+            try:
+                reply = await self.service.answer_poll(
+                    user_ref(voter), display_name(voter), Platform.TELEGRAM,
+                    answer.poll_id, answer.option_ids[0],
+                )  # fmt: skip
+            except StorageUnavailable:  # retried for a minute; the voter cannot vote again
+                log.warning("telegram: a vote by user %s in poll %s was lost", voter.id,
+                            answer.poll_id)  # fmt: skip
+                raise
             # The poll shows right/wrong itself. The core offers a next step only in private
             # rounds; then follow up in the DM (a private chat's id is the user's id).
             if reply.actions:
-                await self.outbox.send_reply(voter.id, reply)
+                self.later(voter.id, lambda: self.outbox.send_reply(voter.id, reply))
 
-        await self._guarded(update, work, None)
+        await self._handle(update, work, None)
+
+    # -- the per-chat queues --------------------------------------------------------------
+
+    def _has_room(self, chat_id: int, thread_id: int | None) -> bool:
+        """Whether the chat's queue takes another reply; if not, the chat is told (once per
+        overflow) to slow down, and the command is skipped before it changes anything."""
+        if self.sending.has_room(chat_id):
+            return True
+        self._overflow(chat_id, thread_id)
+        return False
+
+    def _overflow(self, chat_id: ChatKey, thread_id: int | None) -> None:
+        async def notice() -> None:
+            try:
+                await self.app.bot.send_message(chat_id, SLOW_DOWN, message_thread_id=thread_id)
+            except TelegramError as exc:
+                log.warning("telegram: could not ask chat %s to slow down (%s)", chat_id, exc)
+
+        if self.sending.overflow(chat_id, notice):
+            log.warning(
+                "telegram: chat %s sends commands faster than Telegram lets us answer; "
+                "skipping them until its replies have gone out", chat_id,
+            )  # fmt: skip
+
+    async def _handle(
+        self,
+        update: Update,
+        work: Callable[[], Awaitable[None]],
+        tell: Incoming | Callable[[str], Awaitable[object]] | None,
+    ) -> None:
+        """One update: its work now (guarded), with what it sends collected; then the sends
+        go to their chat's queue as one job, and the update-processing slot is free. `tell`:
+        how to tell the person about a failure (an Incoming: a message quoting it)."""
+        inc: Incoming | None = None
+        told: Callable[[str], Awaitable[object]] | None = None
+        if isinstance(tell, Incoming):
+            inc, told = tell, functools.partial(self.say, tell)
+        else:
+            told = tell
+        with self.sending.collect() as sends:
+            await self._guarded(update, work, told)
+        chats: dict[ChatKey, list[Job]] = {}
+        for chat_id, send in sends:
+            chats.setdefault(chat_id, []).append(send)
+        where = f"telegram: update {update.update_id} in chat {_chat_id(update)}"
+        apology = functools.partial(self._say_now, inc) if inc is not None else None
+        for chat_id, jobs in chats.items():
+            job = functools.partial(deliver, jobs, where=where, tell=apology, log=log)
+            if self.sending.submit(chat_id, job):
+                continue
+            if inc is not None:
+                self._overflow(chat_id, inc.thread_id)
+            else:
+                self.sending.overflow(chat_id, None)  # a follow-up to a press or vote: dropped
 
     async def _guarded(
         self,
@@ -311,34 +404,29 @@ class TelegramAdapter:
     ) -> None:
         """Run one update's work: a QuizError is told to the user privately, anything else
         is logged with the update id and chat, and the user gets a short apology."""
+        name = command_name(update, self._command_names)
         try:
             await work()
         except Forbidden as exc:
+            self.metrics.command(Platform.TELEGRAM.value, name, "error")
             log.info(
                 "telegram: update %s: cannot write to chat %s (%s)",
                 update.update_id, _chat_id(update), exc.message,
             )  # fmt: skip
         except Exception as exc:
+            self.metrics.command(Platform.TELEGRAM.value, name, outcome(exc))
             where = f"telegram: update {update.update_id} in chat {_chat_id(update)}"
             notice = error_notice(exc, log=log, what=where)
             if tell is None and isinstance(exc, QuizError):
                 log.info("%s: %s", where, notice)
             await _tell(tell, notice)
+        else:
+            self.metrics.command(Platform.TELEGRAM.value, name, "ok")
 
     async def _on_error(self, update: object, context: Context) -> None:
         """Last resort for errors outside the guarded handlers; polling goes on."""
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("telegram: update %s failed", update_id, exc_info=context.error)
-
-
-class _QuietConflictCleanup(logging.Filter):
-    """On stop, PTB calls getUpdates once more to confirm the last updates; after a 409 that
-    call conflicts too and PTB logs it with a traceback. The conflict is already reported as
-    one clear AdapterError line, so that record is dropped."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        return not (isinstance(error, Conflict) and "one more time" in record.getMessage())
 
 
 async def _tell(tell: Callable[[str], Awaitable[object]] | None, text: str) -> None:
@@ -350,18 +438,37 @@ async def _tell(tell: Callable[[str], Awaitable[object]] | None, text: str) -> N
         log.warning("telegram: could not tell the user (%s: %s)", type(exc).__name__, exc)
 
 
+async def _log_ids(update: Update, context: Context) -> None:
+    """This update's ids on every log line of its processing (bot.log; one task per update)."""
+    user, chat = update.effective_user, update.effective_chat
+    log_context(
+        platform="telegram", update_id=update.update_id,
+        chat_id=chat.id if chat else None, user_id=user.id if user else None,
+    )  # fmt: skip
+
+
 def _chat_id(update: Update) -> int | None:
     chat = update.effective_chat
     return chat.id if chat else None
 
 
 def create_adapter(
-    token: Secret | None, services: Services, *, api_base_url: str | None = None
+    token: Secret | None,
+    services: Services,
+    *,
+    api_base_url: str | None = None,
+    request: BaseRequest | None = None,
 ) -> TelegramAdapter:
-    """The adapter as `stackprep run` uses it: real HTTP, AIORateLimiter for flood limits."""
+    """The adapter as `stackprep run` uses it: real HTTP (`request` replaces it in tests), and
+    our SendScheduler for Telegram's flood limits."""
     if token is None:
         raise AdapterError("Telegram: STACKPREP_TELEGRAM_TOKEN is not set")
+    reach = Reachability()
     app = build_application(
-        token.reveal(), base_url=api_base_url, rate_limiter=AIORateLimiter(max_retries=2)
-    )
-    return TelegramAdapter(services.quiz, app, practice=services.practice, daily=services.daily)
+        token.reveal(), base_url=api_base_url, request=request, get_updates_request=request,
+        metrics=services.metrics, reach=reach,
+    )  # fmt: skip
+    return TelegramAdapter(
+        services.quiz, app, practice=services.practice, daily=services.daily,
+        inbox=services.inbox, metrics=services.metrics, reach=reach,
+    )  # fmt: skip

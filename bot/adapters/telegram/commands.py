@@ -21,7 +21,10 @@ async def _start(bot: Host, inc: Incoming) -> None:
     if payload.startswith(DEEP_LINK_QUESTION):
         question_id = payload.removeprefix(DEEP_LINK_QUESTION)
         asked = await bot.service.ask(inc.user, inc.name, inc.chat, question_id=question_id)
-        await bot.outbox.send_question(inc.chat_id, asked, thread_id=inc.thread_id)
+        bot.later(
+            inc.chat_id,
+            lambda: bot.outbox.send_question(inc.chat_id, asked, thread_id=inc.thread_id),
+        )
     else:
         await bot.respond(inc, bot.service.welcome(Platform.TELEGRAM))
 
@@ -32,7 +35,9 @@ async def _help(bot: Host, inc: Incoming) -> None:
 
 async def _question(bot: Host, inc: Incoming) -> None:
     asked = await bot.service.ask(inc.user, inc.name, inc.chat, inc.arg(0), inc.arg(1))
-    await bot.outbox.send_question(inc.chat_id, asked, thread_id=inc.thread_id)
+    bot.later(
+        inc.chat_id, lambda: bot.outbox.send_question(inc.chat_id, asked, thread_id=inc.thread_id)
+    )
 
 
 async def _topics(bot: Host, inc: Incoming) -> None:

@@ -41,7 +41,9 @@ class Incoming:
 
 
 class Host(Protocol):
-    """What a command runs against: the services, the outbox and the bot."""
+    """What a command runs against: the services, the outbox and the bot. A command sends
+    through `respond`, `say` or `later`, which queue the sending on the chat (see
+    bot/adapters/telegram/sending.py), never by awaiting the Bot API itself."""
 
     service: QuizService
     practice: PracticeService | None
@@ -52,6 +54,8 @@ class Host(Protocol):
     async def respond(self, inc: Incoming, reply: Reply) -> None: ...
 
     async def say(self, inc: Incoming, text: str) -> None: ...
+
+    def later(self, chat_id: int, send: Callable[[], Awaitable[object]]) -> None: ...
 
 
 CommandFn = Callable[[Host, Incoming], Awaitable[None]]

@@ -1,24 +1,27 @@
 """Sending to Telegram: questions (quiz poll or HTML + keyboard), replies, edits.
 
 `TelegramOutbox` is used by the command handlers (raw `TelegramError`s, the handler's guard
-deals with them) and, through the `Outbox` methods, by the daily scheduler, which gets typed
-`DeliveryFailed` errors instead. Message references are `msg:<id>` for text messages and
-`poll:<id>` for quiz polls, so `edit` knows whether to edit text or close a poll.
+deals with them; they run as jobs on the chat's send queue, see `sending`) and, through the
+`Outbox` methods, by the daily scheduler, which gets typed `DeliveryFailed` errors instead.
+Every send waits for its chat's budget in the SendScheduler; after a 429 the handlers' sends
+are retried there, while the Outbox methods ask for none (`rate_limit_args=NO_RETRY`) and
+raise `RetryLater` at once: the scheduler's pacing retries them itself. Message references are
+`msg:<id>` for text messages and `poll:<id>` for quiz polls, so `edit` knows whether to edit
+text or close a poll.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
-from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from telegram import Bot, LinkPreviewOptions, Message, Poll, ReplyParameters
+from telegram import LinkPreviewOptions, Message, Poll, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
+from telegram.ext import ExtBot
 
 from bot.adapters.telegram.render import html_messages, keyboard
+from bot.adapters.telegram.sending import NO_RETRY, Retries, retry_seconds
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.common.replies import Reply
 from bot.core.delivery import ChatGone, DeliveryFailed, RetryLater
@@ -52,19 +55,12 @@ def chat_id_of(chat: ChatRef) -> ChatId:
         return chat.chat_id
 
 
-def retry_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # int vs timedelta: PTB is migrating this attribute
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 class TelegramOutbox:
     """Posts Replies and questions to Telegram chats; implements `bot.core.delivery.Outbox`."""
 
     platform = Platform.TELEGRAM
 
-    def __init__(self, bot: Bot, service: QuizService) -> None:
+    def __init__(self, bot: ExtBot[Any], service: QuizService) -> None:
         self._bot = bot
         self._service = service
 
@@ -80,8 +76,10 @@ class TelegramOutbox:
         *,
         reply_to: int | None = None,
         thread_id: int | None = None,
+        retries: Retries | None = None,
     ) -> Message:
-        """Send a Reply as HTML; its buttons go on the last message. Returns that message."""
+        """Send a Reply as HTML; its buttons go on the last message. Returns that message.
+        `retries`: after a 429 (None: the SendScheduler's default)."""
         texts = html_messages(reply)
         last: Message | None = None
         for index, text in enumerate(texts):
@@ -96,17 +94,23 @@ class TelegramOutbox:
                 else None,
                 message_thread_id=thread_id,
                 link_preview_options=_NO_PREVIEW,
+                rate_limit_args=retries,
             )
         assert last is not None
         return last
 
     async def send_question(
-        self, chat_id: ChatId, asked: Asked, *, thread_id: int | None = None
+        self,
+        chat_id: ChatId,
+        asked: Asked,
+        *,
+        thread_id: int | None = None,
+        retries: Retries | None = None,
     ) -> Message:
         """A native quiz poll when the question fits one, else HTML with lettered buttons."""
         poll = asked.poll
         if poll is None:
-            return await self.send_reply(chat_id, asked.reply, thread_id=thread_id)
+            return await self.send_reply(chat_id, asked.reply, thread_id=thread_id, retries=retries)
         message = await self._bot.send_poll(
             chat_id,
             poll.question,
@@ -116,6 +120,7 @@ class TelegramOutbox:
             correct_option_ids=[_OPTION_IDS[poll.correct_index]],
             explanation=poll.explanation,
             message_thread_id=thread_id,
+            rate_limit_args=retries,
         )
         if message.poll is None:
             raise DeliveryFailed("Telegram answered sendPoll without a poll")
@@ -133,14 +138,14 @@ class TelegramOutbox:
     async def post_question(self, chat: ChatRef, asked: Asked, *, nonce: str) -> str:
         """`nonce` is not used: the Bot API has no idempotency key for sends."""
         try:
-            message = await self.send_question(chat_id_of(chat), asked)
+            message = await self.send_question(chat_id_of(chat), asked, retries=NO_RETRY)
         except TelegramError as exc:
             raise self.delivery_error(exc) from None
         return f"poll:{message.message_id}" if asked.poll else f"msg:{message.message_id}"
 
     async def post(self, chat: ChatRef, reply: Reply, *, nonce: str) -> str:
         try:
-            message = await self.send_reply(chat_id_of(chat), reply)
+            message = await self.send_reply(chat_id_of(chat), reply, retries=NO_RETRY)
         except TelegramError as exc:
             raise self.delivery_error(exc) from None
         return f"msg:{message.message_id}"
@@ -154,7 +159,7 @@ class TelegramOutbox:
         chat_id, message_id = chat_id_of(chat), int(raw_id)
         try:
             if kind == "poll":
-                await self._bot.stop_poll(chat_id, message_id)
+                await self._bot.stop_poll(chat_id, message_id, rate_limit_args=NO_RETRY)
             else:
                 await self._bot.edit_message_text(
                     html_messages(reply)[0],
@@ -162,6 +167,7 @@ class TelegramOutbox:
                     message_id,
                     parse_mode=ParseMode.HTML,
                     reply_markup=keyboard(reply),
+                    rate_limit_args=NO_RETRY,
                 )
         except BadRequest as exc:
             if any(text in exc.message.lower() for text in _UNCHANGED):

@@ -9,6 +9,7 @@ as a photo and the Anki export as a document.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from telegram import CallbackQuery, ForceReply, InputFile, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
@@ -31,14 +32,15 @@ def _practice(bot: Host) -> PracticeService:
     return bot.practice
 
 
-async def send_step(bot: Host, chat_id: int, step: Step) -> None:
-    """Each reply of a step as a message; an open question asks for a reply (ForceReply)."""
+def send_step(bot: Host, chat_id: int, step: Step) -> None:
+    """Each reply of a step as a message; an open question asks for a reply (ForceReply).
+    Queued on the chat (`Host.later`), sent in order once the update's work is done."""
     for index, reply in enumerate(step.replies):
         last = index == len(step.replies) - 1
         if last and step.awaiting is Awaiting.TEXT:
-            await ask_for_text(bot, chat_id, replace(reply, actions=()))
+            bot.later(chat_id, partial(ask_for_text, bot, chat_id, replace(reply, actions=())))
         else:
-            await bot.outbox.send_reply(chat_id, reply)
+            bot.later(chat_id, partial(bot.outbox.send_reply, chat_id, reply))
 
 
 async def ask_for_text(bot: Host, chat_id: int, reply: Reply) -> Message:
@@ -64,20 +66,18 @@ async def on_button(bot: Host, query: CallbackQuery, chat_id: int) -> None:
     step = await practice.press(user, name, query.data or "")
     first = step.replies[0] if step.replies else None
     await query.answer(alert_text(first) if first and first.summary else None)
-    await send_step(bot, chat_id, step)
+    send_step(bot, chat_id, step)
 
 
 async def answer(bot: Host, inc: Incoming, text: str) -> None:
     """Text (not a command) in a private chat: the answer to the open practice question."""
     step = await _practice(bot).answer_text(inc.user, inc.name, text)
-    await send_step(bot, inc.chat_id, step)
+    send_step(bot, inc.chat_id, step)
 
 
 async def _start(bot: Host, inc: Incoming) -> None:
     topic = " ".join(inc.args) or None
-    await send_step(
-        bot, inc.chat_id, await _practice(bot).start(inc.user, inc.name, inc.chat, topic)
-    )
+    send_step(bot, inc.chat_id, await _practice(bot).start(inc.user, inc.name, inc.chat, topic))
 
 
 async def _stop(bot: Host, inc: Incoming) -> None:
@@ -93,9 +93,12 @@ async def _progress(bot: Host, inc: Incoming) -> None:
     await bot.respond(inc, progress.reply)
     if progress.chart is not None:
         png = await chart_png(progress.chart)
-        photo = InputFile(png, filename=pt.CHART_FILENAME)
-        await bot.app.bot.send_photo(
-            inc.chat_id, photo, caption=progress.chart.title, message_thread_id=inc.thread_id
+        photo, title = InputFile(png, filename=pt.CHART_FILENAME), progress.chart.title
+        bot.later(
+            inc.chat_id,
+            lambda: bot.app.bot.send_photo(
+                inc.chat_id, photo, caption=title, message_thread_id=inc.thread_id
+            ),
         )
 
 
@@ -103,13 +106,15 @@ async def _export(bot: Host, inc: Incoming) -> None:
     export = await _practice(bot).export(inc.user, inc.name)
     last = len(export.files) - 1
     for i, file in enumerate(export.files):  # the .apkg first; the explanation under the last
-        await bot.app.bot.send_document(
+        send = partial(
+            bot.app.bot.send_document,
             inc.chat_id,
             file.data,
             filename=file.name,
             caption=export.reply.plain_text()[:1024] if i == last else None,
             message_thread_id=inc.thread_id,
         )
+        bot.later(inc.chat_id, send)
 
 
 async def _remind(bot: Host, inc: Incoming) -> None:

@@ -2,7 +2,8 @@
 tests as the SQLite ones, so the fakes cannot drift from the real thing."""
 
 from bot.storage.memory.daily import MemoryDailyStore
+from bot.storage.memory.inbox import MemoryUpdateInbox
 from bot.storage.memory.practice import MemoryPracticeStore
 from bot.storage.memory.quiz import MemoryStore
 
-__all__ = ["MemoryDailyStore", "MemoryPracticeStore", "MemoryStore"]
+__all__ = ["MemoryDailyStore", "MemoryPracticeStore", "MemoryStore", "MemoryUpdateInbox"]

@@ -225,7 +225,7 @@ async def test_button_press_in_a_dm_follows_up_with_the_answer_and_a_next_button
 
     tg.api.clear()
     await tg.send(press("n1.-.0", chat_id=DM_ID, user_id=DM_ID))  # "Next question"
-    question, ack = tg.api.sent()
+    ack, question = tg.api.sent()  # the press is answered at once, the question queued
     assert question.method in {"sendMessage", "sendPoll"} and question.params["chat_id"] == DM_ID
     assert ack.method == "answerCallbackQuery" and "text" not in ack.params
 

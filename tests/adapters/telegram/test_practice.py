@@ -65,6 +65,7 @@ class Tg:
         from telegram import Update
 
         await self.adapter.app.process_update(Update.de_json(payload, self.adapter.app.bot))
+        await self.adapter.sending.idle()  # the replies it queued have been sent
 
     def sent(self, *methods: str) -> list[Call]:
         return self.api.sent(*(methods or ("sendMessage", "answerCallbackQuery")))

@@ -17,17 +17,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from telegram.error import NetworkError, TimedOut
 
-from bot.adapters.telegram.adapter import (
-    CONFLICT,
-    UNAUTHORIZED,
-    TelegramAdapter,
-    build_application,
-)
+from bot.adapters.telegram.adapter import TelegramAdapter, build_application
+from bot.adapters.telegram.polling import CONFLICT, UNAUTHORIZED, Backoff
 from bot.app import run as runtime
 from bot.app.bootstrap import App
 from bot.config import Config, Secret, TelegramConfig
-from bot.core.quiz.service import QuizService
 from tests.fakes.paths import REPO, TEST_BANK
 from tests.fakes.telegram_api import BOT_USER, TOKEN, FakeBotApi, command, until
 
@@ -42,24 +38,25 @@ def seed() -> int:
     return 1
 
 
-@pytest.fixture
-def quiz(sqlite_app: App) -> QuizService:
-    return sqlite_app.quiz
+FAST = Backoff(first=0.001, cap=0.004)  # retries without real waiting
 
 
-def adapter_over(api: FakeBotApi, service: QuizService) -> TelegramAdapter:
-    return TelegramAdapter(service, build_application(TOKEN, request=api, get_updates_request=api))
+def adapter_over(api: FakeBotApi, app: App) -> TelegramAdapter:
+    return TelegramAdapter(
+        app.quiz, build_application(TOKEN, request=api, get_updates_request=api),
+        inbox=app.inbox, backoff=FAST,
+    )  # fmt: skip
 
 
 # -- in process ----------------------------------------------------------------------------------
 
 
 async def test_run_polls_serves_updates_and_stops_cleanly_when_cancelled(
-    quiz: QuizService,
+    sqlite_app: App,
 ) -> None:
     update = command("/question beta junior")
     api = FakeBotApi(updates=[update])
-    adapter = adapter_over(api, quiz)
+    adapter = adapter_over(api, sqlite_app)
     before = asyncio.all_tasks()
     task = asyncio.create_task(adapter.run())
     await until(lambda: api.sent("sendPoll"), api.activity)
@@ -76,31 +73,45 @@ async def test_run_polls_serves_updates_and_stops_cleanly_when_cancelled(
 
 
 async def test_invalid_token_is_one_clear_error_without_the_token(
-    quiz: QuizService, caplog: pytest.LogCaptureFixture
+    sqlite_app: App, caplog: pytest.LogCaptureFixture
 ) -> None:
     api = FakeBotApi()
     api.fail("getMe", 401, "Unauthorized")
     with pytest.raises(runtime.AdapterError) as caught:
-        await adapter_over(api, quiz).run()
+        await adapter_over(api, sqlite_app).run()
     assert str(caught.value) == UNAUTHORIZED
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
     assert api.shut_down >= 1  # the HTTP clients opened for getMe are closed again
     assert TOKEN not in caplog.text
 
 
-async def test_unreachable_bot_api_is_one_clear_error(quiz: QuizService) -> None:
-    api = FakeBotApi()
+async def test_an_unreachable_bot_api_at_start_is_retried_until_it_answers(
+    sqlite_app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = FakeBotApi(updates=[command("/question beta junior")])
     api.fail("getMe", 502, "Bad Gateway")
-    with pytest.raises(runtime.AdapterError, match=r"^Telegram: cannot reach the Bot API \("):
-        await adapter_over(api, quiz).run()
+    api.raise_on("getMe", NetworkError("httpx.ConnectError: All connection attempts failed"))
+    api.raise_on("getMe", TimedOut())
+    task = asyncio.create_task(adapter_over(api, sqlite_app).run())
+    try:
+        await until(lambda: api.sent("sendPoll"), api.activity)
+    finally:
+        task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [c.method for c in api.calls][:5] == ["getMe"] * 4 + ["setMyCommands"]
+    retries = [r for r in caplog.records if "getMe" in r.getMessage()]
+    assert [r.levelname for r in retries] == ["WARNING"] * 4  # 3 failures, then "works again"
+    assert all(r.exc_info is None for r in retries) and "Traceback" not in caplog.text
+    assert api.shut_down >= 3  # each failed start closed what it opened
 
 
 async def test_second_instance_conflict_stops_the_adapter_with_one_clear_error(
-    quiz: QuizService,
+    sqlite_app: App,
 ) -> None:
     api = FakeBotApi()
     api.fail("getUpdates", 409, CONFLICT_DESCRIPTION)
-    adapter = adapter_over(api, quiz)
+    adapter = adapter_over(api, sqlite_app)
     with pytest.raises(runtime.AdapterError) as caught:
         await adapter.run()
     assert str(caught.value) == CONFLICT
@@ -110,7 +121,7 @@ async def test_second_instance_conflict_stops_the_adapter_with_one_clear_error(
 async def test_runtime_builds_the_adapter_with_rate_limiter_and_base_url(
     sqlite_app: App,
 ) -> None:
-    from telegram.ext import AIORateLimiter
+    from bot.adapters.telegram.sending import SendScheduler
 
     config = Config(
         telegram=TelegramConfig(token=Secret(TOKEN), api_base_url="http://127.0.0.1:9/bot")
@@ -118,7 +129,8 @@ async def test_runtime_builds_the_adapter_with_rate_limiter_and_base_url(
     (adapter,) = runtime.platform_adapters(config, sqlite_app.services)
     assert isinstance(adapter, TelegramAdapter) and adapter.name == "telegram"
     assert adapter.app.bot.base_url == f"http://127.0.0.1:9/bot{TOKEN}"
-    assert isinstance(adapter.app.bot.rate_limiter, AIORateLimiter)
+    assert isinstance(adapter.app.bot.rate_limiter, SendScheduler)  # per-chat flood limits
+    assert adapter.sending is adapter.app.bot.rate_limiter
     assert TOKEN not in repr(adapter) and TOKEN not in repr(adapter.outbox)
 
 
@@ -132,6 +144,7 @@ class BotApiDouble:
     updates: list[dict[str, Any]] = field(default_factory=list)
     conflict: bool = False
     unauthorized: bool = False
+    revoked: bool = False  # getUpdates answers 401 once the bot has polled a few times
     calls: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)  # token, method
     activity: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -140,7 +153,8 @@ class BotApiDouble:
         params = {k: str(v) for k, v in (await request.post()).items()}
         self.calls.append((token, method, params))
         self.activity.set()
-        if self.unauthorized:
+        polled = self.methods().count("getUpdates")
+        if self.unauthorized or (self.revoked and method == "getUpdates" and polled > 3):
             return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
         if method == "getUpdates" and self.conflict:
             return _json(409, {"ok": False, "error_code": 409, "description": CONFLICT_DESCRIPTION})
@@ -206,8 +220,14 @@ async def start_bot(tmp_path: Path, base_url: str) -> asyncio.subprocess.Process
 
 
 async def finish(process: asyncio.subprocess.Process) -> tuple[int, str]:
-    async with asyncio.timeout(30):
-        _, stderr = await process.communicate()
+    """Its exit code and stderr; a process still running after 30 s is killed (and fails)."""
+    try:
+        async with asyncio.timeout(30):
+            _, stderr = await process.communicate()
+    except TimeoutError:
+        process.kill()  # e.g. the zombie a revoked token used to leave: never leak it
+        await process.wait()
+        raise
     assert process.returncode is not None
     return process.returncode, stderr.decode()
 
@@ -231,10 +251,12 @@ async def test_stackprep_serves_telegram_and_stops_on_sigint(
     assert "Traceback" not in stderr
 
 
-@pytest.mark.parametrize("problem", ["conflict", "unauthorized"])
+@pytest.mark.parametrize("problem", ["conflict", "unauthorized", "revoked"])
 async def test_stackprep_exits_1_with_one_clear_line(
     tmp_path: Path, bot_api: tuple[BotApiDouble, str], problem: str
 ) -> None:
+    """A second instance, a rejected token at start, and a token revoked while running (PTB's
+    updater then stopped polling and left a process that did nothing and exited 0)."""
     double, base_url = bot_api
     setattr(double, problem, True)
     code, stderr = await finish(await start_bot(tmp_path, base_url))
@@ -242,4 +264,7 @@ async def test_stackprep_exits_1_with_one_clear_line(
     errors = [line for line in stderr.splitlines() if " ERROR " in line]
     assert code == 1
     assert len(errors) == 1 and errors[0].endswith(f"ERROR stackprep: {expected}"), stderr
-    assert "Traceback" not in stderr and TOKEN not in stderr
+    assert "Traceback" not in stderr and "never retrieved" not in stderr
+    assert TOKEN not in stderr
+    if problem == "revoked":
+        assert "telegram: serving as @stackprep_bot" in stderr  # it was running

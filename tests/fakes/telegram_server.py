@@ -1,0 +1,141 @@
+"""The Bot API over real HTTP on 127.0.0.1, with Telegram's delivery rules, for tests that run
+`python -m bot` as a process (`[telegram] api_base_url = "<url>"`).
+
+`getUpdates` behaves as Telegram documents it: updates wait in order until confirmed, and a
+call with `offset` confirms (forgets for good) every update below it; without an offset it
+returns the earliest unconfirmed ones, at most `limit`, and a long poll waits up to `timeout`
+seconds (capped at LONG_POLL_CAP here) for one to arrive. So a bot that confirms before it has
+processed loses updates when it is killed, as it would against Telegram.
+
+Sent messages and polls get ids; a test reads them back (`sent(...)`) to press the buttons or
+vote in the polls the bot posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.telegram_api import BOT_USER, DATE, chat
+
+LONG_POLL_CAP = 0.2  # seconds: tests need not wait for Telegram's real long polls
+
+
+@dataclass(eq=False)
+class BotApiServer:
+    """Enough of the Bot API for `stackprep run`: getMe, getUpdates with offsets, sending,
+    polls, answering callback queries; everything else answers `true`."""
+
+    unconfirmed: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    answered: Counter[str] = field(default_factory=Counter)  # callback query id -> answers
+    polls: dict[str, int] = field(default_factory=dict)  # poll id -> chat, of polls sent
+    confirmed_below: int = 0
+    activity: asyncio.Event = field(default_factory=asyncio.Event)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500))
+
+    def push(self, *updates: dict[str, Any]) -> None:
+        """Updates arrive at Telegram, for the bot to fetch (in update id order, as Telegram
+        numbers them)."""
+        self.unconfirmed = sorted([*self.unconfirmed, *updates], key=lambda u: u["update_id"])
+        self._arrived.set()
+
+    def sent(self, method: str) -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == method]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = {}
+        for key, value in (await request.post()).items():
+            text = str(value)
+            try:
+                params[key] = json.loads(text)
+            except ValueError:
+                params[key] = text
+        self.calls.append((method, params))
+        self.activity.set()
+        if method == "getUpdates":
+            result: Any = await self._get_updates(params)
+        elif method == "getMe":
+            result = BOT_USER
+        elif method in {"sendMessage", "editMessageText"}:
+            result = self._message(params, text=params.get("text"))
+            if "reply_markup" in params:
+                result["reply_markup"] = params["reply_markup"]
+        elif method == "sendPoll":
+            result = self._message(params, poll=self._poll(params))
+        elif method == "answerCallbackQuery":
+            self.answered[str(params["callback_query_id"])] += 1
+            result = True
+        else:
+            result = True
+        body = json.dumps({"ok": True, "result": result})
+        return web.Response(text=body, content_type="application/json")
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        if offset:
+            self.confirmed_below = max(self.confirmed_below, offset)
+            self.unconfirmed = [u for u in self.unconfirmed if u["update_id"] >= offset]
+        if not self.unconfirmed:
+            self._arrived.clear()
+            wait = min(float(params.get("timeout") or 0), LONG_POLL_CAP)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), wait)
+        limit = int(params.get("limit") or 100)
+        return [u for u in self.unconfirmed if u["update_id"] >= offset][:limit]
+
+    def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        return {
+            "message_id": next(self._ids),
+            "date": DATE,
+            "chat": chat(int(params["chat_id"])),
+            "from": BOT_USER,
+            **{k: v for k, v in content.items() if v is not None},
+        }
+
+    def _poll(self, params: dict[str, Any]) -> dict[str, Any]:
+        poll_id = f"poll-{next(self._ids)}"
+        self.polls[poll_id] = int(params["chat_id"])
+        return {
+            "id": poll_id,
+            "question": params["question"],
+            "options": [
+                {"text": o["text"], "voter_count": 0, "persistent_id": str(i)}
+                for i, o in enumerate(params["options"])
+            ],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": bool(params.get("is_anonymous", True)),
+            "type": params.get("type", "regular"),
+            "allows_multiple_answers": False,
+            "allows_revoting": False,
+            "members_only": False,
+            "correct_option_ids": params.get("correct_option_ids", []),
+        }
+
+
+@contextlib.asynccontextmanager
+async def serve_bot_api() -> AsyncIterator[tuple[BotApiServer, str]]:
+    """The server on a free port of 127.0.0.1, and its base URL for `[telegram] api_base_url`."""
+    server = BotApiServer()
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", server.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield server, f"http://127.0.0.1:{port}/bot"
+    finally:
+        await runner.cleanup()
