@@ -2,7 +2,9 @@
 
 Platform adapters are imported only when their token is configured, so the console quiz starts
 fast and small. Every adapter has `name` and `async run()`, which runs until cancelled and
-raises AdapterError (one clear line) on a fatal problem; the first fatal error stops them all.
+raises AdapterError (one clear line) on a fatal problem; the first fatal error stops them all
+and ends the run with it (exit code 1), even one raised while stopping. An adapter that
+crashes or returns on its own is fatal too. SIGINT, SIGTERM and SIGHUP stop the bot cleanly.
 """
 
 from __future__ import annotations
@@ -12,16 +14,24 @@ import contextlib
 import gc
 import importlib
 import logging
+import os
 import signal
 import sys
 import time
 from collections.abc import Awaitable, Coroutine
-from typing import Any
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.base import Adapter, AdapterError, Services
 from bot.app.bootstrap import App, build
+from bot.app.operations import listening, metrics_for
 from bot.config import Config
 from bot.core.delivery import Outbox
+
+if TYPE_CHECKING:
+    from bot.jobs.backup import Backups
+    from bot.jobs.daily import DailyScheduler
 
 log = logging.getLogger("stackprep")
 STARTED = time.perf_counter()
@@ -35,6 +45,9 @@ GIL_SWITCH_INTERVAL = 0.0005
 # threads: up to 86 ms at 4,000 answers/s. A larger young generation and a frozen start-up
 # heap (gc.freeze) keep collections short. Measured in bench/foundation.py.
 GC_YOUNG_THRESHOLD = 7000
+# Each stops the bot cleanly: in-flight answers are written, the scheduler and adapters stop,
+# the database closes. SIGHUP too: it comes when the terminal that started the bot closes.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def tune_interpreter() -> None:
@@ -67,15 +80,26 @@ def platform_adapters(config: Config, services: Services) -> list[Adapter]:
 
 async def run_jobs(app: App, adapters: list[Adapter], ready_timeout: float) -> None:
     """The scheduler over the outboxes of the running adapters, until cancelled: the daily
-    question's posts and reveals, and practice's reminder and timeout jobs."""
+    question's posts and reveals, practice's reminder and timeout jobs, and the scheduled
+    backups of the database ([database] backup_every)."""
     outboxes: list[Outbox] = [o for a in adapters if (o := getattr(a, "outbox", None))]
-    if not outboxes:
+    backups = scheduled_backups(app)
+    if not outboxes and backups is None:
         return
     from bot.jobs import practice as practice_jobs
     from bot.jobs.daily import DailyScheduler
     from bot.jobs.pacing import pace
     from bot.jobs.scheduler import Scheduler
 
+    scheduler = Scheduler()
+    if backups is not None:
+        backups.schedule(scheduler)
+    if not outboxes:  # nothing to post: the backups alone
+        scheduler.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await scheduler.stop()
     waits = [
         e.wait() for a in adapters if isinstance(e := getattr(a, "ready", None), asyncio.Event)
     ]
@@ -85,27 +109,68 @@ async def run_jobs(app: App, adapters: list[Adapter], ready_timeout: float) -> N
                 await asyncio.gather(*waits)
         except TimeoutError:
             log.warning("daily: starting the scheduler before every platform is ready")
-    scheduler = Scheduler()
     paced = pace(outboxes)
-    daily = DailyScheduler(app.daily, paced.values(), scheduler=scheduler)
+    daily = DailyScheduler(app.daily, paced.values(), scheduler=scheduler, metrics=app.metrics)
     scheduler.start()
-    try:
-        try:
-            await daily.start()
-        except Exception:  # the quiz itself keeps serving; the log says why there are no posts
-            log.exception("daily: the scheduler could not start; no daily questions this run")
-        else:
-            practice_jobs.schedule(scheduler, app.practice, paced, app.clock)
-            await asyncio.Event().wait()
+    try:  # practice's jobs and the backups run whatever happens to the daily question
+        practice_jobs.schedule(scheduler, app.practice, paced, app.clock)
+        await _start_daily(daily)
+        await asyncio.Event().wait()
     finally:  # the scheduler stops firing first; both let work in flight finish together
         await asyncio.gather(scheduler.stop(), daily.stop())
+
+
+DAILY_START_RETRY = (5.0, 300.0)  # seconds: the first and the longest wait between attempts
+
+
+async def _start_daily(daily: DailyScheduler) -> None:
+    """Start the daily question's jobs, retrying with backoff while it fails (e.g. the
+    database is busy at start); the quiz itself keeps serving meanwhile."""
+    delay, longest = DAILY_START_RETRY
+    first = True
+    while True:
+        try:
+            await daily.start()
+            if not first:
+                log.info("daily: the scheduler started")
+            return
+        except Exception as exc:
+            log.error(
+                "daily: the scheduler could not start (%s); no daily questions until it "
+                "does; trying again in %.0f s", exc, delay, exc_info=first,
+            )  # fmt: skip
+        first = False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, longest)
+
+
+def scheduled_backups(app: App) -> Backups | None:
+    """The database's scheduled backups into backups/ beside it, or None (backup_every is
+    off, or no SQLite). The console quiz has none: it runs as long as someone types."""
+    every = app.config.database.backup_every
+    if app.database is None or every is None:
+        return None
+    from bot.jobs.backup import Backups
+    from bot.storage.sqlite.backup import BackupError, backup_into, backups_in, taken_at
+    from bot.storage.sqlite.database import backups_of
+
+    source, folder = app.database.path, backups_of(app.database.path)
+    keep = app.config.database.backup_keep
+
+    def newest() -> datetime | None:
+        return max(filter(None, map(taken_at, backups_in(folder))), default=None)
+
+    async def take(now: datetime) -> Path:
+        return await backup_into(source, folder, keep=keep, now=now)
+
+    return Backups(take, newest, every=every, clock=app.clock, expected=(BackupError,))
 
 
 async def run(config: Config, *, console: bool = False) -> int:
     """Run the bot until its adapters finish or SIGINT/SIGTERM; return the exit code."""
     tune_interpreter()
-    app = build(config)
-    async with app:
+    app = build(config, metrics=metrics_for(config))
+    async with listening(config, app) as ops, app:  # /healthz, /metrics when configured
         freeze_startup_heap()
         if console or not (config.discord_active or config.telegram_active):
             from bot.adapters import console as console_adapter
@@ -116,6 +181,7 @@ async def run(config: Config, *, console: bool = False) -> int:
             )
             return await _until_signal(adapter.run())
         adapters = platform_adapters(config, app.services)
+        ops.watch(adapters)
         log.info(
             "serving %s with %d questions in %d topics",
             " and ".join(a.name for a in adapters), len(app.bank), len(app.bank.topics()),
@@ -146,27 +212,55 @@ async def _run_all(
     async def serve() -> None:
         async with asyncio.TaskGroup() as group:
             for adapter in adapters:
-                group.create_task(adapter.run(), name=adapter.name)
+                group.create_task(_serve(adapter), name=adapter.name)
 
     serving = asyncio.create_task(serve(), name="adapters")
     jobs = asyncio.create_task(scheduler, name="scheduler") if scheduler else None
-    try:
-        await asyncio.wait({serving})  # wait() never cancels what it waits for
-    finally:
+    try:  # wait() never cancels what it waits for
         if jobs is not None:
+            await asyncio.wait({serving, jobs}, return_when=asyncio.FIRST_COMPLETED)
+            _report_scheduler(jobs)  # a scheduler that failed is logged now, not at the stop
+        await asyncio.wait({serving})
+    finally:
+        if jobs is not None and not jobs.done():
             jobs.cancel()
             await asyncio.wait({jobs})
-            if not jobs.cancelled() and jobs.exception() is not None:
-                log.error("daily: the scheduler failed", exc_info=jobs.exception())
+            _report_scheduler(jobs)
         serving.cancel()
         await asyncio.wait({serving})
-    if not serving.cancelled() and (error := serving.exception()) is not None:
-        if isinstance(error, BaseExceptionGroup):
-            fatal, _ = error.split(AdapterError)
-            if fatal is not None:
-                raise _first(fatal) from None
-        raise error
+        error = _outcome(serving)  # retrieved on every path, a cancellation included
+        if error is not None:  # even while stopping on a signal: it still ends with exit 1
+            raise error
     return 0
+
+
+async def _serve(adapter: Adapter) -> None:
+    """One adapter until cancelled. It may end only with an AdapterError: an adapter that
+    crashes, or stops serving on its own, is made one (the process must not stay up serving
+    nothing; a supervisor restarts it)."""
+    try:
+        await adapter.run()
+    except (AdapterError, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        log.error("%s: stopped by an unexpected error", adapter.name, exc_info=exc)
+        raise AdapterError(
+            f"{adapter.name} stopped after an unexpected error ({type(exc).__name__}); "
+            "the log above has the details"
+        ) from None
+    raise AdapterError(f"{adapter.name} stopped serving on its own; see the log above")
+
+
+def _outcome(task: asyncio.Task[None]) -> BaseException | None:
+    """What a finished task of adapters ended with: its first AdapterError, else its error."""
+    if task.cancelled():
+        return None
+    error = task.exception()
+    if isinstance(error, BaseExceptionGroup):
+        fatal, _ = error.split(AdapterError)
+        if fatal is not None:
+            return _first(fatal)
+    return error
 
 
 def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -174,19 +268,37 @@ def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
+def _report_scheduler(jobs: asyncio.Task[None]) -> None:
+    if jobs.done() and not jobs.cancelled() and (error := jobs.exception()) is not None:
+        log.error("daily: the scheduler failed; no daily questions until a restart", exc_info=error)
+
+
 async def _until_signal(work: Awaitable[int]) -> int:
-    """Run `work`; on SIGINT/SIGTERM cancel it cleanly and return 0."""
+    """Run `work`; on SIGINT, SIGTERM or SIGHUP (the terminal closed) cancel it cleanly and
+    return 0. An AdapterError raised while stopping still propagates (exit code 1). A second
+    signal while stopping ends the process at once (exit 130): the way out of a stuck stop,
+    still short of kill -9; what was acknowledged is in the database already."""
     loop = asyncio.get_running_loop()
+    received: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig)
+        if len(received) > 1:
+            log.error("stopping at once on a second %s: in-flight work is abandoned", sig.name)
+            logging.shutdown()
+            os._exit(130)
+        stop.set()
+
     stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
     task = asyncio.ensure_future(work)
     stopper = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if not task.done():
-            log.info("stopping: finishing in-flight work")
+            log.info("stopping on %s: finishing in-flight work", received[0].name)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -194,6 +306,11 @@ async def _until_signal(work: Awaitable[int]) -> int:
         return task.result()
     finally:
         stopper.cancel()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        if not task.done():  # we were cancelled ourselves: stop the work all the same
+            task.cancel()
+            await asyncio.wait({task})
+            if not task.cancelled() and (error := task.exception()) is not None:
+                raise error
+        for sig in STOP_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)

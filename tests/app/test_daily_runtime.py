@@ -111,8 +111,48 @@ async def test_runtime_starts_the_scheduler_once_the_platform_is_ready(tmp_path:
         await app.close()
 
 
-async def test_no_outboxes_no_scheduler(tmp_path: Path) -> None:
+async def test_a_daily_scheduler_that_fails_to_start_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """E.g. the database busy at start: the daily question comes once it starts; meanwhile
+    the run goes on (practice's jobs and backups are on the same scheduler)."""
+    from bot.jobs.daily import DailyScheduler
+
+    monkeypatch.setattr(runtime, "DAILY_START_RETRY", (0.01, 0.05))
+    start = DailyScheduler.start
+    attempts: list[int] = []
+
+    async def busy_once(self: DailyScheduler) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("database is locked")
+        await start(self)
+
+    monkeypatch.setattr(DailyScheduler, "start", busy_once)
     app = await _app(tmp_path / "bot.db")
+    try:
+        now = datetime.now(UTC)
+        await app.daily.command(GROUP, ["set", f"{now:%H:%M}", "UTC", "1h"], is_admin=True)
+        sub = await app.daily.store.subscription_for(GROUP)
+        assert sub is not None
+        await app.daily.store.save_subscription(replace(sub, since=now - timedelta(days=1)))
+        adapter = FakeAdapter()
+        adapter.ready.set()
+        task = asyncio.create_task(runtime.run_jobs(app, [adapter], ready_timeout=5))  # type: ignore[list-item]
+        async with asyncio.timeout(5):
+            await adapter.outbox.until(1)
+        assert len(attempts) == 2
+        assert "could not start (database is locked)" in caplog.text
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        await app.close()
+
+
+async def test_no_outboxes_and_no_backups_no_scheduler(tmp_path: Path) -> None:
+    app = await _app(tmp_path / "bot.db")
+    app.config = replace(app.config, database=replace(app.config.database, backup_every=None))
     try:
         await asyncio.wait_for(runtime.run_jobs(app, [object()], ready_timeout=1), 1)  # type: ignore[list-item]
     finally:

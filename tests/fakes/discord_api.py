@@ -4,7 +4,10 @@ The real discord.py client talks to it after two public class attributes are poi
 (`Route.BASE`, `DiscordWebSocket.DEFAULT_GATEWAY`). It records every REST request, answers
 the gateway handshake (HELLO, heartbeat ACK, READY after IDENTIFY) with plain text frames,
 lets a test push dispatches (INTERACTION_CREATE), keeps the messages the bot posts so a test
-can click their buttons, and can be told to fail the next matching request (403, 429...).
+can click their buttons, and can be told to fail the next matching request (403, 429...), to
+hold one without ever answering (`hang_next`), to refuse the gateway for a while
+(`gateway_down`), to close it with a close code (`close_gateway`), or to revoke the token
+while the bot runs (`revoke_token`).
 
 Traps it encodes (see design.md section 6): JSON responses carry `Content-Type` exactly
 `application/json`; a 429 is retried by discord.py only with a `Via` header; the interaction
@@ -103,6 +106,10 @@ class FakeDiscord:
         self.messages: dict[int, dict[str, Any]] = {}
         self.identify: dict[str, Any] | None = None
         self.refuse_identify = False  # close the gateway with 4004 after IDENTIFY
+        self.gateway_down = 0  # answer this many gateway connections with 503 (Discord down)
+        self.gateway_attempts = 0
+        self._hangs: list[tuple[str, re.Pattern[str]]] = []
+        self._release = asyncio.Event()  # set on exit: requests held by hang_next end then
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> payload
         self._nonces: dict[tuple[str, str], int] = {}
         self._token_channels: dict[str, str] = {}
@@ -113,6 +120,7 @@ class FakeDiscord:
         self._by_path: dict[tuple[str, str], list[Recorded]] = {}
         self._sockets: set[web.WebSocketResponse] = set()
         self._connected = asyncio.Event()
+        self._disconnected = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._saved: tuple[str, yarl.URL] | None = None
         self.port = 0
@@ -140,6 +148,7 @@ class FakeDiscord:
     async def __aexit__(self, exc_type: object, *exc: object) -> None:
         if self._saved is not None:
             discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved
+        self._release.set()
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -167,6 +176,30 @@ class FakeDiscord:
             _Failure(method, re.compile(path_pattern), status, body or {}, headers or {})
         )
 
+    def hang_next(self, method: str, path_pattern: str) -> None:
+        """Take the next request matching (method, path regex) and never answer it (until the
+        fake closes): Discord's API hanging. It is recorded with status 0 when it arrives."""
+        self._hangs.append((method, re.compile(path_pattern)))
+
+    async def close_gateway(self, code: int) -> None:
+        """Close every gateway connection with this close code (4004, 4013, 4000...)."""
+        for ws in list(self._sockets):
+            await ws.close(code=code, message=b"closed by the fake")
+
+    async def revoke_token(self) -> None:
+        """The bot token was reset in the Developer Portal: REST calls with the old one get
+        401, the gateway drops the session, and resuming it is refused with 4004."""
+        self.token = f"{self.token}-reset"
+        await self.close_gateway(4000)  # discord.py resumes after this close code
+
+    async def wait_disconnected(self) -> None:
+        """Until no bot holds a gateway connection (e.g. after it was killed); at most 10 s."""
+        await asyncio.wait_for(self._disconnected.wait(), 10)
+
+    async def wait_connected(self) -> None:
+        """Until a bot has a gateway session (READY or RESUMED sent); at most 10 s."""
+        await asyncio.wait_for(self._connected.wait(), 10)
+
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         await asyncio.wait_for(self._connected.wait(), 5)
         if event == "INTERACTION_CREATE":
@@ -176,15 +209,18 @@ class FakeDiscord:
         for ws in list(self._sockets):
             await ws.send_str(json.dumps(frame))
 
-    async def wait_for(self, method: str, path_pattern: str, count: int = 1) -> list[Recorded]:
-        """The first `count` requests matching (method, path regex), waiting for them."""
+    async def wait_for(
+        self, method: str, path_pattern: str, count: int = 1, *, within: float = 5.0
+    ) -> list[Recorded]:
+        """The first `count` requests matching (method, path regex), waiting for them (at most
+        `within` seconds)."""
         pattern = re.compile(path_pattern)
 
         def matching() -> list[Recorded]:
             return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
 
         async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: len(matching()) >= count), 5.0)
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(matching()) >= count), within)
         return matching()[:count]
 
     async def wait_exact(self, method: str, path: str, count: int = 1) -> list[Recorded]:
@@ -212,8 +248,12 @@ class FakeDiscord:
         user: FakeUser,
         guild: bool = True,
         subcommand: str | None = None,
+        channel: dict[str, Any] | None = None,
+        app_permissions: int | None = None,
     ) -> dict[str, Any]:
-        """An application command interaction (slash command) as the gateway delivers it."""
+        """An application command interaction (slash command) as the gateway delivers it;
+        in `channel` (e.g. `thread_channel()`) and with the bot's computed `app_permissions`
+        there, when given."""
         opts: list[dict[str, Any]] = [
             {"name": k, "type": 4 if isinstance(v, int) else 3, "value": v}
             for k, v in (options or {}).items()
@@ -221,7 +261,24 @@ class FakeDiscord:
         if subcommand is not None:
             opts = [{"name": subcommand, "type": 1, "options": opts}]
         data = {"id": str(next(self._ids)), "name": name, "type": 1, "options": opts}
-        return self._interaction(2, data, user, guild)
+        payload = self._interaction(2, data, user, guild, channel["id"] if channel else None)
+        if channel is not None:
+            payload["channel"] = channel
+        if app_permissions is not None:
+            payload["app_permissions"] = str(app_permissions)
+        return payload
+
+    def thread_channel(self, thread_id: int, *, forum_post: bool = False) -> dict[str, Any]:
+        """A public thread of the study channel (or a post of a forum channel), as Discord
+        sends it with an interaction."""
+        return {
+            "id": str(thread_id), "type": 11, "guild_id": str(GUILD_ID), "name": "study thread",
+            "parent_id": str(CHANNEL_ID + (1 if forum_post else 0)), "owner_id": "1",
+            "message_count": 1, "member_count": 1, "rate_limit_per_user": 0, "flags": 0,
+            "thread_metadata": {"archived": False, "auto_archive_duration": 1440,
+                                "archive_timestamp": "2026-01-01T00:00:00+00:00",
+                                "locked": False},
+        }  # fmt: skip
 
     def autocomplete(self, name: str, option: str, value: str, *, user: FakeUser) -> dict[str, Any]:
         data = {
@@ -303,6 +360,15 @@ class FakeDiscord:
         except ValueError:
             body = raw.decode("utf-8", "replace")
         record = Recorded(request.method, path, dict(request.query), body, dict(request.headers))
+        for method, pattern in self._hangs:
+            if method == record.method and pattern.fullmatch(path):
+                self._hangs.remove((method, pattern))
+                async with self._changed:
+                    self.requests.append(record)
+                    self._by_path.setdefault((record.method, path), []).append(record)
+                    self._changed.notify_all()
+                await self._release.wait()  # never answered while the test runs
+                return _json({"message": "503: Service Unavailable", "code": 0}, 503)
         response = self._respond(record, request)
         record.status = response.status
         async with self._changed:
@@ -442,10 +508,15 @@ class FakeDiscord:
 
     # -- gateway ----------------------------------------------------------------------------
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        self.gateway_attempts += 1
+        if self.gateway_down > 0:
+            self.gateway_down -= 1
+            return web.Response(status=503, text="upstream connect error")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._sockets.add(ws)
+        self._disconnected.clear()
         try:
             await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 45_000}}))
             async for msg in ws:
@@ -454,6 +525,14 @@ class FakeDiscord:
                 frame = json.loads(msg.data)
                 if frame["op"] == 1:  # heartbeat
                     await ws.send_str(json.dumps({"op": 11}))
+                elif frame["op"] == 6:  # resume
+                    if frame["d"].get("token") != self.token:
+                        await ws.close(code=4004, message=b"Authentication failed.")
+                        break
+                    self._seq += 1
+                    resumed = {"op": 0, "t": "RESUMED", "s": self._seq, "d": {}}
+                    await ws.send_str(json.dumps(resumed))
+                    self._connected.set()
                 elif frame["op"] == 2:  # identify
                     self.identify = frame["d"]
                     if self.refuse_identify or frame["d"].get("token") != self.token:
@@ -474,6 +553,7 @@ class FakeDiscord:
             self._sockets.discard(ws)
             if not self._sockets:
                 self._connected.clear()
+                self._disconnected.set()
         return ws
 
 

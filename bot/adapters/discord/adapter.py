@@ -19,13 +19,25 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from bot.adapters.base import AdapterError, Services, error_notice
+from bot.adapters.base import AdapterError, Services, error_notice, outcome
 from bot.adapters.discord.commands import daily_commands, quiz_commands
+from bot.adapters.discord.connection import (
+    FIRST_RETRY,
+    REST_TIMEOUT,
+    backoff,
+    login,
+    rest_timeout,
+    stay_connected,
+    why_failed,
+)
 from bot.adapters.discord.interactions import ANY_INSTALL, EVERYWHERE, AnyCommand, Interaction, who
+from bot.adapters.discord.metered import api_trace, command_name
 from bot.adapters.discord.outbox import DiscordOutbox
 from bot.adapters.discord.practice import DiscordPractice
 from bot.adapters.discord.render import NO_MENTIONS, TokenButton, render
 from bot.core.common.errors import NotAllowed, QuizError
+from bot.core.common.identity import Platform
+from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.replies import Reply
 from bot.core.common.secret import Secret
 from bot.core.common.texts import notice_reply, unknown_command
@@ -34,6 +46,7 @@ from bot.core.practice.service import PracticeService
 from bot.core.practice.tokens import is_practice_token
 from bot.core.quiz import Asked, QuizService
 from bot.core.quiz.tokens import NextToken, decode
+from bot.log import log_context
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +57,30 @@ def create_adapter(token: Secret | None, services: Services) -> DiscordAdapter:
     """The adapter `stackprep` runs, and the one whose commands `discord sync` registers."""
     if token is None:
         raise AdapterError("set STACKPREP_DISCORD_TOKEN to the bot token to use Discord")
-    return DiscordAdapter(token, services.quiz, practice=services.practice, daily=services.daily)
+    return DiscordAdapter(
+        token, services.quiz, practice=services.practice, daily=services.daily,
+        metrics=services.metrics,
+    )  # fmt: skip
+
+
+def _log_ids(interaction: Interaction) -> None:
+    """This interaction's ids on every log line of the task that handles it (bot.log)."""
+    log_context(
+        platform="discord", guild_id=interaction.guild_id, channel_id=interaction.channel_id,
+        user_id=interaction.user.id, interaction_id=interaction.id,
+    )  # fmt: skip
+
+
+class _Tree(app_commands.CommandTree["StackprepClient"]):
+    async def interaction_check(self, interaction: Interaction, /) -> bool:
+        _log_ids(interaction)  # called first in the task that runs the command
+        return True
 
 
 class StackprepClient(discord.Client):
-    def __init__(self, adapter: DiscordAdapter, *, guild_ready_timeout: float) -> None:
+    def __init__(
+        self, adapter: DiscordAdapter, *, guild_ready_timeout: float, metrics: Metrics
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # not privileged; keeps guild state coherent
         super().__init__(
@@ -59,9 +91,10 @@ class StackprepClient(discord.Client):
             max_messages=None,
             member_cache_flags=discord.MemberCacheFlags.none(),
             chunk_guilds_at_startup=False,
+            http_trace=api_trace(metrics),  # the API's error answers, 429s included
         )
         self.adapter = adapter
-        self.tree: app_commands.CommandTree[StackprepClient] = app_commands.CommandTree(
+        self.tree: app_commands.CommandTree[StackprepClient] = _Tree(
             self,
             allowed_contexts=EVERYWHERE,  # servers, DMs with the bot, group DMs
             allowed_installs=ANY_INSTALL,  # added to a server, or to a user's own apps
@@ -72,7 +105,14 @@ class StackprepClient(discord.Client):
         self.add_dynamic_items(TokenButton)  # buttons of every past message, after restarts too
 
     async def handle_token(self, interaction: Interaction, token: str) -> None:
+        _log_ids(interaction)
         await self.adapter.on_button(interaction, token)
+
+    async def on_interaction(self, interaction: Interaction) -> None:
+        """Every interaction, in a task of its own: practice's modal submissions."""
+        _log_ids(interaction)
+        if self.adapter.practice is not None:
+            await self.adapter.practice.on_interaction(interaction)
 
     async def on_ready(self) -> None:
         log.info("discord: connected as %s (id %s)", self.user, self.user and self.user.id)
@@ -103,20 +143,29 @@ class DiscordAdapter:
         defer_after: float = DEFER_AFTER,
         practice: PracticeService | None = None,
         daily: DailyService | None = None,
+        metrics: Metrics = NO_METRICS,
+        rest_timeout_s: float = REST_TIMEOUT,
+        first_retry: float = FIRST_RETRY,
     ) -> None:
         self._token = token
         self.service = service
         self.defer_after = defer_after
+        self.rest_limit = rest_timeout_s
+        self.rest_timeout = rest_timeout(rest_timeout_s)
+        self.first_retry = first_retry  # seconds before the first retry to reach Discord
+        self.metrics = metrics
         self.ready = asyncio.Event()
-        self.client = StackprepClient(self, guild_ready_timeout=guild_ready_timeout)
+        self.client = StackprepClient(
+            self, guild_ready_timeout=guild_ready_timeout, metrics=metrics
+        )
         self.tree = self.client.tree
-        self.outbox = DiscordOutbox(self.client)
+        self.outbox = DiscordOutbox(self.client, rest_timeout_s)
         self.add_commands(*quiz_commands(self, service))
         self.practice: DiscordPractice | None = None
         if practice is not None:  # /practice & co., practice buttons, the answer modal
             self.practice = DiscordPractice(self, practice)
             self.add_commands(*self.practice.commands())
-            self.client.event(self.practice.on_interaction)  # its modal submissions
+            # its modal submissions reach it through StackprepClient.on_interaction
         self.daily = daily
         if daily is not None:  # /daily, for server managers
             self.add_commands(daily_commands(self, daily))
@@ -132,23 +181,22 @@ class DiscordAdapter:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Serve Discord until cancelled; AdapterError (one line) if it cannot start."""
+        """Serve Discord until cancelled. Waits (with backoff) while Discord cannot be reached;
+        AdapterError (one line) on a fatal problem such as a rejected token, at the start or
+        at any later time (`connection` says which are which)."""
         async with self.client:  # closes the client (gateway, HTTP session) however we leave
-            await self._login()
+            delays = backoff(self.first_retry)
+            await login(
+                self.client, self._token, retry=True, limit=self.rest_timeout, delays=delays
+            )
             log.info("discord: logged in; commands: %s", ", ".join(self._names()))
-            try:
-                await self.client.connect(reconnect=True)  # reconnects by itself when it can
-            except discord.ConnectionClosed as exc:
-                raise AdapterError(
-                    f"Discord closed the gateway connection for good (close code {exc.code})"
-                ) from None
-            except discord.ClientException as exc:  # e.g. intents the app is not allowed
-                raise AdapterError(f"Discord refused the gateway connection: {exc}") from None
+            # discord.py reconnects by itself once connected
+            await stay_connected(self.client, backoff(self.first_retry))
 
     async def sync(self, guild_id: int | None = None) -> list[str]:
         """Register the commands with Discord (globally, or in one server at once)."""
         async with self.client:
-            await self._login()
+            await login(self.client, self._token, retry=False, limit=self.rest_timeout)
             guild = discord.Object(id=guild_id) if guild_id is not None else None
             if guild is not None:
                 self.tree.copy_global_to(guild=guild)
@@ -163,20 +211,16 @@ class DiscordAdapter:
                 raise AdapterError(
                     f"Discord refused the commands: {exc.status} {exc.text[:200]}"
                 ) from None
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise AdapterError(
+                    f"could not register the commands: {why_failed(exc, self.rest_limit)}"
+                ) from None
         return [command.name for command in synced]
 
-    async def _login(self) -> None:
-        try:
-            await self.client.login(self._token.reveal())
-        except discord.LoginFailure:
-            raise AdapterError(
-                "Discord rejected the bot token in STACKPREP_DISCORD_TOKEN (401 Unauthorized): "
-                "copy it again from the Developer Portal, Bot page, Reset Token"
-            ) from None
-        except discord.HTTPException as exc:
-            raise AdapterError(f"Discord login failed: {exc.status} {exc.text[:200]}") from None
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise AdapterError(f"cannot reach Discord: {type(exc).__name__}") from None
+    def connected(self) -> bool:
+        """Past READY, not closed, and the gateway socket open now (not reconnecting)."""
+        ws = self.client.ws
+        return self.client.is_ready() and not self.client.is_closed() and ws is not None and ws.open
 
     def _names(self) -> list[str]:
         return sorted(f"/{command.name}" for command in self.tree.get_commands())
@@ -214,10 +258,10 @@ class DiscordAdapter:
                 try:
                     await interaction.response.defer(ephemeral=private, thinking=True)
                     deferred_private = private
-                except discord.HTTPException as exc:
+                except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
                     log.warning(
                         "discord: could not defer interaction %s (guild %s): %s",
-                        interaction.id, interaction.guild_id, exc.status,
+                        interaction.id, interaction.guild_id, why_failed(exc, self.rest_limit),
                     )  # fmt: skip
                 await asyncio.wait({task})
         except asyncio.CancelledError:
@@ -230,6 +274,7 @@ class DiscordAdapter:
         self, interaction: Interaction, task: asyncio.Task[Reply | Asked], what: str
     ) -> Reply:
         error = task.exception()
+        self.metrics.command(Platform.DISCORD.value, command_name(what), outcome(error))
         if error is None:
             result = task.result()
             return result.reply if isinstance(result, Asked) else result
@@ -257,10 +302,10 @@ class DiscordAdapter:
                 # a public "thinking..." message would show a private answer to everyone
                 await interaction.delete_original_response()
             await interaction.followup.send(**kwargs, ephemeral=rendered.ephemeral, wait=True)
-        except discord.HTTPException as exc:
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             log.warning(
-                "discord: could not answer interaction %s (guild %s): %s %s",
-                interaction.id, interaction.guild_id, exc.status, exc.text[:120],
+                "discord: could not answer interaction %s (guild %s): %s",
+                interaction.id, interaction.guild_id, why_failed(exc, self.rest_limit),
             )  # fmt: skip
         finally:
             rendered.release()
@@ -269,12 +314,16 @@ class DiscordAdapter:
         self, interaction: Interaction, error: app_commands.AppCommandError
     ) -> None:
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        command = interaction.command.qualified_name if interaction.command else "unknown"
+        refused = isinstance(original, app_commands.CheckFailure | app_commands.CommandNotFound)
+        self.metrics.command(
+            Platform.DISCORD.value, command, "refused" if refused else outcome(original)
+        )
         if isinstance(original, app_commands.CheckFailure):
             reply = notice_reply(NotAllowed().message)
         elif isinstance(original, app_commands.CommandNotFound):
             reply = notice_reply(unknown_command(original.name))
         else:
-            command = interaction.command.qualified_name if interaction.command else "?"
             reply = self.notice(interaction, original, f"/{command}")
         await self.deliver(interaction, reply)
 

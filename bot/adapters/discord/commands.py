@@ -12,16 +12,23 @@ from typing import TypeVar
 import discord
 from discord import app_commands
 
+from bot.adapters.discord import texts as discord_texts
 from bot.adapters.discord.interactions import AnyCommand, Interaction, Responder, who
 from bot.core.bank.question_bank import QuestionBank
 from bot.core.bank.questions import DIFFICULTY_NAMES
+from bot.core.common.errors import NotAllowed
 from bot.core.common.identity import ChatRef, Platform
+from bot.core.common.replies import Reply
 from bot.core.common.timeparse import zone_names
 from bot.core.daily import texts as daily_texts
 from bot.core.daily.service import DailyService
 from bot.core.quiz import QuizService, texts
 
 T = TypeVar("T")
+THREADS = frozenset(
+    {discord.ChannelType.public_thread, discord.ChannelType.private_thread,
+     discord.ChannelType.news_thread}
+)  # fmt: skip
 
 
 class AdminGroup(app_commands.Group):
@@ -146,6 +153,11 @@ def daily_commands(adapter: Responder, daily: DailyService) -> AdminGroup:
         chat, admin = place(interaction)
         level = str(difficulty.value) if difficulty else None
         words = [w for w in (time, timezone, topics, level, window) if w]
+        missing, thread = missing_to_post(interaction)
+        if missing:  # accepted now, it would be switched off at its first post
+            refusal = NotAllowed(discord_texts.cannot_post_daily(missing, thread=thread))
+            await adapter.serve(interaction, _raise(refusal), private=True, what="/daily set")
+            return
         work = daily.subscribe(chat, words, is_admin=admin)
         await adapter.serve(interaction, work, private=False, what="/daily set")
 
@@ -175,5 +187,25 @@ def daily_commands(adapter: Responder, daily: DailyService) -> AdminGroup:
     return group
 
 
+def missing_to_post(interaction: Interaction) -> tuple[list[str], bool]:
+    """The permissions the bot lacks to post the daily question where `interaction` came from
+    (what Discord computed for the bot in that channel: `app_permissions`), and whether it is
+    a thread. In a thread or forum post, Send Messages does not count: Discord asks for Send
+    Messages in Threads."""
+    channel = interaction.channel
+    thread = isinstance(channel, discord.Thread) or getattr(channel, "type", None) in THREADS
+    return missing_permissions(interaction.app_permissions, thread=thread), thread
+
+
+def missing_permissions(allowed: discord.Permissions, *, thread: bool) -> list[str]:
+    """Which of the permissions a post needs (in a thread or not) `allowed` lacks."""
+    needed = ("view_channel", "send_messages_in_threads" if thread else "send_messages")
+    return [flag for flag in needed if not getattr(allowed, flag)]
+
+
 async def _value(value: T) -> T:
     return value
+
+
+async def _raise(error: Exception) -> Reply:
+    raise error

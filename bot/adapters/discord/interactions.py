@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.metrics import Metrics
 from bot.core.common.replies import Reply
 from bot.core.quiz import Asked
 
@@ -36,6 +37,9 @@ def who(interaction: Interaction) -> tuple[UserRef, str, ChatRef]:
 
 class Responder(Protocol):
     """Answers interactions: defers slow work, renders Replies, applies the error policy."""
+
+    metrics: Metrics  # where handled commands are counted
+    rest_limit: float  # seconds one REST call to Discord may take
 
     async def serve(
         self,

@@ -2,7 +2,8 @@
 
 Failures become the core's typed delivery errors: 403/404 (bot removed, channel deleted, no
 access) -> ChatGone, but a deleted message alone (when editing) -> DeliveryFailed; a 429
-beyond what discord.py waits out itself -> RetryLater; anything else -> DeliveryFailed.
+beyond what discord.py waits out itself -> RetryLater; no answer within the REST limit
+(`connection.REST_TIMEOUT`), like anything else -> DeliveryFailed, retried by the scheduler.
 Every post carries a message nonce derived from the delivery nonce, with `enforce_nonce`,
 so Discord drops a retried post instead of showing it twice.
 """
@@ -33,8 +34,9 @@ def message_nonce(delivery_nonce: str) -> str:
 class DiscordOutbox:
     platform = Platform.DISCORD
 
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(self, client: discord.Client, rest_limit: float | None = None) -> None:
         self._client = client
+        self._limit = rest_limit  # seconds one REST call may take (for the error's wording)
 
     async def post_question(self, chat: ChatRef, asked: Asked, *, nonce: str) -> str:
         return await self.post(chat, asked.reply, nonce=nonce)
@@ -45,7 +47,7 @@ class DiscordOutbox:
         try:
             message = await channel.send(**rendered.message_kwargs(), nonce=message_nonce(nonce))
         except Exception as exc:
-            raise _delivery_error(exc, chat) from None
+            raise _delivery_error(exc, chat, self._limit) from None
         finally:
             rendered.release()
         return str(message.id)
@@ -62,7 +64,7 @@ class DiscordOutbox:
                 content=rendered.content, view=rendered.view, allowed_mentions=NO_MENTIONS
             )
         except Exception as exc:
-            raise _delivery_error(exc, chat) from None
+            raise _delivery_error(exc, chat, self._limit) from None
         finally:
             rendered.release()
 
@@ -79,7 +81,7 @@ class DiscordOutbox:
         return self._client.get_partial_messageable(channel_id, guild_id=guild_id)
 
 
-def _delivery_error(exc: Exception, chat: ChatRef) -> DeliveryFailed:
+def _delivery_error(exc: Exception, chat: ChatRef, limit: float | None) -> DeliveryFailed:
     """A typed, token-free delivery error for whatever posting raised."""
     where = f"Discord channel {chat.chat_id}"
     if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_MESSAGE:
@@ -94,7 +96,10 @@ def _delivery_error(exc: Exception, chat: ChatRef) -> DeliveryFailed:
             retry_after = _retry_after(exc)
             return RetryLater(f"{where}: 429 rate limited for {retry_after:.1f}s", retry_after)
         return DeliveryFailed(f"{where}: {exc.status} {_describe(exc)}")
-    if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
+    if isinstance(exc, TimeoutError):  # the REST limit (connection.REST_TIMEOUT) ran out
+        within = f"within {limit:g} s" if limit else "in time"
+        return DeliveryFailed(f"{where}: Discord did not answer {within}")
+    if isinstance(exc, aiohttp.ClientError | OSError):
         return DeliveryFailed(f"{where}: network error ({type(exc).__name__})")
     return DeliveryFailed(f"{where}: {type(exc).__name__}")
 

@@ -18,14 +18,18 @@ from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 
+from bot.adapters.base import outcome
 from bot.adapters.chart import chart_png
+from bot.adapters.discord import texts
 from bot.adapters.discord.commands import topic_choices
+from bot.adapters.discord.connection import why_failed
 from bot.adapters.discord.interactions import AnyCommand, Interaction, Responder, who
 from bot.adapters.discord.render import render
-from bot.core.common.identity import ChatRef
+from bot.core.common.identity import ChatRef, Platform
 from bot.core.common.replies import Reply
 from bot.core.common.texts import notice_reply
 from bot.core.practice import texts as pt
@@ -129,20 +133,33 @@ class DiscordPractice:
         """Defer, then answer with a Reply and its attachments (the chart, the Anki files)."""
         _, _, chat = who(interaction)
         private = not chat.is_private
+        command = interaction.command.qualified_name if interaction.command else "practice"
         try:
             await interaction.response.defer(ephemeral=private, thinking=True)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            work.close()  # nothing can be sent without the first response
+            log.warning(
+                "discord: could not defer interaction %s (guild %s): %s",
+                interaction.id, interaction.guild_id, why_failed(exc, self.adapter.rest_limit),
+            )  # fmt: skip
+            return
+        try:
             reply, files = await work
         except Exception as exc:
+            self.adapter.metrics.command(Platform.DISCORD.value, command, outcome(exc))
             notice = self.adapter.notice(interaction, exc, "practice command")
             await self.adapter.deliver(interaction, notice)
             return
+        self.adapter.metrics.command(Platform.DISCORD.value, command, "ok")
         rendered = render(here(reply, chat))
         try:
             await interaction.followup.send(
                 **rendered.message_kwargs(), files=files, ephemeral=private, wait=True
             )
-        except discord.HTTPException as exc:
-            log.warning("discord: could not send a practice file: %s %s", exc.status, exc.text)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            reason = why_failed(exc, self.adapter.rest_limit)
+            log.warning("discord: could not send a practice file: %s", reason)
+            await self.adapter.deliver(interaction, notice_reply(texts.file_not_sent(reason)))
         finally:
             rendered.release()
 

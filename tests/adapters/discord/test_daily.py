@@ -142,3 +142,78 @@ async def test_scheduled_post_goes_out_with_a_nonce_and_a_deleted_channel_disabl
         stored = await bot.app.daily.store.subscription_for(CHANNEL)
         assert stored is not None and not stored.active
         assert "Unknown Channel" in (stored.disabled_reason or "")
+
+
+THREAD_ID = 720000000000000001
+CAN_POST_IN_THREADS = discord.Permissions(
+    view_channel=True, send_messages_in_threads=True, use_application_commands=True
+).value
+
+
+@pytest.mark.parametrize("forum_post", [False, True])
+async def test_daily_set_in_a_thread_needs_send_messages_in_threads(
+    tmp_path: Path, bank: QuestionBank, clock: FixedClock, forum_post: bool
+) -> None:
+    """Send Messages does not cover threads and forum posts: accepted there, the daily
+    question would be switched off at its first post (403). Refused at once instead, naming
+    what is missing; accepted once the bot has it."""
+    thread = ChatRef(Platform.DISCORD, str(THREAD_ID), str(GUILD_ID))
+    async with (
+        FakeDiscord() as fake,
+        running_bot(fake, tmp_path / "q.db", bank, clock, daily=True) as bot,
+    ):
+        place = fake.thread_channel(THREAD_ID, forum_post=forum_post)
+        refused = await fake.interact(
+            fake.command("daily", {"time": "09:00"}, user=ADMIN, subcommand="set", channel=place)
+        )  # the fake's usual bot permissions: View Channel and Send Messages
+        assert refused.body["data"]["flags"] == EPHEMERAL
+        assert refused.body["data"]["content"] == (
+            "I can't post the daily question in this thread: I need the Send Messages in "
+            "Threads permission here. A server admin can allow it for my role (Server "
+            "Settings > Roles) or in the channel's permissions; then run /daily set again."
+        )
+        assert await bot.app.daily.store.subscription_for(thread) is None
+
+        accepted = await fake.interact(
+            fake.command(
+                "daily", {"time": "09:00"}, user=ADMIN, subcommand="set", channel=place,
+                app_permissions=CAN_POST_IN_THREADS,
+            )
+        )  # fmt: skip
+        assert "Daily question scheduled here" in accepted.body["data"]["content"]
+        sub = await bot.app.daily.store.subscription_for(thread)
+        assert sub is not None and sub.active
+
+
+@pytest.mark.parametrize(
+    ("allowed", "missing"),
+    [
+        (discord.Permissions(view_channel=True), "the Send Messages permission"),
+        (discord.Permissions.none(), "the View Channel and Send Messages permissions"),
+        (discord.Permissions(send_messages_in_threads=True, view_channel=True),
+         "the Send Messages permission"),
+    ],
+)  # fmt: skip
+async def test_daily_set_in_a_channel_the_bot_cannot_post_in_says_what_is_missing(
+    tmp_path: Path,
+    bank: QuestionBank,
+    clock: FixedClock,
+    allowed: discord.Permissions,
+    missing: str,
+) -> None:
+    async with (
+        FakeDiscord() as fake,
+        running_bot(fake, tmp_path / "q.db", bank, clock, daily=True) as bot,
+    ):
+        refused = await fake.interact(
+            fake.command(
+                "daily", {"time": "09:00"}, user=ADMIN, subcommand="set",
+                app_permissions=allowed.value,
+            )
+        )  # fmt: skip
+        content = refused.body["data"]["content"]
+        assert content.startswith(
+            f"I can't post the daily question in this channel: I need {missing} here."
+        )
+        assert refused.body["data"]["flags"] == EPHEMERAL
+        assert await bot.app.daily.store.subscription_for(CHANNEL) is None
