@@ -24,10 +24,16 @@ WORKDIR /app
 COPY --from=build --chown=stackprep:stackprep /app/.venv /app/.venv
 ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
-    STACKPREP_DATABASE=/data/stackprep.db
+    STACKPREP_DATABASE=/data/stackprep.db \
+    STACKPREP_OPS_LISTEN=0.0.0.0:9108
 VOLUME ["/data"]
+# /healthz and /metrics (no authentication: publish the port only to your scraper)
+EXPOSE 9108
 USER 10001:10001
 # Tokens come from the environment at run time (STACKPREP_DISCORD_TOKEN,
 # STACKPREP_TELEGRAM_TOKEN); nothing secret is baked into the image.
+# Healthy when the database answers and every enabled platform is connected (/healthz).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["stackprep", "health"]
 ENTRYPOINT ["stackprep"]
 CMD ["run"]

@@ -14,8 +14,10 @@ from typing import Protocol
 
 from bot.core.bank.question_bank import QuestionBank
 from bot.core.common.errors import QuizError
+from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.texts import APOLOGY
 from bot.core.daily.service import DailyService
+from bot.core.delivery import UpdateInbox
 from bot.core.practice.service import PracticeService
 from bot.core.quiz import QuizService
 
@@ -32,15 +34,22 @@ class Adapter(Protocol):
         """Serve until cancelled; raise AdapterError (one clear line) on a fatal problem."""
         ...
 
+    def connected(self) -> bool:
+        """Connected to the platform right now (the health check asks this)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """The use cases an adapter serves (practice and daily may be absent, e.g. in tools)."""
+    """The use cases an adapter serves (practice and daily may be absent, e.g. in tools), and
+    the inbox a polling adapter keeps fetched updates in until they are processed."""
 
     quiz: QuizService
     bank: QuestionBank
     practice: PracticeService | None = None
     daily: DailyService | None = None
+    inbox: UpdateInbox | None = None
+    metrics: Metrics = NO_METRICS  # commands and platform API errors are reported here
 
 
 def error_notice(error: BaseException, *, log: logging.Logger, what: str) -> str:
@@ -52,3 +61,11 @@ def error_notice(error: BaseException, *, log: logging.Logger, what: str) -> str
         return error.message
     log.error("%s failed", what, exc_info=error)
     return APOLOGY
+
+
+def outcome(error: BaseException | None) -> str:
+    """A handled command's outcome for the metrics: `ok`, `refused` (a QuizError: the
+    person's to fix) or `error` (ours)."""
+    if error is None:
+        return "ok"
+    return "refused" if isinstance(error, QuizError) else "error"

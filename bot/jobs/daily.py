@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
 from bot.core.common.identity import Platform
+from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.daily.model import Subscription, due_post, next_fire
 from bot.core.daily.service import DailyService, Outcome, RunResult
 from bot.core.delivery import Outbox
@@ -41,6 +42,7 @@ class DailyScheduler:
         progress_every: float = 10.0,
         retry_delays: tuple[float, ...] = (30.0, 120.0, 600.0),
         run_jobs: bool = True,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         """Posts through `outboxes` (paced here unless they are already); on `scheduler`,
         shared with other features, or one of its own (started and stopped with this)."""
@@ -50,7 +52,7 @@ class DailyScheduler:
         self.scheduler = scheduler or Scheduler(run_jobs=run_jobs)
         self.dispatcher = Dispatcher(
             self._do, self.outboxes, workers=workers, progress_every=progress_every,
-            throttled=lambda platform: self.outboxes[platform].throttled,
+            throttled=lambda platform: self.outboxes[platform].throttled, metrics=metrics,
         )  # fmt: skip
         self._retry_delays = retry_delays
         self._retries: dict[tuple[int, date | None], int] = {}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.core.common.identity import Platform
+from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.daily.service import Outcome, RunResult
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,10 @@ class Dispatcher:
         throttled: Callable[[Platform], int],
         workers: int = 8,
         progress_every: float = 10.0,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
-        """`handle` does one piece of work; `throttled(platform)` counts its 429s so far."""
+        """`handle` does one piece of work; `throttled(platform)` counts its 429s so far;
+        `metrics` hears each outcome and how much is left (bot.ops when enabled)."""
         self._handle = handle
         self._platforms = tuple(platforms)
         self._throttled = throttled
@@ -85,6 +88,7 @@ class Dispatcher:
         self._workers: list[asyncio.Task[None]] = []
         self._reporter: asyncio.Task[None] | None = None
         self._stopping = False
+        self._metrics = metrics
 
     def start(self) -> None:
         for platform in self._platforms:
@@ -121,7 +125,13 @@ class Dispatcher:
         self._queued.add(work.key)
         self._runs.setdefault(work.platform, RunStats())
         self._queues[work.platform].put_nowait(work)
+        self._left(work.platform)
         return 1
+
+    def _left(self, platform: Platform) -> None:
+        """Report how much is queued or in flight on `platform`."""
+        left = self._queues[platform].qsize() + self._busy[platform]
+        self._metrics.fanout_remaining(platform.value, left)
 
     async def wait_idle(self) -> None:
         """Until every queued piece of work is done (tests, benchmarks)."""
@@ -140,12 +150,14 @@ class Dispatcher:
                 result = await self._handle(work)
                 if result is not None:
                     self._runs.setdefault(platform, RunStats()).add(result.outcome)
+                    self._metrics.delivered(platform.value, result.outcome.value)
             except Exception:
                 log.exception("daily: %s %d failed", work.kind, work.ref)
             finally:
                 self._busy[platform] -= 1
                 self._queued.discard(work.key)
                 queue.task_done()
+                self._left(platform)
 
     async def _report(self) -> None:
         """A progress line per busy platform every `progress_every` seconds, and a summary."""
