@@ -1,30 +1,62 @@
 """Configuration: a TOML file plus the environment -> frozen dataclasses.
 
-Nothing is read at import time. Secrets (platform tokens) come only from the environment and
-are wrapped in `Secret`, whose repr and str never show the value. A bad file or value raises
-ConfigError naming the file, the key and what is expected.
+Nothing is read at import time. Each section is a dataclass below and each of its settings a
+field declared with `setting(default, check, ...)` (bot/settings.py holds that machinery and
+the usual checks). The file, the environment (`STACKPREP_<SECTION>_<KEY>`, typed and checked
+exactly like the file) and `stackprep config show` are all driven by that one table, so a new
+key is one field (and its lines in config.example.toml, which a test requires):
+
+    durability: str = setting("normal", one_of("normal", "full"))
+
+and a new section is one dataclass plus one field of `Config` named as the section. A bad
+file, value or variable raises ConfigError naming the file or the variable, the key and what
+is expected. Secrets (`secret=True`: the platform tokens) come only from the environment, are
+wrapped in `Secret` (whose repr and str never show the value), are never echoed in an error
+and are masked by `config show`; `Config.secret_values()` hands them to the log's redaction.
 """
 
 from __future__ import annotations
 
-import re
-import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bot.core.common.errors import ConfigError, QuizError
+from bot.core.common.address import parse_listen
 from bot.core.common.secret import Secret
-from bot.core.common.timeparse import parse_time, parse_timezone, zones_of_city
 from bot.core.quiz import ScoringRules
+from bot.settings import (
+    DAY,
+    ENV_CONFIG,
+    HOUR,
+    MINUTE,
+    Section,
+    Setting,
+    boolean,
+    in_units,
+    load,
+    log_level,
+    number,
+    one_of,
+    path_text,
+    sections_of,
+    setting,
+    span_of,
+    text,
+    time_of_day,
+    timezone,
+    url,
+    whole,
+)
 
-ENV_CONFIG = "STACKPREP_CONFIG"
+__all__ = ["ENV_CONFIG", "Config", "Secret", "load_config", "sections", "shipped_questions"]
+
 ENV_DISCORD_TOKEN = "STACKPREP_DISCORD_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_TELEGRAM_TOKEN = "STACKPREP_TELEGRAM_TOKEN"  # noqa: S105
-ENV_DATABASE = "STACKPREP_DATABASE"
+ENV_DATABASE = "STACKPREP_DATABASE"  # the older name of STACKPREP_DATABASE_PATH, still read
 
 
 def shipped_questions() -> Path:
@@ -36,135 +68,13 @@ def shipped_questions() -> Path:
     return Path(__file__).resolve().parent.parent / "questions"
 
 
-@dataclass(frozen=True)
-class DatabaseConfig:
-    path: Path = Path("data/stackprep.db")
-    busy_timeout_ms: int = 5000
+def _questions_dir() -> Path:
+    """The default bank: ./questions if there is one, else the shipped one."""
+    local = Path.cwd() / "questions"
+    return local if local.is_dir() else shipped_questions()
 
 
-@dataclass(frozen=True)
-class QuizConfig:
-    questions_dir: Path = Path("questions")
-    round_ttl: timedelta = timedelta(hours=24)
-    asks_per_minute: int = 10
-
-
-@dataclass(frozen=True)
-class DiscordConfig:
-    enabled: bool = True
-    token: Secret | None = None
-
-
-@dataclass(frozen=True)
-class TelegramConfig:
-    enabled: bool = True
-    token: Secret | None = None
-    api_base_url: str | None = None
-
-
-@dataclass(frozen=True)
-class DailyConfig:
-    time: str = "09:00"
-    timezone: str = "UTC"
-    answer_window: timedelta = timedelta(hours=12)
-
-
-@dataclass(frozen=True)
-class PracticeConfig:
-    session_size: int = 5
-    timeout: timedelta = timedelta(minutes=30)
-    fuzzy_threshold: float = 88.0
-    desired_retention: float = 0.9
-
-
-@dataclass(frozen=True)
-class Config:
-    source: Path | None = None
-    database: DatabaseConfig = field(default_factory=DatabaseConfig)
-    quiz: QuizConfig = field(default_factory=QuizConfig)
-    scoring: ScoringRules = field(default_factory=ScoringRules)
-    discord: DiscordConfig = field(default_factory=DiscordConfig)
-    telegram: TelegramConfig = field(default_factory=TelegramConfig)
-    daily: DailyConfig = field(default_factory=DailyConfig)
-    practice: PracticeConfig = field(default_factory=PracticeConfig)
-    log_level: str = "INFO"
-
-    @property
-    def discord_active(self) -> bool:
-        return self.discord.enabled and self.discord.token is not None
-
-    @property
-    def telegram_active(self) -> bool:
-        return self.telegram.enabled and self.telegram.token is not None
-
-
-# -- validation helpers ---------------------------------------------------------------------
-
-Check = Callable[[Any], Any]
-
-
-def _int(low: int, high: int) -> Check:
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
-            raise ValueError(f"a whole number from {low} to {high}")
-        return int(v)
-
-    return check
-
-
-def _num(low: float, high: float) -> Check:
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not low <= v <= high:
-            raise ValueError(f"a number from {low} to {high}")
-        return float(v)
-
-    return check
-
-
-def _bool(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError("true or false")
-    return v
-
-
-def _str(v: Any) -> str:
-    if not isinstance(v, str) or not v.strip():
-        raise ValueError("a non-empty string")
-    return v.strip()
-
-
-def _hhmm(v: Any) -> str:
-    """The same parser as `/daily set` and `/remind` (bot/core/common/timeparse.py)."""
-    try:
-        return f"{parse_time(_str(v)):%H:%M}"
-    except (QuizError, ValueError):
-        raise ValueError('a time of day as "HH:MM" (24-hour), e.g. "09:00"') from None
-
-
-def _tz(v: Any) -> str:
-    text = _str(v)
-    try:
-        return parse_timezone(text)
-    except QuizError:
-        cities = zones_of_city(text)
-        hint = f"; did you mean {' or '.join(cities[:3])}?" if cities else ""
-        raise ValueError(f'an IANA timezone name such as "UTC" or "Europe/Berlin"{hint}') from None
-
-
-def _url(v: Any) -> str:
-    if not isinstance(v, str) or not re.fullmatch(r"https?://[^\s]+", v.strip()):
-        raise ValueError("an http:// or https:// URL")
-    return v.strip().rstrip("/")
-
-
-def _level(v: Any) -> str:
-    levels = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
-    if not isinstance(v, str) or v.upper() not in levels:
-        raise ValueError("one of " + ", ".join(sorted(levels)))
-    return v.upper()
-
-
-def _base(v: Any) -> tuple[int, int, int]:
+def _base_points(v: Any) -> tuple[int, int, int]:
     if (
         not isinstance(v, list)
         or len(v) != 3
@@ -174,141 +84,210 @@ def _base(v: Any) -> tuple[int, int, int]:
     return (v[0], v[1], v[2])
 
 
-_SCHEMA: dict[str, dict[str, Check]] = {
-    "database": {"path": _str, "busy_timeout_ms": _int(0, 600_000)},
-    "quiz": {
-        "questions_dir": _str,
-        "round_ttl_hours": _num(0.01, 24 * 30),
-        "asks_per_minute": _int(1, 1000),
-    },
-    "scoring": {
-        "base_points": _base,
-        "speed_bonus_percent": _int(0, 500),
-        "speed_window_minutes": _int(1, 24 * 60),
-        "streak_bonus_step": _int(0, 100),
-        "streak_bonus_cap": _int(0, 1000),
-        "repeat_window_days": _int(0, 365),
-        "daily_cap": _int(0, 100_000),
-    },
-    "discord": {"enabled": _bool},
-    "telegram": {"enabled": _bool, "api_base_url": _url},
-    "daily": {"time": _hhmm, "timezone": _tz, "answer_window_hours": _num(0.1, 24)},
-    "practice": {
-        "session_size": _int(1, 50),
-        "timeout_minutes": _int(1, 24 * 60),
-        "fuzzy_threshold": _num(50, 100),
-        "desired_retention": _num(0.7, 0.99),
-    },
-    "logging": {"level": _level},
-}
+def _show_listen(v: tuple[str, int] | None) -> str | None:
+    if v is None:
+        return None
+    host, port = v
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _read(path: Path) -> dict[str, Any]:
+_SPAN_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _every(v: Any) -> str:
+    """How often to back up: "off" (or false), or a whole number and a unit, e.g. "24h",
+    "30m", "7d"; from one minute to a year. Returned as the file would say it."""
+    expected = '"off" or a whole number and a unit (s, m, h, d), e.g. "24h", from 1m to 366d'
+    if v is False:
+        return "off"
+    if not isinstance(v, str):
+        raise ValueError(expected)
+    word = v.strip().lower()
+    if word in {"off", "never", "none", "0"}:
+        return "off"
+    number_, unit = word[:-1].strip(), word[-1:]
+    if unit not in _SPAN_UNITS or not (number_.isascii() and number_.isdigit()):
+        raise ValueError(expected)
+    if len(number_) > 9 or not 60 <= int(number_) * _SPAN_UNITS[unit] <= 366 * 86400:
+        raise ValueError(expected)
+    return f"{int(number_)}{unit}"
+
+
+def _every_span(v: str) -> timedelta | None:
+    if v == "off":
+        return None
+    return timedelta(seconds=int(v[:-1]) * _SPAN_UNITS[v[-1]])
+
+
+def _every_text(v: timedelta | None) -> str:
+    if v is None:
+        return "off"
+    seconds = int(v.total_seconds())
+    for unit in "dhm":
+        if seconds % _SPAN_UNITS[unit] == 0:
+            return f"{seconds // _SPAN_UNITS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    path: Path = setting(Path("data/stackprep.db"), path_text, to=Path, back=str, path=True)
+    busy_timeout_ms: int = setting(5000, whole(0, 600_000))
+    # PRAGMA synchronous: "normal" (a process crash loses nothing; a power loss or OS crash
+    # may lose the last commits) or "full" (every commit synced to disk)
+    durability: str = setting("normal", one_of("normal", "full"))
+    # online backups into backups/ beside the database while a platform is served; None: off
+    backup_every: timedelta | None = setting(24 * HOUR, _every, to=_every_span, back=_every_text)
+    backup_keep: int = setting(7, whole(1, 1000))
+
+
+@dataclass(frozen=True)
+class QuizConfig:
+    questions_dir: Path = setting(
+        Path("questions"), path_text, to=Path, back=str, path=True, fallback=_questions_dir
+    )
+    round_ttl: timedelta = setting(
+        24 * HOUR, number(0.01, 24 * 30), key="round_ttl_hours",
+        to=span_of(HOUR), back=in_units(HOUR),
+    )  # fmt: skip
+    asks_per_minute: int = setting(10, whole(1, 1000))
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    enabled: bool = setting(True, boolean)
+    token: Secret | None = setting(None, text, to=Secret, secret=True)
+
+
+def bot_api_url(v: Any) -> str:
+    """[telegram] api_base_url: the Bot API's address up to `/bot`, which the token follows
+    (`.../bot123:ABC/getMe`); without it the token lands in the host or port and the start
+    fails with a misleading "Invalid port". Telegram's test environment's form,
+    `.../bot{token}/test`, is taken too."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        value = url(v)
+    except ValueError:
+        value = ""
+    templated = value.count("{") == value.count("}") == 1 and "/bot{token}" in value
+    if not (value.endswith("/bot") or templated):
+        raise ValueError(
+            "an http:// or https:// URL ending in /bot, where the token goes after it, "
+            "e.g. https://api.telegram.org/bot or http://127.0.0.1:8081/bot"
+        )
+    return value
 
 
-def _validated(raw: dict[str, Any], where: str) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for section, values in raw.items():
-        if section not in _SCHEMA:
-            known = ", ".join(f"[{s}]" for s in _SCHEMA)
-            raise ConfigError(f"{where}: unknown section [{section}] (known: {known})")
-        if not isinstance(values, dict):
-            raise ConfigError(f"{where}: [{section}] must be a table")
-        out[section] = {}
-        for key, value in values.items():
-            check = _SCHEMA[section].get(key)
-            if check is None:
-                if section in {"discord", "telegram"} and key == "token":
-                    raise ConfigError(
-                        f"{where}: [{section}] token: tokens are read only from the environment "
-                        f"(STACKPREP_{section.upper()}_TOKEN); remove it from the file"
-                    )
-                known = ", ".join(_SCHEMA[section])
-                raise ConfigError(f"{where}: [{section}] unknown key '{key}' (known: {known})")
-            try:
-                out[section][key] = check(value)
-            except ValueError as exc:
-                raise ConfigError(
-                    f"{where}: [{section}] {key} = {value!r}: expected {exc}"
-                ) from None
-    return out
+@dataclass(frozen=True)
+class TelegramConfig:
+    enabled: bool = setting(True, boolean)
+    token: Secret | None = setting(None, text, to=Secret, secret=True)
+    api_base_url: str | None = setting(None, bot_api_url)
+
+
+@dataclass(frozen=True)
+class DailyConfig:
+    time: str = setting("09:00", time_of_day)
+    timezone: str = setting("UTC", timezone)
+    answer_window: timedelta = setting(
+        12 * HOUR, number(0.1, 24), key="answer_window_hours",
+        to=span_of(HOUR), back=in_units(HOUR),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PracticeConfig:
+    session_size: int = setting(5, whole(1, 50))
+    timeout: timedelta = setting(
+        30 * MINUTE, whole(1, 24 * 60), key="timeout_minutes",
+        to=span_of(MINUTE), back=in_units(MINUTE),
+    )  # fmt: skip
+    fuzzy_threshold: float = setting(88.0, number(50, 100))
+    desired_retention: float = setting(0.9, number(0.7, 0.99))
+
+
+@dataclass(frozen=True)
+class OpsConfig:
+    # (host, port) of /healthz and /metrics; None: off
+    listen: tuple[str, int] | None = setting(None, parse_listen, back=_show_listen)
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = setting("INFO", log_level)
+    format: str = setting("text", one_of("text", "json"))
+
+
+# [scoring] fills the core's ScoringRules, whose fields are named for the core: this table
+# maps the file's keys onto them.
+SCORING = (
+    Setting(_base_points, "base_points", "base_points"),
+    Setting(
+        whole(0, 500), "speed_bonus_percent", "speed_bonus_fraction",
+        to=lambda percent: percent / 100, back=lambda fraction: round(fraction * 100),
+    ),
+    Setting(
+        whole(1, 24 * 60), "speed_window_minutes", "speed_window",
+        to=span_of(MINUTE), back=in_units(MINUTE),
+    ),
+    Setting(whole(0, 100), "streak_bonus_step", "streak_step"),
+    Setting(whole(0, 1000), "streak_bonus_cap", "streak_cap"),
+    Setting(
+        whole(0, 365), "repeat_window_days", "repeat_window", to=span_of(DAY), back=in_units(DAY)
+    ),
+    Setting(whole(0, 100_000), "daily_cap", "daily_cap"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path | None = None
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    quiz: QuizConfig = field(default_factory=QuizConfig)
+    scoring: ScoringRules = field(default_factory=ScoringRules, metadata={"settings": SCORING})
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    daily: DailyConfig = field(default_factory=DailyConfig)
+    practice: PracticeConfig = field(default_factory=PracticeConfig)
+    ops: OpsConfig = field(default_factory=OpsConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    # where each value came from, by "section.key": "default", "file" or "environment (VAR)"
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)  # warnings for the log
+
+    @property
+    def discord_active(self) -> bool:
+        return self.discord.enabled and self.discord.token is not None
+
+    @property
+    def telegram_active(self) -> bool:
+        return self.telegram.enabled and self.telegram.token is not None
+
+    @property
+    def log_level(self) -> str:
+        return self.log.level
+
+    def secret_values(self) -> list[str]:
+        """Every secret that is set (tokens, and any later secret setting), for redaction."""
+        found = (getattr(getattr(self, s.name), r.field) for s in sections() for r in s.settings)
+        return [v.reveal() for v in found if isinstance(v, Secret)]
+
+
+@cache
+def sections() -> tuple[Section, ...]:
+    """Every section of Config and its settings, in the order of the dataclasses above."""
+    return sections_of(Config)
 
 
 def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
-    """Build the Config from an optional file (explicit path or STACKPREP_CONFIG) and the env."""
+    """Build the Config from the defaults, then an optional file (explicit path, else
+    STACKPREP_CONFIG), then STACKPREP_<SECTION>_<KEY> variables, which win."""
     if path is None and environ.get(ENV_CONFIG):
         path = Path(environ[ENV_CONFIG])
-    raw = _read(path) if path is not None else {}
-    v = _validated(raw, str(path) if path else "config")
-    base = path.parent if path is not None else Path.cwd()
-
-    def rel(p: str) -> Path:
-        candidate = Path(p).expanduser()
-        return candidate if candidate.is_absolute() else base / candidate
-
-    db = v.get("database", {})
-    db_path = rel(db.get("path", "data/stackprep.db"))
-    if environ.get(ENV_DATABASE):
-        db_path = Path(environ[ENV_DATABASE])
-    quiz = v.get("quiz", {})
-    questions = rel(quiz["questions_dir"]) if "questions_dir" in quiz else None
-    if questions is None:
-        local = Path.cwd() / "questions"
-        questions = local if local.is_dir() else shipped_questions()
-    s = v.get("scoring", {})
-    d = ScoringRules()
-    rules = ScoringRules(
-        base_points=s.get("base_points", d.base_points),
-        speed_bonus_fraction=s.get("speed_bonus_percent", 50) / 100,
-        speed_window=timedelta(minutes=s.get("speed_window_minutes", 60)),
-        streak_step=s.get("streak_bonus_step", d.streak_step),
-        streak_cap=s.get("streak_bonus_cap", d.streak_cap),
-        repeat_window=timedelta(days=s.get("repeat_window_days", 7)),
-        daily_cap=s.get("daily_cap", d.daily_cap),
+    config: Config = load(
+        Config,
+        path,
+        environ,
+        aliases={ENV_DATABASE: ("database", "path")},
+        old_names={"logging": "log"},  # the file's [logging] of 0.1 is read as [log]
     )
-    daily = v.get("daily", {})
-    practice = v.get("practice", {})
-    return Config(
-        source=path,
-        database=DatabaseConfig(db_path, db.get("busy_timeout_ms", 5000)),
-        quiz=QuizConfig(
-            questions,
-            timedelta(hours=quiz.get("round_ttl_hours", 24)),
-            quiz.get("asks_per_minute", 10),
-        ),
-        scoring=rules,
-        discord=DiscordConfig(
-            v.get("discord", {}).get("enabled", True), _secret(environ, ENV_DISCORD_TOKEN)
-        ),
-        telegram=TelegramConfig(
-            v.get("telegram", {}).get("enabled", True),
-            _secret(environ, ENV_TELEGRAM_TOKEN),
-            v.get("telegram", {}).get("api_base_url"),
-        ),
-        daily=DailyConfig(
-            daily.get("time", "09:00"),
-            daily.get("timezone", "UTC"),
-            timedelta(hours=daily.get("answer_window_hours", 12)),
-        ),
-        practice=PracticeConfig(
-            practice.get("session_size", 5),
-            timedelta(minutes=practice.get("timeout_minutes", 30)),
-            practice.get("fuzzy_threshold", 88.0),
-            practice.get("desired_retention", 0.9),
-        ),
-        log_level=v.get("logging", {}).get("level", "INFO"),
-    )
-
-
-def _secret(environ: Mapping[str, str], name: str) -> Secret | None:
-    value = environ.get(name, "").strip()
-    return Secret(value) if value else None
+    return config

@@ -9,9 +9,10 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
+from bot.cli.output import write_file
 from bot.core.bank.apkg import to_apkg
 from bot.core.bank.exporters import EXPORTERS
-from bot.core.bank.question_bank import bank_wide_issues, check_directory
+from bot.core.bank.question_bank import bank_wide_issues, check_directory, grading_warnings
 from bot.core.bank.questions import Question, Topic, parse_topic_file
 
 # Subjects the bank must cover squarely (issue: at least 8 questions each), by tag.
@@ -31,13 +32,18 @@ def _load(path: Path) -> tuple[list[Topic], list[Question], list[str]]:
 
 
 def check(path: Path, out: TextIO) -> int:
+    """Problems (exit 1), then warnings: things the grader needs that are not errors yet."""
     topics, questions, issues = _load(path)
     for issue in issues:
         print(issue, file=out)
+    warnings = grading_warnings(questions)
+    for warning in warnings:
+        print(f"warning: {warning}", file=out)
+    noted = f", {len(warnings)} warning(s)" if warnings else ""
     if issues:
-        print(f"{len(issues)} problem(s) in {path}", file=out)
+        print(f"{len(issues)} problem(s) in {path}{noted}", file=out)
         return 1
-    print(f"OK: {len(questions)} questions in {len(topics)} topics ({path})", file=out)
+    print(f"OK: {len(questions)} questions in {len(topics)} topics ({path}){noted}", file=out)
     return 0
 
 
@@ -89,7 +95,8 @@ def export(path: Path, fmt: str, output: Path | None, out: TextIO) -> int:
         if output is None:
             print("an .apkg is a binary file: name it with -o, e.g. -o stackprep.apkg", file=out)
             return 1
-        output.write_bytes(to_apkg(questions, titles))
+        package = to_apkg(questions, titles)
+        write_file(output, lambda partial: partial.write_bytes(package))
         print(f"wrote {len(questions)} questions to {output}", file=out)
         return 0
     writer = EXPORTERS[fmt]
@@ -97,6 +104,6 @@ def export(path: Path, fmt: str, output: Path | None, out: TextIO) -> int:
     if output is None:
         out.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_file(output, lambda partial: partial.write_text(text, encoding="utf-8"))
         print(f"wrote {len(questions)} questions to {output}", file=out)
     return 0

@@ -1,4 +1,11 @@
-"""The `stackprep` command: run the bot, the console quiz, and operator tools."""
+"""The `stackprep` command: run the bot, the console quiz, and operator tools.
+
+Adding a command is one `command(...)` call in `build_parser`: its help line, a description
+if the help line is not enough, examples (each a command line and what it does; a test
+checks every command shows at least one) and the handler, `(args, config) -> exit code`.
+Exit codes: 0 done, 1 the command failed (`CommandFailed`: one line on stderr), 2 a usage,
+configuration or bank error, 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +14,23 @@ import asyncio
 import logging
 import os
 import sys
+import textwrap
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from bot.adapters.base import AdapterError
+from bot.cli import health as health_cli
+from bot.cli.output import CommandFailed
 from bot.config import Config, load_config
 from bot.core.bank.exporters import EXPORT_FORMATS
 from bot.core.common.errors import BankError, ConfigError, StorageUnavailable
 from bot.log import setup_logging
 
 log = logging.getLogger("stackprep")
+
+Handler = Callable[[argparse.Namespace, Config], int]
+Examples = Sequence[tuple[str, str]]  # (command line, what it does)
 
 
 def _version() -> str:
@@ -26,53 +40,267 @@ def _version() -> str:
         return "unknown"
 
 
+def _paragraphs(text: str) -> str:
+    return "\n\n".join(textwrap.fill(p, 78) for p in text.split("\n\n"))
+
+
+def _examples(examples: Examples) -> str:
+    lines = ["examples:"]
+    for line, what in examples:
+        lines += [f"  {line}", *textwrap.wrap(what, 74, initial_indent="      ",
+                                              subsequent_indent="      ")]  # fmt: skip
+    return "\n".join(lines)
+
+
+def command(
+    group: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help: str,
+    examples: Examples,
+    handler: Handler | None = None,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand (or a group of them) with its help line, description and examples."""
+    parser = group.add_parser(
+        name,
+        help=help,
+        description=_paragraphs(description or help[0].upper() + help[1:] + "."),
+        epilog=_examples(examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    if handler is not None:
+        parser.set_defaults(handler=handler)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stackprep",
-        description="Interview-prep quiz bot for Full Stack Python Developer interviews. "
-        "With no command: serve Discord/Telegram when their tokens are set, "
-        "else start the console quiz.",
+        description=_paragraphs(
+            "Interview-prep quiz bot for Full Stack Python Developer interviews. With no "
+            "command: serve Discord and/or Telegram when their tokens are set "
+            "(STACKPREP_DISCORD_TOKEN, STACKPREP_TELEGRAM_TOKEN), else start the console quiz."
+            "\n\nEvery setting comes from the defaults, then the config file, then "
+            "STACKPREP_<SECTION>_<KEY> environment variables; `stackprep config show` prints "
+            "the result. Exit codes: 0 done, 1 failed, 2 bad usage, configuration or bank."
+        ),
+        epilog=_examples(
+            [
+                ("stackprep", "the console quiz (no tokens set) or the bot"),
+                ("stackprep --config /etc/stackprep.toml run", "the bot with a config file"),
+                ("STACKPREP_CONFIG=stackprep.toml stackprep", "a config file from the environment"),
+                ("stackprep COMMAND --help", "a command's options and examples"),
+            ]
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"stackprep {_version()}")
     parser.add_argument(
-        "--config", type=Path, help="TOML config file (default: $STACKPREP_CONFIG, else none)"
-    )
+        "--config", type=Path, metavar="PATH",
+        help="TOML config file (default: $STACKPREP_CONFIG, else built-in defaults); "
+        "see config.example.toml",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="run the bot (the default)")
-    sub.add_parser("console", help="the terminal quiz, even when platform tokens are set")
+    command(
+        sub, "run", help="run the bot (the default)", handler=_run,
+        description="Serve Discord and/or Telegram, each when its token is set "
+        "(STACKPREP_DISCORD_TOKEN, STACKPREP_TELEGRAM_TOKEN); with neither, the console quiz. "
+        "SIGINT or SIGTERM stops it cleanly: answers already queued are written first.",
+        examples=[
+            ("STACKPREP_TELEGRAM_TOKEN=123:abc stackprep run", "serve Telegram"),
+            ("STACKPREP_LOG_FORMAT=json stackprep run", "log one JSON object per line"),
+        ],
+    )  # fmt: skip
+    command(
+        sub, "console", help="the terminal quiz, even when platform tokens are set",
+        handler=_run,
+        examples=[
+            ("stackprep console", "type /question, answer with A-D, then /score"),
+            ("printf '/question\\nA\\n/score\\n' | stackprep console", "a piped session"),
+        ],
+    )  # fmt: skip
+    _questions(sub)
+    _database(sub)
+    _daily(sub)
+    _health(sub)
+    _discord(sub)
+    _config(sub)
+    return parser
 
-    questions = sub.add_parser("questions", help="check, count and export the question bank")
-    qsub = questions.add_subparsers(dest="action", metavar="ACTION", required=True)
-    check = qsub.add_parser("check", help="validate question files; exit 1 on any problem")
-    check.add_argument("path", nargs="?", type=Path, help="a directory or one .toml file")
-    stats = qsub.add_parser("stats", help="questions per topic and difficulty")
-    stats.add_argument("path", nargs="?", type=Path, help="a directory of question files")
-    export = qsub.add_parser(
-        "export", help="write the bank for Anki (text or .apkg), Moodle (GIFT) or as JSON"
+
+def _questions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    questions = command(
+        sub, "questions", help="check, count and export the question bank",
+        examples=[("stackprep questions check", "validate the bank in use")],
+    )  # fmt: skip
+    group = questions.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = command(
+        group, "check", help="validate question files; exit 1 on any problem",
+        handler=_questions_check,
+        examples=[
+            ("stackprep questions check", "the bank in use ([quiz] questions_dir)"),
+            ("stackprep questions check questions/asyncio.toml", "one file"),
+        ],
+    )  # fmt: skip
+    check.add_argument(
+        "path", nargs="?", type=Path,
+        help="a directory or one .toml file (default: the bank in use)",
+    )  # fmt: skip
+    stats = command(
+        group, "stats", help="questions per topic and difficulty", handler=_questions_stats,
+        examples=[("stackprep questions stats", "a table of the bank in use")],
+    )  # fmt: skip
+    stats.add_argument(
+        "path", nargs="?", type=Path, help="a directory of question files (default: in use)"
     )
-    export.add_argument("--format", choices=[*EXPORT_FORMATS], required=True)
-    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
-    export.add_argument("path", nargs="?", type=Path, help="a directory of question files")
-
-    db = sub.add_parser("db", help="database maintenance")
-    dsub = db.add_subparsers(dest="action", metavar="ACTION", required=True)
-    dsub.add_parser("migrate", help="apply pending schema migrations")
-    backup = dsub.add_parser("backup", help="online backup of the database (safe while running)")
-    backup.add_argument("target", type=Path)
-
-    daily = sub.add_parser("daily", help="the daily question")
-    daily_sub = daily.add_subparsers(dest="action", metavar="ACTION", required=True)
-    daily_sub.add_parser("list", help="every place's daily schedule, its next post and state")
-
-    discord = sub.add_parser("discord", help="Discord setup")
-    discord_sub = discord.add_subparsers(dest="action", metavar="ACTION", required=True)
-    sync = discord_sub.add_parser(
-        "sync", help="register the slash commands with Discord (run after install or upgrade)"
+    export = command(
+        group, "export",
+        help="write the bank for Anki (text or .apkg), Moodle (GIFT) or as JSON",
+        handler=_questions_export,
+        description="Write the whole bank in another format: anki (a tab-separated text file "
+        "for Anki's import), apkg (an Anki package, imported with one tap), gift (Moodle) or "
+        "json. A file is written whole or not at all.",
+        examples=[
+            ("stackprep questions export --format apkg -o stackprep.apkg", "an Anki package"),
+            ("stackprep questions export --format json > bank.json", "JSON on stdout"),
+        ],
+    )  # fmt: skip
+    export.add_argument(
+        "--format", choices=[*EXPORT_FORMATS], required=True, help="the format to write"
     )
+    export.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="file to write (default: stdout)"
+    )
+    export.add_argument(
+        "path", nargs="?", type=Path, help="a directory of question files (default: in use)"
+    )
+
+
+def _database(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = command(
+        sub, "db", help="database maintenance",
+        examples=[("stackprep db backup backups/stackprep.db", "a consistent copy")],
+    )  # fmt: skip
+    group = db.add_subparsers(dest="action", metavar="ACTION", required=True)
+    command(
+        group, "migrate", help="apply pending schema migrations (every start does too)",
+        handler=_db_migrate,
+        examples=[("STACKPREP_DATABASE_PATH=/data/stackprep.db stackprep db migrate", "")],
+    )  # fmt: skip
+    backup = command(
+        group, "backup", help="online backup of the database (safe while the bot runs)",
+        handler=_db_backup,
+        description="Copy the database with SQLite's online backup API: one consistent "
+        "snapshot, safe while the bot runs. The copy is written beside the target, checked "
+        "with PRAGMA integrity_check and only then renamed into place, so a failure leaves no "
+        "partial file; an existing target is replaced only if it is a Stackprep database. "
+        "Scheduled backups: [database] backup_every and backup_keep.",
+        examples=[("stackprep db backup /backups/stackprep-$(date +%F).db", "a dated copy")],
+    )  # fmt: skip
+    backup.add_argument("target", type=Path, help="the file to write the copy to")
+    check = command(
+        group, "check", help="check the database (or a backup) for damage; exit 1 if damaged",
+        handler=_db_check,
+        description="Run PRAGMA quick_check (with --full, integrity_check, which also matches "
+        "every index to its table and takes a few times longer) on the database, read-only: "
+        "safe while the bot runs. Exit 0 when it is sound, 1 when it is damaged or not a "
+        "Stackprep database.",
+        examples=[
+            ("stackprep db check", "the configured database, quickly"),
+            ("stackprep db check --full data/backups/stackprep-20260301T040000Z.db", "a backup"),
+        ],
+    )  # fmt: skip
+    check.add_argument("--full", action="store_true", help="integrity_check instead of quick_check")
+    check.add_argument(
+        "path", nargs="?", type=Path, help="the file to check (default: [database] path)"
+    )
+    restore = command(
+        group, "restore", help="put a backup in place of the database (with the bot stopped)",
+        handler=_db_restore,
+        description="Replace the database with a backup. Refused while the bot (or any "
+        "stackprep command) has the database open. The backup is copied beside the database "
+        "and checked (a Stackprep database, not newer than this Stackprep, integrity_check) "
+        "first; the database it replaces is kept, renamed "
+        "<name>.before-restore-<UTC time>, with its -wal.",
+        examples=[
+            ("stackprep db restore data/backups/stackprep-20260301T040000Z.db", "the usual"),
+        ],
+    )  # fmt: skip
+    restore.add_argument("backup", type=Path, help="the backup file to restore")
+
+
+def _daily(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    daily = command(
+        sub, "daily", help="the daily question",
+        examples=[("stackprep daily list", "every place's schedule")],
+    )  # fmt: skip
+    group = daily.add_subparsers(dest="action", metavar="ACTION", required=True)
+    command(
+        group, "list", help="every place's daily schedule, its next post and state",
+        handler=_daily_list, examples=[("stackprep daily list", "")],
+    )  # fmt: skip
+
+
+def _health(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    health = command(
+        sub, "health",
+        help="ask the running bot's /healthz ([ops] listen); exit 0 if healthy, else 1",
+        handler=_health_check,
+        description="Ask the running bot's /healthz at [ops] listen and print one line: what "
+        "is healthy, or why not. Exit 0 when healthy, 1 otherwise.",
+        examples=[
+            ("stackprep health", "the listener of [ops] listen"),
+            ("stackprep health --listen 127.0.0.1:9108", "a given listener"),
+        ],
+    )  # fmt: skip
+    health.add_argument(
+        "--listen", type=health_cli.listen_arg, metavar="HOST:PORT",
+        help="the listener to ask (default: [ops] listen of the configuration)",
+    )  # fmt: skip
+    health.add_argument(
+        "--timeout", type=float, default=health_cli.TIMEOUT, metavar="SECONDS",
+        help=f"give up after this long (default: {health_cli.TIMEOUT:g})",
+    )  # fmt: skip
+
+
+def _discord(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    discord = command(
+        sub, "discord", help="Discord setup",
+        examples=[("stackprep discord sync", "register the slash commands")],
+    )  # fmt: skip
+    group = discord.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sync = command(
+        group, "sync",
+        help="register the slash commands with Discord (run after install or upgrade)",
+        handler=_discord_sync,
+        examples=[
+            ("stackprep discord sync", "everywhere; Discord may take up to an hour"),
+            ("stackprep discord sync --guild 123456789012345678", "one server, at once"),
+        ],
+    )  # fmt: skip
     sync.add_argument(
         "--guild", type=int, metavar="ID", help="register in this server only, instantly"
     )
-    return parser
+
+
+def _config(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    config = command(
+        sub, "config", help="the configuration in effect",
+        examples=[("stackprep config show", "every setting and where it came from")],
+    )  # fmt: skip
+    group = config.add_subparsers(dest="action", metavar="ACTION", required=True)
+    command(
+        group, "show",
+        help="print the configuration in effect, as TOML, with where each value came from",
+        handler=_config_show,
+        description="Print every setting in effect as TOML, secrets masked, each with where "
+        "its value came from: default, file, or environment (and which variable).",
+        examples=[
+            ("stackprep --config stackprep.toml config show", "with a file"),
+            ("STACKPREP_DAILY_TIME=07:30 stackprep config show", "an override at work"),
+        ],
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,57 +310,97 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"stackprep: configuration error: {exc}", file=sys.stderr)
         return 2
-    secrets = [s.reveal() for s in (config.discord.token, config.telegram.token) if s]
-    setup_logging(config.log_level, secrets)
+    setup_logging(config.log.level, config.secret_values(), config.log.format)
+    for note in config.notes:
+        log.warning("configuration: %s", note)
+    handler: Handler = getattr(args, "handler", _run)
     try:
-        return dispatch(args, config)
+        return handler(args, config)
+    except CommandFailed as exc:
+        print(f"stackprep: {exc}", file=sys.stderr)
+        return 1
     except BankError as exc:
         print(f"stackprep: {exc}", file=sys.stderr)
         return 2
-    except StorageUnavailable as exc:
+    except StorageUnavailable as exc:  # 1, not 2: a lock or a restore passes, so restart
         print(f"stackprep: {exc.message}", file=sys.stderr)
-        return 2
+        return 1
     except KeyboardInterrupt:
         return 130
 
 
-def dispatch(args: argparse.Namespace, config: Config) -> int:
-    command = args.command or "run"
-    if command in {"run", "console"}:
-        from bot.app import run as runtime
-
-        try:
-            return asyncio.run(runtime.run(config, console=command == "console"))
-        except AdapterError as exc:
-            log.error("%s", exc)
-            return 1
-    if command == "questions":
-        from bot.cli import bank
-
-        path = args.path or config.quiz.questions_dir
-        if args.action == "check":
-            return bank.check(path, sys.stdout)
-        if args.action == "stats":
-            return bank.stats(path, sys.stdout)
-        return bank.export(path, args.format, args.output, sys.stdout)
-    if command == "db":
-        from bot.cli import db
-
-        if args.action == "migrate":
-            return asyncio.run(db.migrate(config, sys.stdout))
-        return asyncio.run(db.backup(config, args.target, sys.stdout))
-    if command == "discord":
-        return _discord_sync(config, args.guild)
-    if command == "daily":
-        from bot.cli import daily
-
-        return asyncio.run(daily.list_places(config, sys.stdout))
-    raise AssertionError(command)
+# -- handlers: (args, config) -> exit code -----------------------------------------------------
 
 
-def _discord_sync(config: Config, guild: int | None) -> int:
+def _run(args: argparse.Namespace, config: Config) -> int:
     from bot.app import run as runtime
 
+    try:
+        return asyncio.run(runtime.run(config, console=args.command == "console"))
+    except AdapterError as exc:
+        log.error("%s", exc)
+        return 1
+
+
+def _questions_check(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import bank
+
+    return bank.check(args.path or config.quiz.questions_dir, sys.stdout)
+
+
+def _questions_stats(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import bank
+
+    return bank.stats(args.path or config.quiz.questions_dir, sys.stdout)
+
+
+def _questions_export(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import bank
+
+    path = args.path or config.quiz.questions_dir
+    return bank.export(path, args.format, args.output, sys.stdout)
+
+
+def _db_migrate(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import db
+
+    return asyncio.run(db.migrate(config, sys.stdout))
+
+
+def _db_backup(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import db
+
+    return asyncio.run(db.backup(config, args.target, sys.stdout))
+
+
+def _db_check(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import db
+
+    return asyncio.run(db.check(config, args.path, args.full, sys.stdout))
+
+
+def _db_restore(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import db
+
+    return asyncio.run(db.restore(config, args.backup, sys.stdout))
+
+
+def _daily_list(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import daily
+
+    return asyncio.run(daily.list_places(config, sys.stdout))
+
+
+def _health_check(args: argparse.Namespace, config: Config) -> int:
+    return health_cli.check(
+        config, sys.stdout, sys.stderr, listen=args.listen, timeout=args.timeout
+    )
+
+
+def _discord_sync(args: argparse.Namespace, config: Config) -> int:
+    from bot.app import run as runtime
+
+    guild: int | None = args.guild
     try:
         names = asyncio.run(runtime.sync_discord(config, guild))
     except AdapterError as exc:
@@ -141,3 +409,9 @@ def _discord_sync(config: Config, guild: int | None) -> int:
     where = f"in server {guild}" if guild else "globally"
     print(f"registered {len(names)} commands {where}: " + " ".join(f"/{n}" for n in names))
     return 0
+
+
+def _config_show(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import config as config_cli
+
+    return config_cli.show(config, sys.stdout)

@@ -47,7 +47,7 @@ def test_db_migrate_and_backup(
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
     monkeypatch.setenv("STACKPREP_DATABASE", str(tmp_path / "missing.db"))
-    assert main(["db", "backup", str(tmp_path / "x.db")]) == 2
+    assert main(["db", "backup", str(tmp_path / "x.db")]) == 1
     assert "There is no database" in capsys.readouterr().err
 
 
