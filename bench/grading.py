@@ -1,20 +1,31 @@
-"""Practice benchmarks: grading latency per answer, and one practice step end to end through
-PracticeService on a real SQLite file. Run by hand:
+"""Practice benchmarks: the free-text grader's accuracy and latency, and one practice step end to
+end through PracticeService on a real SQLite file. Run by hand:
 
-    uv run python bench/grading.py            # both parts
-    uv run python bench/grading.py grading    # one part: grading | steps
+    uv run python bench/grading.py                  # everything, on the development half
+    uv run python bench/grading.py accuracy         # one part: accuracy | grading | steps
+    uv run python bench/grading.py --half test      # the test half: the lead's, once, at the end
+
+*accuracy* grades the blind answers (tests/data/blind_answers.toml: 40 questions x 7 kinds,
+written by people who never saw the key points or the grader) of ONE half of the split in
+tests/data/blind_split.toml (by question). Only that half's answers are loaded: the other
+half's are dropped while the file is parsed, before anything looks at them. Tune only on the
+development half; the test half is run once, at the end, for the figures that are reported.
+It also grades the golden set (tests/data/golden_answers.toml), which was written next to the
+grader and tuned on: its figures are kept for comparison, not as evidence.
 
 Each figure is printed next to its target. Nothing here is part of the test suite.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
 import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,13 +34,17 @@ sys.path.insert(0, str(ROOT))
 from bot.app.bootstrap import build  # noqa: E402
 from bot.config import Config, DatabaseConfig  # noqa: E402
 from bot.core.bank.question_bank import load_bank  # noqa: E402
+from bot.core.bank.questions import Question  # noqa: E402
 from bot.core.common.identity import ChatRef, Platform, UserRef  # noqa: E402
-from bot.core.practice.grading import grade  # noqa: E402
+from bot.core.practice.grading import Suggestion, grade  # noqa: E402
 from bot.core.practice.ports import Awaiting  # noqa: E402
 from bot.core.practice.service import PracticeService, Step  # noqa: E402
 
 BANK = load_bank(ROOT / "questions")
-GOLDEN = tomllib.loads((ROOT / "tests/data/golden_answers.toml").read_text(encoding="utf-8"))
+DATA = ROOT / "tests/data"
+GOLDEN = tomllib.loads((DATA / "golden_answers.toml").read_text(encoding="utf-8"))
+KINDS = ("good", "paraphrase", "terse", "partial", "wrong", "negated", "off_topic")
+PASS, FAIL = 2, 0
 
 
 def pct(values: list[float], p: float) -> float:
@@ -37,17 +52,99 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def line(name: str, measured: str, target: str, ok: bool) -> None:
-    print(f"{name:<44} {measured:<28} target {target:<18} {'OK' if ok else 'MISSED'}")
+def line(name: str, measured: str, target: str, ok: bool | None) -> None:
+    verdict = "" if ok is None else "OK" if ok else "MISSED"
+    print(f"{name:<44} {measured:<28} target {target:<18} {verdict}")
 
 
-def bench_grading(rounds: int = 30) -> None:
-    """Every golden answer, plus long answers (the 4,000-character cap) on every question."""
-    cases = []
-    for answer in GOLDEN["answers"]:
-        question = BANK.get(answer["question"])
-        assert question is not None
-        cases.append((question, answer["text"]))
+def auc(positives: list[float], negatives: list[float]) -> float:
+    """Probability that a random positive outranks a random negative (ties count half)."""
+    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
+    return wins / (len(positives) * len(negatives))
+
+
+def blind_half(half: str) -> list[dict[str, object]]:
+    """The blind answers to the questions of one half of the split; the rest never kept."""
+    split = tomllib.loads((DATA / "blind_split.toml").read_text(encoding="utf-8"))
+    chosen = set(split[half])
+    data = tomllib.loads((DATA / "blind_answers.toml").read_text(encoding="utf-8"))
+    answers = [a for a in data.pop("answers") if a["question"] in chosen]
+    del data
+    return answers
+
+
+def _question(qid: object) -> Question:
+    question = BANK.get(str(qid))
+    assert question is not None, qid
+    return question
+
+
+def adversarial(questions: Iterable[Question]) -> dict[str, list[tuple[Question, str]]]:
+    """Built from the questions themselves: their key phrases listed (stuffing), the prompt
+    repeated (echo), the model answer pasted (copy)."""
+    cases: dict[str, list[tuple[Question, str]]] = {"stuffing": [], "echo": [], "copy": []}
+    for q in questions:
+        phrases = [p for k in q.key_points for p in k.phrases]
+        cases["stuffing"].append((q, ", ".join(phrases)))
+        cases["echo"].append((q, q.prompt))
+        cases["copy"].append((q, q.model_answer))
+    return cases
+
+
+def bench_accuracy(half: str) -> None:
+    answers = blind_half(half)
+    note = {
+        "development": "tuned on: these figures flatter the grader",
+        "test": "never tuned on: the figures to report, once",
+    }[half]
+    print(f"blind answers, {half} half ({note}): {len(answers)} answers to "
+          f"{len({a['question'] for a in answers})} questions")  # fmt: skip
+    graded = [(a, grade(_question(a["question"]), str(a["text"]))) for a in answers]
+    passes = [g for a, g in graded if a["label"] == PASS]
+    fails = [g for a, g in graded if a["label"] == FAIL]
+    score = auc([g.score for g in passes], [g.score for g in fails])
+    line("AUC pass vs fail", f"{score:.3f}", ">= 0.9", score >= 0.9)
+    for kind in KINDS:
+        scores = [g.score for a, g in graded if a["kind"] == kind]
+        if not scores:
+            continue
+        mean = sum(scores) / len(scores)
+        if kind == "negated":
+            line("  mean score, negated", f"{mean:.3f}", "<= 0.3", mean <= 0.3)
+        else:
+            line(f"  mean score, {kind}", f"{mean:.3f}", "", None)
+    good = sum(g.suggestion is Suggestion.GOOD for g in passes) / len(passes)
+    line("passes suggested Good", f"{100 * good:.0f}%", "", None)
+    para = [g for a, g in graded if a["kind"] == "paraphrase"]
+    kept = sum(g.suggestion in {Suggestion.HARD, Suggestion.GOOD} for g in para) / len(para)
+    line("paraphrases suggested Hard or Good", f"{100 * kept:.0f}%", ">= 80%", kept >= 0.8)
+    fail_good = sum(g.suggestion is Suggestion.GOOD for g in fails) / len(fails)
+    line("fails suggested Good", f"{100 * fail_good:.0f}%", "", None)
+    questions = sorted({_question(a["question"]) for a in answers}, key=lambda q: q.id)
+    for label, cases in adversarial(questions).items():
+        top = max(grade(q, text).score for q, text in cases)
+        line(f"  {label} from the half's questions, max", f"{top:.3f}", "<= 0.2", top <= 0.2)
+    bench_golden()
+
+
+def bench_golden() -> None:
+    """The golden set: written next to the grader and tuned on, so not evidence of accuracy."""
+    print("golden set (tuned on: for comparison only)")
+    by_label: dict[str, list[float]] = {}
+    for a in GOLDEN["answers"]:
+        by_label.setdefault(a["label"], []).append(grade(_question(a["question"]), a["text"]).score)
+    score = auc(by_label["good"], by_label["wrong"])
+    line("  AUC good vs wrong (golden, tuned on)", f"{score:.3f}", ">= 0.9", score >= 0.9)
+    for label in ("stuffing", "echo", "copy"):
+        top = max(by_label[label])
+        line(f"  {label} (golden), max", f"{top:.3f}", "<= 0.2", top <= 0.2)
+
+
+def bench_grading(half: str, rounds: int = 30) -> None:
+    """The half's blind answers and every golden answer, plus long answers (the 4,000-character
+    cap) on 60 questions of the bank."""
+    cases = [(_question(a["question"]), a["text"]) for a in GOLDEN["answers"]]
+    cases += [(_question(a["question"]), str(a["text"])) for a in blind_half(half)]
     rng = random.Random(1)
     for question in rng.sample(list(BANK.questions), 60):
         long_answer = (question.model_answer.replace(".", ";") + " In my own words: ") * 12
@@ -121,10 +218,20 @@ async def bench_steps(learners: int = 40, steps_each: int = 60) -> None:
 
 
 def main() -> None:
-    part = sys.argv[1] if len(sys.argv) > 1 else "all"
-    if part in {"all", "grading"}:
-        bench_grading()
-    if part in {"all", "steps"}:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "part", nargs="?", default="all", choices=("all", "accuracy", "grading", "steps")
+    )
+    parser.add_argument(
+        "--half", choices=("development", "test"), default="development",
+        help="which half of the blind split to grade (default development; test: the lead's)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    if args.part in {"all", "accuracy"}:
+        bench_accuracy(args.half)
+    if args.part in {"all", "grading"}:
+        bench_grading(args.half)
+    if args.part in {"all", "steps"}:
         asyncio.run(bench_steps())
 
 

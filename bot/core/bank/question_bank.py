@@ -16,6 +16,7 @@ from bot.core.bank.questions import DIFFICULTY_NAMES, Question, Topic, parse_top
 from bot.core.common.errors import BankError, EmptyBank, UnknownDifficulty, UnknownTopic
 
 NEAR_DUPLICATE_SCORE = 90.0
+MIN_PHRASINGS = 3  # per key point, or `questions check` warns
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,27 @@ def check_directory(directory: Path) -> tuple[list[Topic], list[Question], list[
         questions.extend(parsed.questions)
     issues.extend(bank_wide_issues(questions))
     return topics, questions, issues
+
+
+def grading_warnings(questions: list[Question]) -> list[str]:
+    """What keeps the free-text grader from doing its best, short of an error: a key point
+    with fewer than MIN_PHRASINGS phrasings (a right answer in other words goes unseen), a
+    question with no written misconception (the grader also spots its wrong choices' claims,
+    but only in the choices' own words)."""
+    warnings: list[str] = []
+    for q in questions:
+        for k in q.key_points:
+            if len(k.phrases) < MIN_PHRASINGS:
+                warnings.append(
+                    f"{q.topic}.toml: {q.id}: key point '{k.point}' has {len(k.phrases)} "
+                    f"phrasing(s); give it at least {MIN_PHRASINGS}"
+                )
+        if not q.misconceptions:
+            warnings.append(
+                f"{q.topic}.toml: {q.id}: no misconception; add a [[questions.misconceptions]] "
+                "with the phrases of a common wrong answer"
+            )
+    return warnings
 
 
 def bank_wide_issues(questions: list[Question]) -> list[str]:

@@ -1,12 +1,21 @@
-"""Grading free-text answers against a question's key points (pure; rapidfuzz for fuzziness).
+"""Grading free-text answers against a question's key points (pure and fast).
 
 An answer is first checked by gates: too short, an echo of the question, a copy of the model
-answer, or a list of keywords without prose. A gated answer scores 0 and says why. Otherwise
-each key point is hit when any of its accepted phrasings appears: short terms (4 characters or
-fewer once normalised, e.g. "GIL", "N+1", "F()") only as whole words, longer phrases fuzzily
-(rapidfuzz partial_ratio >= threshold). The score is the share of key points hit, minus a
-penalty for each known misconception the answer states (a misconception phrase preceded by a
-negation such as "does not" is not held against the learner).
+answer's prose, or a list of keywords without prose. A gated answer scores 0 and says why.
+Otherwise it is read by bot/core/practice/matching.py (stems, negation scope, sentences) and:
+
+- a key point is hit when one of its phrasings occurs, on word stems ("blocking the loop"
+  finds "blocks the event loop") or fuzzily for typos, or when one sentence says most of the
+  point's own wording; an occurrence governed by a negation ("does not", "never", "isn't",
+  "no longer", "without" ...) is no hit, and a key point found only so is reported as
+  negated: the answer says its opposite (a point that is itself negative, "not for the LCP
+  image", is hit by a negated mention instead);
+- stating the right choice's claim counts as one more point (it never lowers the share);
+- misconceptions: the bank's misconception phrases, and every wrong choice's claim (most of
+  the words that tell it from the right choice, in one sentence that does not also give the
+  choice's `why`), each unless negated ("it is not a queryset"). The feedback names each.
+
+The score is the share of points hit minus a penalty per misconception and per negated point.
 """
 
 from __future__ import annotations
@@ -15,26 +24,22 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rapidfuzz import fuzz
-
 from bot.core.bank.questions import Question
+from bot.core.practice import matching
+from bot.core.practice.matching import STOPWORDS, Claim, Phrase, Sentences, Words
 
-SHORT_TERM_MAX = 4
 MAX_ANSWER_CHARS = 4000
+SHORT_TERM_MAX = matching.SHORT_TERM_MAX
 
-_NON_WORD = re.compile(r"[^0-9a-z_]+")
 _SEGMENT_SPLIT = re.compile(r"[,;\n•|]+|\s[-*]\s|^\s*[-*]\s", re.MULTILINE)
-_NEGATION_WORDS = """not no never nor without isnt doesnt dont didnt wont cant cannot arent
-wasnt shouldnt neither nothing nobody none"""
-_STOP_WORDS = """a about after again all also an and any are as at be because been before being
-both but by can could did do does doing during each either else even every first for from had
-has have having he her here how i if in instead into is it its itself just let may me might
-more most must my no nor not now of off on once one only or other our out over own same she
-should since so some still such than that the their them then there these they this those
-though through to too under until up upon us very was we were what when where whether which
-while who whom why will with within would yet you your isnt doesnt dont cant wont wasnt arent"""
-_NEGATIONS = frozenset(_NEGATION_WORDS.split())
-STOPWORDS = frozenset(_STOP_WORDS.split())
+_NON_WORD = re.compile(r"[^0-9a-z_]+")
+_PREPARED_MAX = 10_000
+PASS_SCORE = 0.67  # the grader passes an answer (suggests Good) from this score
+# Words and signs that relate terms, as function words do in prose: a terse answer such as
+# "proxy_set_header X-Forwarded-Proto plus SECURE_PROXY_SSL_HEADER" is not a keyword list.
+_CONNECTIVE_LIST = "via plus per then means mean vs versus like unlike eg ie"
+_CONNECTIVES = frozenset(_CONNECTIVE_LIST.split())
+_RELATION = re.compile(r"\s(?:=|->|=>|&&|\|\|)\s|\w:\s")
 
 
 class Gate(StrEnum):
@@ -57,16 +62,22 @@ class Suggestion(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class GradingRules:
-    threshold: float = 88.0  # rapidfuzz partial_ratio for phrases longer than SHORT_TERM_MAX
-    min_words: int = 5
-    min_chars: int = 20
+    threshold: float = 88.0  # rapidfuzz ratio for a typo'd phrase longer than SHORT_TERM_MAX
+    min_words: int = 3
+    min_chars: int = 15
     echo_share: float = 0.75  # share of the answer's content words that come from the prompt
     echo_new_words: int = 4  # ... and fewer new content words than this
-    copy_share: float = 0.55  # share of the answer's word trigrams found in the model answer
-    keyword_stopword_share: float = 0.12  # prose has far more function words than this
-    misconception_penalty: float = 0.3
-    good_at: float = 0.67  # score from which Good is suggested
-    hard_at: float = 0.34  # score from which Hard is suggested (below: Again)
+    copy_share: float = 0.55  # share of the answer's prose trigrams found in the model answer
+    keyword_stopword_share: float = 0.12  # prose relates its terms far more often than this
+    keyword_min_words: int = 6  # ... in an answer of at least this many words
+    misconception_penalty: float = 0.3  # per misconception stated
+    negated_penalty: float = 0.3  # per key point the answer states the opposite of
+    point_share: float = 0.7  # share of a key point's own wording in one sentence: a hit
+    claim_share: float = 0.75  # share of a wrong choice's distinctive words in one sentence
+    why_share: float = 0.4  # ... unless the sentence gives this share of why it is wrong
+    answer_share: float = 0.6  # share of the right choice's words in one sentence
+    good_at: float = PASS_SCORE  # score from which Good is suggested
+    hard_at: float = 0.33  # score from which Hard is suggested (below: Again): 1 of 3 points
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +93,7 @@ class Grade:
     misconceptions: tuple[str, ...]  # feedback for each misconception found
     gate: Gate | None
     suggestion: Suggestion
+    negated: tuple[str, ...] = ()  # key points the answer states the opposite of
 
     @property
     def hits(self) -> int:
@@ -90,78 +102,137 @@ class Grade:
 
 def normalise(text: str) -> str:
     """Casefold, drop apostrophes, punctuation to spaces: "Don't use F()!" -> "dont use f"."""
-    folded = text.casefold().replace("'", "").replace("’", "")
-    return _NON_WORD.sub(" ", folded).strip()
-
-
-def _words(normalised: str) -> list[str]:
-    return normalised.split()
+    return _NON_WORD.sub(" ", matching.fold(text)).strip()
 
 
 def find_phrase(phrase: str, answer: str, rules: GradingRules) -> int | None:
-    """Where a (normalised) phrase occurs in a (normalised) answer, or None.
-
-    Short phrases must match whole words; longer ones fuzzily. Returns the character offset
-    of the match in `answer`.
-    """
-    if not phrase:
-        return None
-    if len(phrase) <= SHORT_TERM_MAX:
-        match = re.search(rf"(?<![0-9a-z_]){re.escape(phrase)}(?![0-9a-z_])", answer)
-        return match.start() if match else None
-    numbers = {w for w in phrase.split() if any(c.isdigit() for c in w)}
-    offset = 0
-    while len(answer) - offset >= len(phrase) * 0.8:
-        found = fuzz.partial_ratio_alignment(phrase, answer[offset:], score_cutoff=rules.threshold)
-        if found is None or found.score < rules.threshold:
-            return None
-        # partial_ratio aligns characters, not words: "use sticky sessions" would match inside
-        # "request sticky sessions". Widen the window to whole words and score it again.
-        first, last = offset + found.dest_start, offset + found.dest_end
-        while first < last and answer[first] == " ":
-            first += 1
-        while last > first and answer[last - 1] == " ":
-            last -= 1
-        start = answer.rfind(" ", 0, first) + 1
-        end = answer.find(" ", last)
-        end = len(answer) if end < 0 else end
-        window = answer[start:end]
-        if fuzz.ratio(phrase, window, score_cutoff=rules.threshold) >= rules.threshold and (
-            numbers <= set(window.split())  # numbers must be exact: 300 is not 0
-        ):
-            return start
-        offset = max(end, first + 1)
-    return None
+    """Where a phrase first occurs in a (normalised) answer, as a character offset, or None.
+    Negation is not considered here (see `grade`)."""
+    words = matching.read(answer)
+    found = matching.find(matching.phrase(phrase), words, rules.threshold)
+    return words.offsets[min(found)[0]] if found else None
 
 
-def _negated(answer: str, offset: int) -> bool:
-    before = _words(answer[:offset])[-3:]
-    return any(w in _NEGATIONS for w in before)
+@dataclass(frozen=True, slots=True)
+class _Point:
+    name: str
+    phrases: tuple[Phrase, ...]
+    wording: Claim | None  # the point's own wording ("an empty box means pending"), as a claim
+    negative: bool  # the point itself is a negative claim ("not for LCP images")
 
 
-def _trigrams(words: list[str]) -> set[tuple[str, str, str]]:
-    return {(words[i], words[i + 1], words[i + 2]) for i in range(len(words) - 2)}
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    """A wrong choice, as a misconception to spot."""
+
+    claim: Claim  # its text
+    why: Claim | None  # why it is wrong: a sentence that gives this too explains, not claims
+    feedback: str
 
 
-def _gate(question: Question, raw: str, answer: str, rules: GradingRules) -> Gate | None:
-    words = _words(answer)
-    if len(words) < rules.min_words or len(answer) < rules.min_chars:
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A question, ready to grade against (built once per question)."""
+
+    points: tuple[_Point, ...]
+    misconceptions: tuple[tuple[tuple[Phrase, ...], str], ...]  # phrases, feedback
+    wrong_choices: tuple[_Choice, ...]
+    answer: Claim | None  # the right choice's claim
+    vocabulary: frozenset[str]  # for matching.read
+    prompt_words: frozenset[str]
+    model_grams: frozenset[tuple[str, str, str]]
+
+
+_prepared: dict[str, tuple[Question, _Prepared]] = {}
+
+
+def _prepare(question: Question) -> _Prepared:
+    cached = _prepared.get(question.id)
+    if cached is not None and cached[0] is question:
+        return cached[1]
+    prompt_text = f"{question.prompt} {question.code or ''}"
+    prompt = frozenset(matching.phrase(prompt_text).content)
+    points = tuple(
+        _Point(
+            k.point,
+            tuple(matching.phrase(p) for p in k.phrases),
+            matching.claim(k.point, prompt),
+            _is_negative(k.point),
+        )
+        for k in question.key_points
+    )
+    misconceptions = tuple(
+        (tuple(matching.phrase(p) for p in m.phrases), m.feedback) for m in question.misconceptions
+    )
+    right = next((c for c in question.choices if c.correct), None)
+    right_stems = frozenset(matching.phrase(right.text).content) if right else frozenset()
+    wrong_stems: set[str] = set()
+    wrong: list[_Choice] = []
+    for c in question.choices:
+        if c.correct:
+            continue
+        wrong_stems.update(matching.phrase(c.text).content)
+        found = matching.claim(c.text, prompt, right_stems)
+        if found is not None:
+            why = matching.claim(c.why, prompt) if c.why else None
+            wrong.append(_Choice(found, why, _choice_feedback(c.text, c.why)))
+    answer = matching.claim(right.text, prompt | wrong_stems) if right else None
+    claims = [answer, *(k.wording for k in points)]
+    claims += [x for c in wrong for x in (c.claim, c.why)]
+    vocabulary = matching.prefixes(
+        [s for k in points for p in k.phrases for s in p.stems]
+        + [s for phrases, _ in misconceptions for p in phrases for s in p.stems]
+        + [s for c in claims if c is not None for s in c.weights]
+    )
+    prepared = _Prepared(
+        points, misconceptions, tuple(wrong), answer, vocabulary,
+        frozenset(normalise(prompt_text).split()),
+        frozenset(_trigrams(normalise(question.model_answer).split(), prose_only=False)),
+    )  # fmt: skip
+    if len(_prepared) >= _PREPARED_MAX:
+        _prepared.clear()
+    _prepared[question.id] = (question, prepared)
+    return prepared
+
+
+def _is_negative(point: str) -> bool:
+    return any(matching.is_negation(w) for w in normalise(point).split())
+
+
+def _choice_feedback(text: str, why: str | None) -> str:
+    return f"“{text}” is not right: {why}" if why else f"“{text}” is not right."
+
+
+def _trigrams(words: list[str], prose_only: bool = True) -> set[tuple[str, str, str]]:
+    """Word trigrams; with `prose_only` only those holding a stop word (prose, not a run of
+    identifiers such as "x forwarded proto" that any right answer repeats)."""
+    grams = set(zip(words, words[1:], words[2:], strict=False))
+    if prose_only:
+        stop = STOPWORDS
+        grams = {g for g in grams if g[0] in stop or g[1] in stop or g[2] in stop}
+    return grams
+
+
+def _gate(prepared: _Prepared, raw: str, words: list[str], rules: GradingRules) -> Gate | None:
+    if len(words) < rules.min_words or len(" ".join(words)) < rules.min_chars:
         return Gate.TOO_SHORT
-    model = _words(normalise(question.model_answer))
     grams = _trigrams(words)
     if grams:
-        shared = len(grams & _trigrams(model)) / len(grams)
+        shared = len(grams & prepared.model_grams) / len(grams)
         if shared >= rules.copy_share:
             return Gate.COPY
     content = [w for w in words if w not in STOPWORDS]
-    prompt_words = set(_words(normalise(f"{question.prompt} {question.code or ''}")))
     if content:
-        from_prompt = sum(w in prompt_words for w in content)
-        new = len({w for w in content if w not in prompt_words})
+        from_prompt = sum(w in prepared.prompt_words for w in content)
+        new = len({w for w in content if w not in prepared.prompt_words})
         if from_prompt / len(content) >= rules.echo_share and new < rules.echo_new_words:
             return Gate.ECHO
-    stop_share = sum(w in STOPWORDS for w in words) / len(words)
-    if stop_share < rules.keyword_stopword_share:
+    relations = len(_RELATION.findall(raw)) + sum(
+        w in STOPWORDS or w in _CONNECTIVES for w in words
+    )
+    if relations / len(words) < rules.keyword_stopword_share and (
+        len(words) >= rules.keyword_min_words
+    ):
         return Gate.KEYWORDS
     segments = [s for s in _SEGMENT_SPLIT.split(raw) if s.strip()]
     if len(segments) >= 4:
@@ -179,29 +250,73 @@ def suggest(score: float, rules: GradingRules) -> Suggestion:
     return Suggestion.AGAIN
 
 
+def _occurs(phrases: tuple[Phrase, ...], words: Words, rules: GradingRules) -> tuple[bool, bool]:
+    """(said plainly, said only under a negation) for any of `phrases`. A phrase of two or
+    more content words under a negation ("isn't a breaking change") outweighs a bare term
+    said plainly elsewhere ("contract"): the answer contradicts the point."""
+    plain = negated = contradicted = False
+    for p in phrases:
+        for start, stop in matching.find(p, words, rules.threshold):
+            if p.negative or not words.against(start, stop):
+                plain = True
+            else:
+                negated = True
+                contradicted = contradicted or len(p.content) >= 2
+    if contradicted:
+        return False, True
+    return plain, negated and not plain
+
+
+def _point(k: _Point, words: Words, sentences: Sentences, rules: GradingRules) -> tuple[bool, bool]:
+    """(hit, negated) for one key point: by its phrasings, else by its own wording."""
+    hit, against = _occurs(k.phrases, words, rules)
+    if not hit and not against and k.wording is not None:
+        said, any_way = matching.coverage(k.wording, sentences)
+        hit, against = said >= rules.point_share, said < rules.point_share <= any_way
+    if k.negative and against:  # "not for LCP images": saying it with a negation is right
+        return True, False
+    return hit, against
+
+
+def _claimed(c: _Choice, sentences: Sentences, rules: GradingRules) -> bool:
+    """A wrong choice is claimed by a sentence that says it plainly without also giving the
+    reason it is wrong (one explaining why 307 does not fit names 307 too)."""
+    return any(
+        matching.coverage(c.claim, [one])[0] >= rules.claim_share
+        and (c.why is None or matching.coverage(c.why, [one])[1] < rules.why_share)
+        for one in sentences
+    )
+
+
 def grade(question: Question, text: str, rules: GradingRules | None = None) -> Grade:
     """Grade one free-text answer to `question`."""
     rules = rules or GradingRules()
+    prepared = _prepare(question)
     raw = text[:MAX_ANSWER_CHARS]
-    answer = normalise(raw)
-    gate = _gate(question, raw, answer, rules)
+    words = matching.read(raw, prepared.vocabulary)
+    gate = _gate(prepared, raw, list(words.words), rules)
     if gate is not None:
-        misses = tuple(PointResult(k.point, False) for k in question.key_points)
+        misses = tuple(PointResult(k.name, False) for k in prepared.points)
         return Grade(0.0, misses, (), gate, Suggestion.AGAIN)
-    results = tuple(
-        PointResult(
-            k.point,
-            any(find_phrase(normalise(p), answer, rules) is not None for p in k.phrases),
-        )
-        for k in question.key_points
+    sentences = matching.sentence_stems(words)
+    results: list[PointResult] = []
+    negated: list[str] = []
+    for k in prepared.points:
+        hit, against = _point(k, words, sentences, rules)
+        results.append(PointResult(k.name, hit))
+        if against:
+            negated.append(k.name)
+    wrong = [f for phrases, f in prepared.misconceptions if _occurs(phrases, words, rules)[0]]
+    for c in prepared.wrong_choices:
+        if c.feedback not in wrong and _claimed(c, sentences, rules):
+            wrong.append(c.feedback)
+    hits = sum(r.hit for r in results)
+    share = hits / len(results) if results else 0.0
+    if prepared.answer is not None and results:  # the right choice: one more point, if said
+        stated = matching.coverage(prepared.answer, sentences)[0] >= rules.answer_share
+        share = max(share, (hits + stated) / (len(results) + 1))
+    penalty = rules.misconception_penalty * len(wrong) + rules.negated_penalty * len(negated)
+    score = max(0.0, share - penalty)
+    return Grade(
+        round(score, 3), tuple(results), tuple(wrong), None, suggest(score, rules), tuple(negated)
     )
-    wrong: list[str] = []
-    for m in question.misconceptions:
-        for phrase in m.phrases:
-            at = find_phrase(normalise(phrase), answer, rules)
-            if at is not None and not _negated(answer, at):
-                wrong.append(m.feedback)
-                break
-    share = sum(r.hit for r in results) / len(results) if results else 0.0
-    score = max(0.0, share - rules.misconception_penalty * len(wrong))
-    return Grade(round(score, 3), results, tuple(wrong), None, suggest(score, rules))

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from bot.core.bank.questions import DIFFICULTY_NAMES, Question
 from bot.core.common.replies import Block, Button, Code, Paragraph, Reply
 from bot.core.common.texts import TZ_LIST_URL
-from bot.core.practice.grading import Gate, Grade, Suggestion
+from bot.core.practice.grading import Gate, Grade, PointResult, Suggestion
 from bot.core.practice.ports import DueSummary, Session, TopicProgress
 
 RATING_LABELS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
@@ -152,6 +152,15 @@ def rating_label(rating: int, interval: timedelta, suggested: bool) -> str:
     return f"{mark}{RATING_LABELS[rating]} · {format_interval(interval)}"
 
 
+def point_line(point: PointResult, negated: tuple[str, ...]) -> str:
+    """✅ a key point covered, ❌ one missed, ⛔ one the answer stated the opposite of."""
+    if point.hit:
+        return f"✅ {point.point}"
+    if point.point in negated:
+        return f"⛔ {point.point} (you said the opposite)"
+    return f"❌ {point.point}"
+
+
 def graded_reply(
     question: Question,
     grade: Grade,
@@ -167,9 +176,7 @@ def graded_reply(
     else:
         total = len(grade.points)
         blocks.append(Paragraph(f"Key points: {grade.hits} of {total} covered", bold=True))
-    blocks.append(
-        Paragraph("\n".join(f"{'✅' if p.hit else '❌'} {p.point}" for p in grade.points))
-    )
+    blocks.append(Paragraph("\n".join(point_line(p, grade.negated) for p in grade.points)))
     blocks.extend(Paragraph(f"⚠️ {feedback}") for feedback in grade.misconceptions)
     blocks.append(Paragraph("Model answer", bold=True))
     blocks.append(Paragraph(question.model_answer))
