@@ -3,6 +3,8 @@ idle memory and start-up time of the console bot. Run by hand:
 
     uv run python bench/foundation.py            # everything (a few minutes)
     uv run python bench/foundation.py answers    # one part: answers | leaderboard | ask | idle
+    uv run python bench/foundation.py metrics    # the answer path with metrics on and off
+    uv run python bench/foundation.py durability # answers with [database] durability normal/full
 
 Each figure is printed next to its target. Nothing here is part of the test suite.
 """
@@ -29,6 +31,7 @@ from bot.app.run import freeze_startup_heap, tune_interpreter  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.core.bank.question_bank import load_bank  # noqa: E402
 from bot.core.common.identity import ChatRef, Platform, UserRef  # noqa: E402
+from bot.core.common.metrics import Metrics  # noqa: E402
 from bot.core.quiz.ports import Store  # noqa: E402
 from bot.core.quiz.rounds import RoundKind  # noqa: E402
 from bot.core.quiz.service import Asked, QuizService  # noqa: E402
@@ -48,11 +51,13 @@ def line(name: str, measured: str, target: str, ok: bool) -> None:
     print(f"{name:<44} {measured:<28} target {target:<18} {'OK' if ok else 'MISSED'}")
 
 
-async def _service(path: Path, deployed: bool = True) -> tuple[QuizService, Store, App | Database]:
+async def _service(
+    path: Path, deployed: bool = True, durability: str = "normal"
+) -> tuple[QuizService, Store, App | Database]:
     """QuizService as bot.app.bootstrap builds it, with practice's card listener attached, or
     (deployed=False) QuizService over the SQLite quiz store alone, as the foundation issue
     names it; and what to close (the App first writes practice's queued card updates)."""
-    db = Database(path)
+    db = Database(path, durability=durability)
     if deployed:
         app = build(load_config(None, {}), bank=BANK, database=db, ask_rate=(10**9, 1.0))
         await app.open()
@@ -77,10 +82,11 @@ async def _open_rounds(service: QuizService, n: int) -> list[Asked]:
 
 
 async def answers_at(
-    rate: int, seconds: float, players: int = 10_000, *, deployed: bool = True
-) -> None:
+    rate: int, seconds: float, players: int = 10_000, *, deployed: bool = True,
+    durability: str = "normal",
+) -> None:  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        service, store, owner = await _service(Path(tmp) / "bench.db", deployed)
+        service, store, owner = await _service(Path(tmp) / "bench.db", deployed, durability)
         users = [UserRef(Platform.DISCORD, str(10**6 + i)) for i in range(players)]
         for u in users:
             await store.player(u, f"player{u.user_id}")
@@ -114,17 +120,18 @@ async def answers_at(
         achieved = total / elapsed
         p50, p99 = pct(latencies, 50) * 1000, pct(latencies, 99) * 1000
         limit = 5 if rate <= 1000 else 10
+        how = "as deployed" if deployed else "QuizService+store"
         line(
-            f"answers at {rate}/s, {'as deployed' if deployed else 'QuizService+store'}",
+            f"answers at {rate}/s, {how}" + ("" if durability == "normal" else f", {durability}"),
             f"{achieved:,.0f}/s p50 {p50:.2f} ms p99 {p99:.2f} ms",
             f">={rate}/s p99<={limit} ms",
             achieved >= rate * 0.98 and p99 <= limit,
         )
 
 
-async def answers_max(total: int = 20_000) -> None:
+async def answers_max(total: int = 20_000, durability: str = "normal") -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        service, store, owner = await _service(Path(tmp) / "bench.db")
+        service, store, owner = await _service(Path(tmp) / "bench.db", durability=durability)
         users = [UserRef(Platform.DISCORD, str(i)) for i in range(10_000)]
         for u in users:
             await store.player(u, "p")
@@ -140,7 +147,10 @@ async def answers_max(total: int = 20_000) -> None:
         )
         rate = total / (time.perf_counter() - start)
         await owner.close()
-        line("answers, closed loop (all at once)", f"{rate:,.0f}/s", "(ceiling)", True)
+        name = "answers, closed loop (all at once)"
+        if durability != "normal":
+            name += f", {durability}"
+        line(name, f"{rate:,.0f}/s", "(ceiling)", True)
 
 
 def _bulk_answers(path: Path, n: int, players: int) -> None:
@@ -172,6 +182,9 @@ def _bulk_answers(path: Path, n: int, players: int) -> None:
                    "2026-W49" if k % 3 else "2026-W48", "2026-12-01", None, None)  # fmt: skip
 
     conn.executemany("INSERT INTO answers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows())
+    # these answers never had cards: mark their card updates (schema 9's feed) as done
+    conn.execute("UPDATE practice_watermark SET applied = (SELECT max(seq) FROM practice_feed)")
+    conn.execute("DELETE FROM practice_feed WHERE seq < (SELECT applied FROM practice_watermark)")
     conn.execute("COMMIT")
     conn.close()
 
@@ -257,6 +270,116 @@ def idle_and_ready() -> None:
         line("start to ready (median of 5)", f"{ready:.2f} s", "<=1 s", ready <= 1)
 
 
+async def _answers_per_second(metrics: Metrics, total: int) -> tuple[float, float]:
+    """Closed loop (all at once) through the deployed graph, as in answers_max: answers per
+    second (wall clock), and the process's CPU seconds per answer (every thread: the event
+    loop and SQLite's), which other load on the machine disturbs far less."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = load_config(None, {})
+        db = Database(Path(tmp) / "bench.db", metrics=metrics)
+        app = build(config, bank=BANK, database=db, ask_rate=(10**9, 1.0), metrics=metrics)
+        await app.open()
+        try:
+            users = [UserRef(Platform.DISCORD, str(i)) for i in range(10_000)]
+            for u in users:
+                await app.store.player(u, "p")
+            rounds = await _open_rounds(app.quiz, total // len(users) + 1)
+            start, cpu = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(
+                app.quiz.answer(
+                    users[k % len(users)], "p",
+                    answer_token(rounds[k // len(users)].round.id, "B"),
+                )
+                for k in range(total)
+            ))  # fmt: skip
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+            return total / wall, cpu / total
+        finally:
+            await app.close()
+
+
+async def metrics_overhead(total: int = 10_000, pairs: int = 15) -> None:
+    """The answer path with metrics off (NO_METRICS) and on (bot.ops.OpsMetrics, what
+    `[ops] listen` turns on): `pairs` back-to-back pairs (which goes first alternates), each
+    pair's loss computed within the pair, the median of those taken, so the neighbours' load
+    drifting over minutes hits both sides of every comparison.
+
+    Judged on CPU per answer (every thread of the process): at saturation throughput is its
+    inverse, and on a shared 2-core VM one run's wall-clock rate swings by 20% or more."""
+    from bot.core.common.metrics import NO_METRICS
+    from bot.ops.metrics import OpsMetrics
+
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    cpus: dict[bool, list[float]] = {False: [], True: []}
+    for pair in range(pairs):
+        for enabled in (pair % 2 == 0, pair % 2 == 1):
+            metrics = OpsMetrics() if enabled else NO_METRICS
+            rate, cpu = await _answers_per_second(metrics, total)
+            rates[enabled].append(rate)
+            cpus[enabled].append(cpu)
+    wall_loss = statistics.median(
+        (off - on) / off * 100 for off, on in zip(rates[False], rates[True], strict=True)
+    )
+    cpu_loss = statistics.median(
+        (1 - off / on) * 100 for off, on in zip(cpus[False], cpus[True], strict=True)
+    )
+    off_rate, on_rate = statistics.median(rates[False]), statistics.median(rates[True])
+    off_cpu, on_cpu = statistics.median(cpus[False]), statistics.median(cpus[True])
+    line(f"answers, metrics off (median of {pairs})",
+         f"{off_rate:,.0f}/s, {off_cpu * 1e6:.0f} us CPU each", "(baseline)", True)  # fmt: skip
+    line(f"answers, metrics on (median of {pairs})",
+         f"{on_rate:,.0f}/s, {on_cpu * 1e6:.0f} us CPU each", "(ops listener)", True)  # fmt: skip
+    line("metrics throughput loss, from CPU/answer", f"{cpu_loss:+.1f}% (median of pairs)",
+         "<=5%", cpu_loss <= 5)  # fmt: skip
+    line("metrics throughput loss, wall clock", f"{wall_loss:+.1f}% (median of pairs)",
+         "(noisy; info)", True)  # fmt: skip
+    sink = OpsMetrics()
+    n = 200_000
+    started = time.perf_counter()
+    for _ in range(n):
+        sink.answered("discord", "daily", True, 0.003)
+    cost = (time.perf_counter() - started) / n * 1e6
+    share = cost / (off_cpu * 1e6) * 100
+    line("one answer's report (counter + histogram)",
+         f"{cost:.2f} us = {share:.1f}% of its CPU", "<=5%", share <= 5)  # fmt: skip
+
+
+async def durability(runs: int = 3) -> None:
+    """`[database] durability`: synchronous=NORMAL (the default: in WAL mode commits are not
+    synced, so a process crash loses nothing and a power loss or OS crash may lose the last
+    commits) against FULL (the WAL synced at every commit). Group commit shares one sync
+    among a batch of answers, so FULL costs a sync per batch, not per answer. The closed
+    loop alternates the two `runs` times (neighbours' load drifts) and prints the medians."""
+    for mode in ("normal", "full"):
+        await answers_at(1000, 10, durability=mode)
+    rates: dict[str, list[float]] = {"normal": [], "full": []}
+    for run in range(runs):
+        for mode in ("normal", "full") if run % 2 == 0 else ("full", "normal"):
+            rates[mode].append(await _closed_loop(mode))
+    for mode, measured in rates.items():
+        line(f"answers, closed loop, durability {mode}",
+             f"{statistics.median(measured):,.0f}/s (median of {runs})",
+             ">=1000/s", statistics.median(measured) >= 1000)  # fmt: skip
+
+
+async def _closed_loop(mode: str, total: int = 20_000) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        service, store, owner = await _service(Path(tmp) / "bench.db", durability=mode)
+        users = [UserRef(Platform.DISCORD, str(i)) for i in range(10_000)]
+        for u in users:
+            await store.player(u, "p")
+        rounds = await _open_rounds(service, total // len(users) + 1)
+        start = time.perf_counter()
+        await asyncio.gather(*(
+            service.answer(users[k % len(users)], "p",
+                           answer_token(rounds[k // len(users)].round.id, "B"))
+            for k in range(total)
+        ))  # fmt: skip
+        rate = total / (time.perf_counter() - start)
+        await owner.close()
+        return rate
+
+
 async def main(parts: list[str]) -> None:
     tune_interpreter()  # as bot.runtime.run does
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
@@ -272,6 +395,10 @@ async def main(parts: list[str]) -> None:
         await ask()
     if not parts or "idle" in parts:
         idle_and_ready()
+    if not parts or "metrics" in parts:
+        await metrics_overhead()
+    if not parts or "durability" in parts:
+        await durability()
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ randomness), so the graph they test is the graph that runs.
 
     app = build(config)                               # SQLite at config.database.path
     app = build(config, storage="memory", clock=c)    # tests, `stackprep discord sync`
-    async with app:                                   # opens the database; on exit, flushes
-        ...                                           # practice's queued cards, then closes
+    async with app:                                   # opens the database; on exit, stops
+        ...                                           # practice's card writer, then closes
 """
 
 from __future__ import annotations
@@ -23,17 +23,30 @@ from bot.config import Config
 from bot.core.bank.apkg import anki_files
 from bot.core.bank.question_bank import QuestionBank, load_bank
 from bot.core.common.clock import Clock, SystemClock
+from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.timeparse import parse_time
 from bot.core.daily.model import DailyDefaults
 from bot.core.daily.ports import DailyStore
 from bot.core.daily.service import DailyService
+from bot.core.delivery import UpdateInbox
 from bot.core.practice import texts as practice_texts
 from bot.core.practice.grading import GradingRules
 from bot.core.practice.ports import PracticeStore
 from bot.core.practice.service import PracticeService, PracticeSettings
 from bot.core.quiz import QuizService, Store
-from bot.storage.memory import MemoryDailyStore, MemoryPracticeStore, MemoryStore
-from bot.storage.sqlite import Database, SqliteDailyStore, SqlitePracticeStore, SqliteQuizStore
+from bot.storage.memory import (
+    MemoryDailyStore,
+    MemoryPracticeStore,
+    MemoryStore,
+    MemoryUpdateInbox,
+)
+from bot.storage.sqlite import (
+    Database,
+    SqliteDailyStore,
+    SqlitePracticeStore,
+    SqliteQuizStore,
+    SqliteUpdateInbox,
+)
 
 Storage = Literal["sqlite", "memory"]
 
@@ -50,20 +63,25 @@ class App:
     quiz: QuizService
     practice: PracticeService
     daily: DailyService
+    inbox: UpdateInbox  # Telegram's fetched updates until processed
+    metrics: Metrics = NO_METRICS  # bot.ops.OpsMetrics when `[ops] listen` is set
 
     @property
     def services(self) -> Services:
         """What the adapters serve."""
-        return Services(self.quiz, self.bank, self.practice, self.daily)
+        return Services(
+            self.quiz, self.bank, self.practice, self.daily, self.inbox, metrics=self.metrics
+        )
 
     async def open(self) -> None:
         if self.database is not None:
             await self.database.open()
 
     async def close(self) -> None:
-        """Write practice's queued card updates, then finish queued answers and close."""
+        """Stop practice's card writer (card updates not written yet stay pending in the
+        database and are applied after the next start), then finish queued answers and close."""
         try:
-            await self.practice.flush()
+            await self.practice.close()
         finally:
             if self.database is not None:
                 await self.database.close()
@@ -91,18 +109,21 @@ def build(
     rng: random.Random | None = None,
     practice_rng: random.Random | None = None,
     ask_rate: tuple[int, float] | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> App:
     """Wire the app from `config`; each keyword replaces one part (tests, tools).
 
     `database`: an existing Database (e.g. to reopen the same file as another process would);
     `rng`/`practice_rng`: the quiz's and practice's randomness; `ask_rate`: /question's limit
-    per person as (count, seconds).
+    per person as (count, seconds); `metrics`: where every part reports (bot.ops.OpsMetrics
+    when `[ops] listen` is set).
     """
     bank = bank if bank is not None else load_bank(config.quiz.questions_dir)
     clock = clock or SystemClock()
     store: Store
     practice_store: PracticeStore
     daily_store: DailyStore
+    inbox: UpdateInbox
     if storage == "memory":
         database = None
         store, practice_store, daily_store = (
@@ -110,12 +131,15 @@ def build(
             MemoryPracticeStore(),
             MemoryDailyStore(),
         )
+        inbox = MemoryUpdateInbox()
     else:
         database = database or Database(
-            config.database.path, busy_timeout_ms=config.database.busy_timeout_ms
-        )
+            config.database.path, busy_timeout_ms=config.database.busy_timeout_ms,
+            durability=config.database.durability, metrics=metrics,
+        )  # fmt: skip
         store = SqliteQuizStore(database)
         practice_store, daily_store = SqlitePracticeStore(database), SqliteDailyStore(database)
+        inbox = SqliteUpdateInbox(database)
     quiz = QuizService(
         bank,
         store,
@@ -125,6 +149,7 @@ def build(
         ask_rate=ask_rate or (config.quiz.asks_per_minute, 60.0),
         rng=rng,
         help_lines=practice_texts.HELP_LINES,
+        metrics=metrics,
     )
     p = config.practice
     settings = PracticeSettings(
@@ -132,7 +157,7 @@ def build(
     )
     practice = PracticeService(
         quiz, practice_store, bank=bank, players=store, clock=clock, settings=settings,
-        exporter=anki_files, rng=practice_rng,
+        exporter=anki_files, rng=practice_rng, metrics=metrics,
     )  # fmt: skip
     practice.attach()
     d = config.daily
@@ -140,4 +165,4 @@ def build(
         quiz, daily_store, bank=bank, results=store, clock=clock,
         defaults=DailyDefaults(parse_time(d.time), d.timezone, d.answer_window),
     )  # fmt: skip
-    return App(config, bank, clock, database, store, quiz, practice, daily)
+    return App(config, bank, clock, database, store, quiz, practice, daily, inbox, metrics)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bot.adapters.base import AdapterError
 from bot.app.bootstrap import App
 from bot.config import Config
+from bot.core.common.errors import StorageFailed
 from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.ops.health import Connectable, Health, Probe
 
@@ -42,7 +43,10 @@ def database_probe(app: App) -> Probe | None:
         return None
 
     async def probe() -> object:
-        return await database.read(HEALTH_READ)
+        answer = await database.read(HEALTH_READ)
+        if (fault := database.recent_fault()) is not None:  # reads work, writes fail
+            raise StorageFailed(f"writes are failing: {fault}")
+        return answer
 
     return probe
 

@@ -1,13 +1,25 @@
-"""`stackprep db migrate|backup`: the operator's database tools."""
+"""`stackprep db migrate|backup|check|restore`: the operator's database tools.
+
+A tool that cannot do its work raises CommandFailed with one line (exit 1) and leaves every
+file as it was: bot/storage/sqlite/backup.py does the work.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from bot.cli.output import CommandFailed
 from bot.config import Config
 from bot.storage.sqlite import SCHEMA_VERSION, Database
-from bot.storage.sqlite import backup as online_backup
+from bot.storage.sqlite.backup import BackupError
+from bot.storage.sqlite.backup import backup as online_backup
+from bot.storage.sqlite.backup import check as check_file
+from bot.storage.sqlite.backup import restore as restore_file
+from bot.storage.sqlite.database import backups_of
+
+SHOWN_PROBLEMS = 20
 
 
 async def migrate(config: Config, out: TextIO) -> int:
@@ -20,7 +32,50 @@ async def migrate(config: Config, out: TextIO) -> int:
 
 
 async def backup(config: Config, target: Path, out: TextIO) -> int:
-    """An online backup with SQLite's backup API: safe while the bot runs."""
-    await online_backup(config.database.path, target)
-    print(f"backed up {config.database.path} to {target}", file=out)
+    """An online backup with SQLite's backup API, checked before it is put in place."""
+    try:
+        size = await online_backup(config.database.path, target)
+    except BackupError as exc:
+        raise CommandFailed(str(exc)) from None
+    print(f"backed up {config.database.path} to {target} ({_size(size)}, checked)", file=out)
     return 0
+
+
+async def check(config: Config, path: Path | None, full: bool, out: TextIO) -> int:
+    """quick_check (or integrity_check) of the database, or of a backup; exit 1 on problems."""
+    path = path or config.database.path
+    how = "integrity_check" if full else "quick_check"
+    try:
+        version, found = await check_file(path, full=full)
+    except BackupError as exc:
+        raise CommandFailed(str(exc)) from None
+    if not found:
+        print(f"{path}: ok ({how}; schema version {version})", file=out)
+        return 0
+    print(f"{path}: damaged: {how} found {len(found)} problem(s):", file=out)
+    for problem in found[:SHOWN_PROBLEMS]:
+        print(f"  {problem}", file=out)
+    if len(found) > SHOWN_PROBLEMS:
+        print(f"  ... and {len(found) - SHOWN_PROBLEMS} more", file=out)
+    print(
+        "Restore a good backup with `stackprep db restore PATH` (the scheduled ones are in "
+        f"{backups_of(config.database.path)}).",
+        file=out,
+    )
+    return 1
+
+
+async def restore(config: Config, source: Path, out: TextIO) -> int:
+    """Swap a checked backup in as the database; refused while the bot runs."""
+    target = config.database.path
+    try:
+        kept = await restore_file(source, target, now=datetime.now(UTC))
+    except BackupError as exc:
+        raise CommandFailed(str(exc)) from None
+    before = f"the database it replaced is kept as {kept}" if kept else "there was none before"
+    print(f"restored {source} as {target} (checked); {before}", file=out)
+    return 0
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{size / 1e3:,.0f} kB"

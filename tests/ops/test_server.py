@@ -20,10 +20,12 @@ from bot.adapters.base import AdapterError
 from bot.app.bootstrap import App
 from bot.app.operations import Listener, listening, metrics_for
 from bot.config import OpsConfig
+from bot.core.common.errors import StorageUnavailable
 from bot.ops.health import Health
 from bot.ops.metrics import CONTENT_TYPE, OpsMetrics
 from bot.ops.server import OpsServer
 from tests.fakes.app import make_app, make_config
+from tests.fakes.people import ADA, DM
 
 LOOPBACK = OpsConfig(listen=("127.0.0.1", 0))
 
@@ -86,6 +88,22 @@ async def test_healthz_is_503_naming_the_platform_that_is_not_connected(
     assert body["checks"]["database"] == "ok" and body["checks"]["discord"] == "connected"
     telegram.up = True  # reconnected: healthy again, with no restart
     assert (await health_of(server))[0] == 200
+
+
+async def test_healthz_is_503_while_writes_fail_though_reads_answer(
+    served: tuple[App, Listener, OpsServer],
+) -> None:
+    """A read-only file (or a full disk): reads still answer, but nothing can be saved."""
+    app, _, server = served
+    assert app.database is not None and app.database._writer is not None
+    await app.database._writer.execute("PRAGMA query_only = 1")  # SQLITE_READONLY for writes
+    assert (await health_of(server))[0] == 200  # nothing has tried to write yet
+    with pytest.raises(StorageUnavailable):  # a person asking for a question: a round to save
+        await app.quiz.ask(ADA, "Ada", DM, question_id="beta-one")
+    status, body = await health_of(server)
+    assert status == 503, body
+    assert body["reason"].startswith("database: writes are failing:")
+    assert "read-only" in body["reason"]
 
 
 async def test_healthz_is_503_while_the_database_is_not_open(tmp_path: Path) -> None:

@@ -153,3 +153,16 @@ async def test_until_unlocked_begins_a_transaction_once_the_lock_goes(
         if locker.in_transaction:
             locker.execute("ROLLBACK")
         locker.close()
+
+
+async def test_a_first_time_player_waits_for_the_lock_too(
+    app: App, locker: sqlite3.Connection
+) -> None:
+    """A person the bot has not seen since it started is written in a transaction of its own
+    (not the writer's queue): its BEGIN IMMEDIATE waits for the lock as well."""
+    asked = await app.quiz.ask(ADA, "Ada", GROUP, question_id="beta-one")
+    right = asked.round.correct_label(asked.question)
+    newcomer = UserRef(Platform.TELEGRAM, "999")
+    hold_lock(locker, 0.5)  # ten times busy_timeout
+    await app.quiz.answer_choice(newcomer, "Bo", asked.round.id, right)
+    assert (await app.quiz.store.round_stats(asked.round.id)).answered == 1

@@ -24,7 +24,8 @@ from bot.storage.sqlite import SCHEMA_VERSION, Database, SqliteQuizStore, backup
 from bot.storage.sqlite import database as database_module
 from bot.storage.sqlite import quiz as quiz_module
 from bot.storage.sqlite import writer as writer_module
-from bot.storage.sqlite.migrations import migrations
+from bot.storage.sqlite.backup import BackupError
+from bot.storage.sqlite.migrations import APPLICATION_ID, migrations
 from bot.storage.sqlite.practice import SqlitePracticeStore
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -65,7 +66,7 @@ async def test_fresh_file_gets_schema_and_pragmas(tmp_path: Path) -> None:
     await again.close()
     old = tmp_path / "old.db"  # a file made before keeps its page size
     made = sqlite3.connect(old)
-    made.executescript("PRAGMA page_size = 4096; CREATE TABLE t (x);")
+    made.executescript(f"PRAGMA page_size = 4096; {migrations()[0][1]}; PRAGMA user_version = 1;")
     made.close()
     kept = Database(old)
     await kept.open()
@@ -160,7 +161,10 @@ async def test_batched_writes_go_in_chunks_that_hold_each_key_once(sqlite_db: Da
     assert isinstance(three, ValueError)
 
 
-async def test_locked_database_fails_clearly_and_loses_nothing(tmp_path: Path) -> None:
+async def test_locked_database_fails_clearly_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "RETRY_FOR", 0.2)  # retried that long, then it fails
     path = tmp_path / "q.db"
     db, store = await _open(path, busy_timeout_ms=50)
     p = await store.player(UserRef(Platform.DISCORD, "1"), "Ada")
@@ -181,13 +185,14 @@ async def test_locked_database_fails_clearly_and_loses_nothing(tmp_path: Path) -
 async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StorageUnavailable, match="Cannot open the database"):
+    with pytest.raises(StorageUnavailable, match=r"junk\.db is not a SQLite database"):
         await Database(path).open()
 
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "q.db"
     conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(StorageUnavailable, match="newer than this Stackprep"):
@@ -205,7 +210,7 @@ async def test_online_backup_while_open(
     conn = sqlite3.connect(target)
     assert conn.execute("SELECT points FROM players").fetchone()[0] == 10
     conn.close()
-    with pytest.raises(StorageUnavailable, match="no database"):
+    with pytest.raises(BackupError, match="no database"):
         await backup(tmp_path / "missing.db", tmp_path / "x.db")
 
 
@@ -351,8 +356,11 @@ async def test_wal_starts_over_while_answers_keep_coming(
     assert restarts >= 3, f"the WAL started over {restarts} times in {i} rounds of answers"
 
 
-async def test_write_all_is_one_transaction(sqlite_db: Database, tmp_path: Path) -> None:
+async def test_write_all_is_one_transaction(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A failing statement rolls back the ones before it; a locked file fails clearly."""
+    monkeypatch.setattr(writer_module, "RETRY_FOR", 0.2)  # once the lock outlasts the retries
     insert = "INSERT INTO players (id, name, created_at) VALUES (?, ?, 0)"
     with pytest.raises(sqlite3.IntegrityError):
         await sqlite_db.write_all([(insert, (7, "Ada")), (insert, (7, "Ada again"))])

@@ -57,6 +57,25 @@ class StorageUnavailable(QuizError):
     default_message = "The quiz database is busy right now; nothing was recorded. Try again."
 
 
+class StorageFull(StorageUnavailable):
+    """The disk holding the database is full (SQLITE_FULL): no write succeeds until the
+    operator frees space, so trying again soon does not help."""
+
+    default_message = (
+        "The quiz cannot save anything right now: the server's disk is full. Nothing was "
+        "recorded; the bot's operator has to free some space."
+    )
+
+
+class StorageFailed(StorageUnavailable):
+    """The database cannot be written at all: read-only, an I/O error, or a damaged file."""
+
+    default_message = (
+        "The quiz cannot save anything right now because of a storage fault on the server. "
+        "Nothing was recorded; the fault is logged for the bot's operator."
+    )
+
+
 class ConfigError(Exception):
     """A bad configuration file or value; names the file, the key and what is expected."""
 

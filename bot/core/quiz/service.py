@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from bot.core.common.errors import (
     RoundClosed,
 )
 from bot.core.common.identity import GLOBAL_SCOPE, ChatRef, Platform, UserRef
+from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.replies import (
     POLL_EXPLANATION_MAX,
     POLL_OPTION_MAX,
@@ -30,7 +32,7 @@ from bot.core.common.replies import (
     QuizPoll,
     Reply,
 )
-from bot.core.common.texts import community_word
+from bot.core.common.texts import FOREIGN_BUTTON, community_word
 from bot.core.quiz import texts
 from bot.core.quiz.ports import Attempt, Store
 from bot.core.quiz.rounds import Round, RoundKind, new_round_id, shuffled_order
@@ -84,8 +86,10 @@ class QuizService:
         ask_rate: tuple[int, float] = (10, 60.0),
         rng: random.Random | None = None,
         help_lines: Sequence[str] = (),
+        metrics: Metrics = NO_METRICS,
     ) -> None:
-        """`help_lines`: other features' lines for /help and the welcome (e.g. practice's)."""
+        """`help_lines`: other features' lines for /help and the welcome (e.g. practice's);
+        `metrics`: where answers and asked questions are reported (bot.ops when enabled)."""
         self.bank = bank
         self.store = store
         self.clock = clock or SystemClock()
@@ -97,6 +101,7 @@ class QuizService:
         self._limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
         self.answer_listeners: list[AnswerListener] = []
         self._help_lines = tuple(help_lines)
+        self.metrics = metrics
 
     # -- asking -----------------------------------------------------------------------------
 
@@ -155,6 +160,7 @@ class QuizService:
         )
         await self.store.create_round(rnd)
         self._remember(rnd)
+        self.metrics.asked(chat.platform.value, kind.value)
         reply = texts.question_reply(
             question, rnd, self.bank.titles.get(question.topic, question.topic)
         )
@@ -178,13 +184,17 @@ class QuizService:
         decoded = decode(token)
         if isinstance(decoded, NextToken):
             return await self.ask(user, name, chat, decoded.topic, decoded.difficulty)
-        return await self.answer(user, name, decoded)
+        return await self.answer(user, name, decoded, chat=chat)
 
-    async def answer(self, user: UserRef, name: str, token: AnswerToken | str) -> Reply:
+    async def answer(
+        self, user: UserRef, name: str, token: AnswerToken | str, *, chat: ChatRef | None = None
+    ) -> Reply:
+        """An answer button; `chat` is where it was pressed (a round counts only in its own
+        chat: a message forwarded elsewhere keeps its buttons). Buttons always pass it."""
         decoded = decode(token) if isinstance(token, str) else token
         if not isinstance(decoded, AnswerToken):
             raise InvalidAnswer()
-        return await self.answer_choice(user, name, decoded.round_id, decoded.label)
+        return await self.answer_choice(user, name, decoded.round_id, decoded.label, chat=chat)
 
     async def answer_poll(
         self, user: UserRef, name: str, platform: Platform, poll_ref: str, option: int
@@ -198,11 +208,16 @@ class QuizService:
     async def link(self, platform: Platform, ref: str, round_id: str) -> None:
         await self.store.link_round(platform.value, ref, round_id)
 
-    async def answer_choice(self, user: UserRef, name: str, round_id: str, label: str) -> Reply:
+    async def answer_choice(
+        self, user: UserRef, name: str, round_id: str, label: str, *, chat: ChatRef | None = None
+    ) -> Reply:
+        started = time.perf_counter()
         rnd = await self.get_round(round_id)
         question = self.bank.get(rnd.question_id) if rnd else None
         if rnd is None or question is None or label not in LABELS[: len(rnd.order)]:
             raise InvalidAnswer()
+        if chat is not None and not rnd.chat.same_place(chat):
+            raise InvalidAnswer(FOREIGN_BUTTON)
         now = self.clock.now()
         if not rnd.is_open(now):
             raise RoundClosed()
@@ -224,6 +239,9 @@ class QuizService:
             result = await self.store.record_answer(attempt, decide)
         except AlreadyAnswered:
             raise AlreadyAnswered(texts.already_answered(rnd.correct_label(question))) from None
+        self.metrics.answered(
+            rnd.chat.platform.value, rnd.kind.value, correct, time.perf_counter() - started
+        )
         event = AnswerEvent(player, question.id, question.topic, rnd.id, rnd.kind, correct, now)
         for listener in list(self.answer_listeners):
             try:

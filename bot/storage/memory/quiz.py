@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from bot.core.common.errors import AlreadyAnswered
-from bot.core.common.identity import UserRef
+from bot.core.common.identity import UserRef, clean_name
 from bot.core.quiz.ports import Attempt, PlayerStats, RoundStats, Solver, Store, TopicStat
 from bot.core.quiz.rounds import Round, RoundKind
 from bot.core.quiz.scoring import AnswerContext, Award, BoardRow
@@ -43,7 +43,7 @@ class MemoryStore:
 
     async def player(self, user: UserRef, display_name: str) -> int:
         key = (user.platform.value, user.user_id)
-        name = display_name.strip()[:64] or f"player {user.user_id[-4:]}"
+        name = clean_name(display_name) or f"player {user.user_id[-4:]}"
         player_id = self._identities.get(key)
         if player_id is None:
             player_id = self._identities[key] = len(self._names) + 1

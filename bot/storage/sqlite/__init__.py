@@ -4,6 +4,7 @@ and one repository per context over it, each implementing its context's port."""
 from bot.storage.sqlite.backup import backup
 from bot.storage.sqlite.daily import SqliteDailyStore
 from bot.storage.sqlite.database import Database
+from bot.storage.sqlite.inbox import SqliteUpdateInbox
 from bot.storage.sqlite.migrations import SCHEMA_VERSION
 from bot.storage.sqlite.practice import SqlitePracticeStore
 from bot.storage.sqlite.quiz import SqliteQuizStore
@@ -14,5 +15,6 @@ __all__ = [
     "SqliteDailyStore",
     "SqlitePracticeStore",
     "SqliteQuizStore",
+    "SqliteUpdateInbox",
     "backup",
 ]

@@ -4,9 +4,16 @@ One writer connection (every write goes through its queue, bot/storage/sqlite/wr
 reader (sees committed data only; WAL lets it read while the writer writes), and a third
 connection that only checkpoints. The repositories (quiz, daily, practice) hold a Database and
 use its `read`, `write`, `write_all`, `transaction` and `write_batched`; none opens a
-connection of its own. Pragmas on every connection: WAL, synchronous=NORMAL (in WAL mode a
-commit is not synced: a crash of the bot loses nothing, a power cut at most the last commits
-before a checkpoint, never the file's consistency), foreign keys, a busy timeout.
+connection of its own. Pragmas on every connection: WAL, `synchronous` by `[database]
+durability` (NORMAL by default: in WAL mode a commit is not synced, so a crash of the bot
+loses nothing, while a power cut or an OS crash may lose the last commits before a
+checkpoint, never the file's consistency; FULL syncs the WAL at every commit), foreign keys,
+a busy timeout.
+
+At open, before anything is written: the file must be ours (bot/storage/sqlite/migrations.py)
+and pass `PRAGMA quick_check`, else it is refused with what to do. Errors are told apart
+(bot/storage/sqlite/health.py): a lock is "busy, try again", a full disk or a file that
+cannot be written says so, and each kind is logged at most once a minute.
 """
 
 from __future__ import annotations
@@ -16,16 +23,28 @@ import contextlib
 import functools
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import aiosqlite
 
 from bot.core.common.errors import StorageUnavailable
-from bot.storage.sqlite.migrations import migrate
+from bot.core.common.metrics import NO_METRICS, Metrics
+from bot.storage.sqlite.health import (
+    FaultLog,
+    ProcessLock,
+    damaged,
+    is_fault,
+    kind_of,
+    primary_code,
+    problems,
+    user_error,
+)
+from bot.storage.sqlite.migrations import Refused, identify, migrate
 from bot.storage.sqlite.values import Params
-from bot.storage.sqlite.writer import Writer
+from bot.storage.sqlite.writer import Writer, until_unlocked
 
 log = logging.getLogger(__name__)
 _I = TypeVar("_I")
@@ -38,6 +57,15 @@ CHECKPOINT_INTERVAL = 1.0  # seconds
 PAGE_SIZE = 2048
 CHECKPOINT_PASSES = 4  # passive passes beside the writer before the catch-up with it paused
 CATCH_UP_FRAMES = 256  # frames added during a pass below which another pass is not worth it
+# `[database] durability` -> PRAGMA synchronous. In WAL mode NORMAL syncs only at checkpoints:
+# a process crash loses nothing, a power loss or OS crash the last commits; FULL syncs the WAL
+# at every commit (group commit shares one sync among a batch; bench/foundation.py durability).
+SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
+
+
+def backups_of(path: Path) -> Path:
+    """Where the scheduled backups of the database at `path` go: `backups/` beside it."""
+    return path.parent / "backups"
 
 
 def _transaction(conn: sqlite3.Connection, statements: Sequence[tuple[str, Params]]) -> None:
@@ -48,7 +76,8 @@ def _transaction(conn: sqlite3.Connection, statements: Sequence[tuple[str, Param
             conn.execute(sql, params)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a full disk or an I/O error may have rolled it back already
+            conn.execute("ROLLBACK")
         raise
 
 
@@ -63,14 +92,29 @@ def _checkpoint_pass(conn: sqlite3.Connection) -> list[Any]:
 class Database:
     """One SQLite file: open() connects and migrates it, close() finishes every queued write."""
 
-    def __init__(self, path: Path | str, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        busy_timeout_ms: int = 5000,
+        durability: str = "normal",
+        metrics: Metrics = NO_METRICS,
+    ) -> None:
+        if durability not in SYNCHRONOUS:
+            raise ValueError(f"durability must be one of {', '.join(SYNCHRONOUS)}")
         self.path = Path(path)
         self._busy_timeout_ms = busy_timeout_ms
+        self.durability = durability
+        self._faults = FaultLog(self.path)
+        self._lock = ProcessLock(self.path)
+        self._guards: dict[Callable[..., Any], Callable[..., Any]] = {}
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._checkpointer: aiosqlite.Connection | None = None
         self._checkpoints: asyncio.Task[None] | None = None
         self._writes = Writer()
+        self._metrics = metrics  # checkpoint durations; the writer's queue depth on collection
+        metrics.writer_queue(self._writes.depth)
 
     def __repr__(self) -> str:
         return f"Database({str(self.path)!r})"
@@ -78,46 +122,106 @@ class Database:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def open(self) -> None:
+        """Connect, refuse a file that is not ours or is damaged (before writing anything to
+        it), migrate; raises StorageUnavailable with the path and what to do."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = await self._connect()
+            if not await asyncio.to_thread(self._lock.acquire, exclusive=False):
+                raise StorageUnavailable(
+                    f"The database {self.path} is being restored (`stackprep db restore`); "
+                    "start again once that has finished."
+                )
+            self._writer = await self._connect(configure=False)
+            await identify(self._writer)  # reads only: a foreign file is left as it was
+            await self._check(self._writer)
+            await self._configure(self._writer)
             await migrate(self._writer)
             # Checkpoints move WAL pages into the database file and fsync it; on the writer
             # they would stall answers for milliseconds, so a third connection does them.
             await self._writer.execute("PRAGMA wal_autocheckpoint = 0")
             self._reader = await self._connect()
             self._checkpointer = await self._connect()
-        except (sqlite3.Error, OSError) as exc:
+        except Refused as exc:
             await self._close_connections()
-            raise StorageUnavailable(
-                f"Cannot open the database {self.path}: {exc}. Check that the file is a "
-                "Stackprep database, that its folder is writable, and that no other program "
-                "holds a lock on it."
-            ) from exc
+            raise StorageUnavailable(f"Cannot use the database {self.path}: {exc}") from exc
+        except (sqlite3.Error, OSError, StorageUnavailable) as exc:
+            await self._close_connections()
+            if isinstance(exc, StorageUnavailable):
+                raise
+            raise StorageUnavailable(self._cannot_open(exc)) from exc
         self._writes.start(self._writer)
         self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="sqlite-checkpoint")
 
-    async def _connect(self) -> aiosqlite.Connection:
+    async def _check(self, conn: aiosqlite.Connection) -> None:
+        """PRAGMA quick_check before the first write: a damaged file is refused, not written
+        to (for 1M answers, 0.5-0.8 s with the file cached, 4-5 s cold: bench/backup.py)."""
+        found = await problems(conn)
+        if found:
+            raise StorageUnavailable(damaged(self.path, found))
+
+    def _cannot_open(self, exc: BaseException) -> str:
+        """One line for an operator: why the database cannot be opened, and what to do."""
+        code = primary_code(exc)
+        where = f"The database {self.path}"
+        if code == sqlite3.SQLITE_NOTADB:
+            return (
+                f"{where} is not a SQLite database. Set [database] path to a Stackprep "
+                "database, or to a new file to start afresh."
+            )
+        if code == sqlite3.SQLITE_CORRUPT:
+            return damaged(self.path, [str(exc)])
+        if code == sqlite3.SQLITE_FULL:
+            return f"{where} cannot be opened: the disk is full. Free some space and start again."
+        if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN):
+            return (
+                f"{where} cannot be opened for writing ({exc}). Stackprep needs to write the "
+                "file and create files beside it: check the permissions and owner of the file "
+                "and its folder, and that the disk is not mounted read-only."
+            )
+        if kind_of(exc) == "busy":
+            return (
+                f"{where} is locked by another program ({exc}); close it (an sqlite3 shell, "
+                "a long backup) and start again."
+            )
+        if isinstance(exc, OSError):
+            return f"Cannot open the database {self.path}: {exc.strerror or exc}."
+        return (
+            f"Cannot open the database {self.path}: {exc}. Check that the file is a "
+            "Stackprep database, that its folder is writable, and that no other program "
+            "holds a lock on it."
+        )
+
+    async def _connect(self, *, configure: bool = True) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         try:
             await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            await conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # new files only
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
+            if configure:
+                await self._configure(conn)
         except BaseException:
             await conn.close()  # else its worker thread outlives the loop and blocks exit
             raise
         return conn
 
+    async def _configure(self, conn: aiosqlite.Connection) -> None:
+        """The pragmas that may write (page size and WAL mark a new file's header)."""
+        await conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # new files only
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[self.durability]}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+
+    def recent_fault(self) -> str | None:
+        """A fault of the file seen in the last minute (disk full, read-only, I/O error,
+        damage), for /healthz: reads may still answer while every write fails."""
+        return self._faults.recent()
+
     async def close(self) -> None:
         """Finish every queued write, then close. Safe to call twice."""
-        await self._writes.stop()
-        if self._checkpoints is not None:
+        if self._checkpoints is not None:  # first: a pass must not reach a stopped writer
             self._checkpoints.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpoints
             self._checkpoints = None
+        await self._writes.stop()
         if self._checkpointer is not None:
             with contextlib.suppress(sqlite3.Error):
                 await self._checkpointer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -126,8 +230,10 @@ class Database:
     async def _close_connections(self) -> None:
         for conn in (self._checkpointer, self._reader, self._writer):
             if conn is not None:
-                await conn.close()
+                with contextlib.suppress(sqlite3.Error):  # e.g. a failing disk: close anyway
+                    await conn.close()
         self._checkpointer = self._reader = self._writer = None
+        self._lock.release()
 
     # -- checkpoints ------------------------------------------------------------------------
 
@@ -150,12 +256,14 @@ class Database:
             try:
                 if changes != last:
                     last, trimmed = changes, False
+                    started = time.perf_counter()
                     await self._checkpoint(self._checkpointer)
+                    self._metrics.checkpoint(time.perf_counter() - started)
                 elif not trimmed:
                     trimmed = True
                     await self._checkpointer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
-            except (sqlite3.Error, StorageUnavailable):
-                log.warning("WAL checkpoint failed; will retry", exc_info=True)
+            except (sqlite3.Error, StorageUnavailable) as exc:  # once a minute at most
+                self._faults.report(exc.__cause__ or exc, doing="a WAL checkpoint (will retry)")
 
     async def _checkpoint(self, checkpointer: aiosqlite.Connection) -> None:
         """Copy the WAL into the database, then let the next write start the WAL over.
@@ -184,17 +292,13 @@ class Database:
         """Run one query on the reader connection (sees committed data only)."""
         if self._reader is None:
             raise StorageUnavailable("The database is not open.")
-        try:
+        with self._told("a read"):
             return list(await self._reader.execute_fetchall(sql, params))
-        except sqlite3.OperationalError as exc:
-            raise StorageUnavailable() from exc
 
     async def write(self, sql: str, params: Params = ()) -> int:
         """Run one write statement on the writer connection (autocommit); return rowcount."""
-        try:
+        with self._told():
             return await self._writes.submit(functools.partial(_rowcount, sql=sql, params=params))
-        except sqlite3.OperationalError as exc:
-            raise StorageUnavailable() from exc
 
     async def write_all(
         self, statements: Sequence[tuple[str, Params]], *, background: bool = False
@@ -206,11 +310,9 @@ class Database:
         waits for them; keep each small) wait for a gap in the answers, so that answers never
         queue behind them.
         """
-        try:
+        with self._told():
             unit = functools.partial(_transaction, statements=statements)
             await self._writes.submit(unit, background=background)
-        except sqlite3.OperationalError as exc:
-            raise StorageUnavailable() from exc
 
     async def write_batched(
         self,
@@ -225,9 +327,55 @@ class Database:
         chunks that hold each `key` at most once, and calls `write_chunk(connection, items)`
         for each chunk; it returns each item's result, or the Exception its caller gets.
         Raises StorageUnavailable once the database is closing (nothing was written then).
+        A chunk that fails because of the disk or the file (full, read-only, I/O error,
+        damaged) fails its items with StorageFull or StorageFailed, logged once a minute at
+        most; a lock is left to the writer, which tries the chunk again.
         """
         write = cast(Callable[[sqlite3.Connection, list[Any]], list[Any]], write_chunk)
-        return cast(_R, await self._writes.batched(key, item, write))
+        return cast(_R, await self._writes.batched(key, item, self._guarded(write)))
+
+    def _guarded(
+        self, write_chunk: Callable[[sqlite3.Connection, list[Any]], list[Any]]
+    ) -> Callable[[sqlite3.Connection, list[Any]], list[Any]]:
+        """`write_chunk`, with a fault of the disk or the file turned into each item's error
+        instead of a traceback per chunk. One wrapper per chunk function: the writer groups a
+        chunk by function, so a new wrapper per item would split every batch."""
+        known = self._guards.get(write_chunk)
+        if known is not None:
+            return known
+
+        def guarded(conn: sqlite3.Connection, items: list[Any]) -> list[Any]:
+            try:
+                return write_chunk(conn, items)
+            except sqlite3.DatabaseError as exc:
+                if not is_fault(exc) or kind_of(exc) in ("busy", "other"):
+                    raise  # a lock: the writer tries again; a bug: the writer logs it
+                doing = f"writing {len(items)} answers"
+                return [self._failure(exc, doing) for _ in items]
+
+        self._guards[write_chunk] = guarded
+        return guarded
+
+    @contextlib.contextmanager
+    def _told(self, doing: str = "a write") -> Iterator[None]:
+        """SQLite failing (a lock, the disk, the file) becomes the StorageUnavailable its
+        caller can show; a constraint or a bug goes on as it is."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if not is_fault(exc):
+                raise
+            raise self._failure(exc, doing) from exc
+
+    def _failure(self, exc: sqlite3.DatabaseError, doing: str = "a write") -> StorageUnavailable:
+        """The error a caller gets for a fault: a lock is "busy, try again"; a full disk or a
+        file that cannot be written says so (logged once a minute at most)."""
+        kind = kind_of(exc)
+        if kind != "busy":
+            self._faults.report(exc, doing=doing)
+        failure = user_error(kind)
+        failure.__cause__ = exc
+        return failure
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -235,11 +383,9 @@ class Database:
 
         It takes the write lock, so keep it short: batched writes and units wait meanwhile.
         """
-        try:
+        with self._told():
             async with self._writes.exclusive(), self._begin() as conn:
                 yield conn
-        except sqlite3.OperationalError as exc:
-            raise StorageUnavailable() from exc
 
     @contextlib.asynccontextmanager
     async def _begin(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -247,10 +393,24 @@ class Database:
         if self._writer is None:
             raise StorageUnavailable("The database is not open.")
         conn = self._writer
-        await conn.execute("BEGIN IMMEDIATE")
+        # another program holding the lock: wait and try again, as the writer's thread does
+        await until_unlocked(lambda: conn.execute("BEGIN IMMEDIATE"))
         try:
             yield conn
-            await conn.execute("COMMIT")
         except BaseException:
-            await conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a full disk or an I/O error may have rolled it back
+                await conn.execute("ROLLBACK")
+            raise
+        # The COMMIT runs on aiosqlite's thread whatever happens to this task: a cancellation
+        # while it runs must neither queue a ROLLBACK behind it nor hide whether it committed.
+        commit = asyncio.ensure_future(conn.execute("COMMIT"))
+        try:
+            await asyncio.shield(commit)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await commit
+            raise
+        except BaseException:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
             raise

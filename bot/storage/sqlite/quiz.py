@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from bot.core.common.errors import AlreadyAnswered
-from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.identity import ChatRef, Platform, UserRef, clean_name
 from bot.core.quiz.ports import Attempt, PlayerStats, RoundStats, Solver, Store, TopicStat
 from bot.core.quiz.rounds import Round, RoundKind
 from bot.core.quiz.scoring import AnswerContext, Award, BoardRow
@@ -143,7 +143,7 @@ class SqliteQuizStore:
 
     async def player(self, user: UserRef, display_name: str) -> int:
         key = (user.platform.value, user.user_id)
-        name = display_name.strip()[:64] or f"player {user.user_id[-4:]}"
+        name = clean_name(display_name) or f"player {user.user_id[-4:]}"
         cached = self._players.get(key)
         if cached is not None and cached[1] == name:
             self._players.move_to_end(key)
