@@ -20,7 +20,7 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -124,10 +124,17 @@ class BotApiServer:
         }
 
 
+class Handles(Protocol):
+    async def handle(self, request: web.Request) -> web.StreamResponse: ...
+
+
+H = TypeVar("H", bound=Handles)
+
+
 @contextlib.asynccontextmanager
-async def serve_bot_api() -> AsyncIterator[tuple[BotApiServer, str]]:
-    """The server on a free port of 127.0.0.1, and its base URL for `[telegram] api_base_url`."""
-    server = BotApiServer()
+async def serve_bot_api(server: H) -> AsyncIterator[tuple[H, str]]:
+    """`server` (this module's BotApiServer, or a test's own double) on a free port of
+    127.0.0.1, and its base URL for `[telegram] api_base_url`."""
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", server.handle)
     runner = web.AppRunner(app)

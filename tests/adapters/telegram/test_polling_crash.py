@@ -106,7 +106,7 @@ async def test_kill_9_mid_burst_then_restart_processes_every_update_exactly_once
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "quiz.db"
-    async with serve_bot_api() as (server, base_url):
+    async with serve_bot_api(BotApiServer()) as (server, base_url):
         bot = await start_bot(tmp_path, base_url, "first.log")
         try:
             rounds = await open_rounds(server)

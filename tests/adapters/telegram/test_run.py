@@ -26,6 +26,7 @@ from bot.app.bootstrap import App
 from bot.config import Config, Secret, TelegramConfig
 from tests.fakes.paths import REPO, TEST_BANK
 from tests.fakes.telegram_api import BOT_USER, TOKEN, FakeBotApi, command, until
+from tests.fakes.telegram_server import serve_bot_api
 
 CONFLICT_DESCRIPTION = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
@@ -191,18 +192,8 @@ def _json(status: int, body: dict[str, Any]) -> web.Response:
 
 @pytest.fixture
 async def bot_api() -> AsyncIterator[tuple[BotApiDouble, str]]:
-    double = BotApiDouble()
-    app = web.Application()
-    app.router.add_post("/bot{token}/{method}", double.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield double, f"http://127.0.0.1:{port}/bot"
-    finally:
-        await runner.cleanup()
+    async with serve_bot_api(BotApiDouble()) as served:
+        yield served
 
 
 async def start_bot(tmp_path: Path, base_url: str) -> asyncio.subprocess.Process:
