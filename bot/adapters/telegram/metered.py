@@ -3,7 +3,8 @@ the names updates are counted under.
 
 `MeteredRequest` wraps the transport python-telegram-bot sends every Bot API call through (a
 `BaseRequest`, PTB's public extension point); it sees each HTTP answer before PTB turns it
-into an exception, including the 429s that `AIORateLimiter` waits out and retries.
+into an exception, including the 429s that our send scheduler (`sending`) waits out and
+retries.
 """
 
 from __future__ import annotations
