@@ -465,3 +465,30 @@ async def test_the_answer_context_query_finds_everything_by_index(sqlite_db: Dat
     details = [row[3] for row in plan]
     assert not [d for d in details if d.startswith("SCAN") and "json_each" not in d]
     assert any("answers_scored_by_player_question" in d for d in details)
+
+
+async def test_an_open_cancelled_midway_lets_go_of_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E.g. SIGTERM during a long quick_check at start: the connections and the lock file
+    are let go, so `stackprep db restore` is not refused by a process that is stopping."""
+    from bot.storage.sqlite.database import Database
+    from bot.storage.sqlite.health import ProcessLock
+
+    checking = asyncio.Event()
+
+    async def slow_check(self: Database, conn: object) -> None:
+        checking.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(Database, "_check", slow_check)
+    db = Database(tmp_path / "q.db")
+    opening = asyncio.create_task(db.open())
+    await checking.wait()
+    other = ProcessLock(db.path)
+    assert not other.acquire(exclusive=True)  # held while opening
+    opening.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await opening
+    assert other.acquire(exclusive=True)
+    other.release()

@@ -149,6 +149,9 @@ class Database:
             if isinstance(exc, StorageUnavailable):
                 raise
             raise StorageUnavailable(self._cannot_open(exc)) from exc
+        except BaseException:  # cancelled (e.g. a signal during a long quick_check), or a bug
+            await asyncio.shield(self._close_connections())  # the lock file goes with them
+            raise
         self._writes.start(self._writer)
         self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="sqlite-checkpoint")
 
