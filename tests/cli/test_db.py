@@ -113,3 +113,20 @@ def test_restore_refuses_while_the_bot_runs_then_restores(
     assert f"restored {copy} as {live} (checked); the database it replaced is kept as" in out
     assert len(list(live.parent.glob("stackprep.db.before-restore-*"))) == 1
     assert main(["db", "check"]) == 0
+
+
+def test_a_database_the_bot_cannot_use_exits_1_not_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Storage refusals end with exit 1, so a supervisor restarts (a lock or a restore
+    passes); 2 is kept for a configuration the operator must fix, which systemd's unit does
+    not restart (RestartPreventExitStatus=2)."""
+    foreign = tmp_path / "other.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    conn.close()
+    monkeypatch.setenv("STACKPREP_DATABASE_PATH", str(foreign))
+    monkeypatch.delenv("STACKPREP_DATABASE", raising=False)
+    assert main(["daily", "list"]) == 1
+    err = capsys.readouterr().err
+    assert str(foreign) in err and "Traceback" not in err
