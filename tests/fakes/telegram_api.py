@@ -67,6 +67,27 @@ def _posting(method: str) -> bool:
     return method.startswith(("send", "edit", "copy", "forward")) or method == "stopPoll"
 
 
+def poll_json(poll_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The Poll object Telegram answers a sendPoll with (both Bot API doubles use it)."""
+    return {
+        "id": poll_id,
+        "question": params["question"],
+        "options": [
+            {"text": o["text"], "voter_count": 0, "persistent_id": str(i)}
+            for i, o in enumerate(params["options"])
+        ],
+        "total_voter_count": 0,
+        "is_closed": False,
+        "is_anonymous": params.get("is_anonymous", True),
+        "type": params.get("type", "regular"),
+        "allows_multiple_answers": False,
+        "allows_revoting": False,
+        "members_only": False,
+        "correct_option_ids": params.get("correct_option_ids", []),
+        "explanation": params.get("explanation"),
+    }
+
+
 @dataclass(eq=False)
 class FakeBotApi(BaseRequest):
     calls: list[Call] = field(default_factory=list)
@@ -198,23 +219,7 @@ class FakeBotApi(BaseRequest):
             return self._message(params["chat_id"], message_id, text=params["text"])
         if name == "sendPoll":
             poll_id = f"poll-{next(self._ids)}"
-            poll = {
-                "id": poll_id,
-                "question": params["question"],
-                "options": [
-                    {"text": o["text"], "voter_count": 0, "persistent_id": str(i)}
-                    for i, o in enumerate(params["options"])
-                ],
-                "total_voter_count": 0,
-                "is_closed": False,
-                "is_anonymous": params.get("is_anonymous", True),
-                "type": params.get("type", "regular"),
-                "allows_multiple_answers": False,
-                "allows_revoting": False,
-                "members_only": False,
-                "correct_option_ids": params.get("correct_option_ids", []),
-                "explanation": params.get("explanation"),
-            }
+            poll = poll_json(poll_id, params)
             self._polls[poll_id] = poll
             return self._message(params["chat_id"], next(self._ids), poll=poll)
         if name == "stopPoll":

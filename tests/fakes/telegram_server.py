@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from tests.fakes.telegram_api import BOT_USER, DATE, chat
+from tests.fakes.telegram_api import BOT_USER, DATE, chat, poll_json
 
 LONG_POLL_CAP = 0.2  # seconds: tests need not wait for Telegram's real long polls
 
@@ -106,22 +106,7 @@ class BotApiServer:
     def _poll(self, params: dict[str, Any]) -> dict[str, Any]:
         poll_id = f"poll-{next(self._ids)}"
         self.polls[poll_id] = int(params["chat_id"])
-        return {
-            "id": poll_id,
-            "question": params["question"],
-            "options": [
-                {"text": o["text"], "voter_count": 0, "persistent_id": str(i)}
-                for i, o in enumerate(params["options"])
-            ],
-            "total_voter_count": 0,
-            "is_closed": False,
-            "is_anonymous": bool(params.get("is_anonymous", True)),
-            "type": params.get("type", "regular"),
-            "allows_multiple_answers": False,
-            "allows_revoting": False,
-            "members_only": False,
-            "correct_option_ids": params.get("correct_option_ids", []),
-        }
+        return poll_json(poll_id, params)
 
 
 class Handles(Protocol):
