@@ -9,17 +9,14 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 
 from bot.core.common.errors import StorageUnavailable
-from bot.core.common.identity import ChatRef, Platform, UserRef
-from bot.core.quiz.ports import Attempt
-from bot.core.quiz.rounds import Round, RoundKind
-from bot.core.quiz.scoring import AnswerContext, Award, iso_week
+from bot.core.common.identity import Platform, UserRef
 from bot.storage.sqlite import Database, SqliteQuizStore
 from bot.storage.sqlite.backup import (
     BackupError,
@@ -33,24 +30,9 @@ from bot.storage.sqlite.backup import (
 )
 from bot.storage.sqlite.health import ProcessLock
 from bot.storage.sqlite.migrations import APPLICATION_ID
+from tests.fakes.answers import T0, a_round, an_attempt, ten_points
 
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-CHAT = ChatRef(Platform.TELEGRAM, "-100", "-100")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _round(i: int) -> Round:
-    return Round(f"round{i:06d}", "alpha-one", CHAT, RoundKind.ASK, (0, 1, 2), T0, None)
-
-
-def _attempt(rnd: Round, player: int) -> Attempt:
-    return Attempt(
-        rnd, player, "alpha-one", "alpha", "A", True, T0, ("global",), iso_week(T0), T0.date()
-    )
-
-
-def _ten(ctx: AnswerContext) -> Award:
-    return Award(True, 10, 10)
 
 
 async def _database(path: Path, players: int = 3) -> None:
@@ -58,10 +40,10 @@ async def _database(path: Path, players: int = 3) -> None:
     db = Database(path)
     await db.open()
     store = SqliteQuizStore(db)
-    await store.create_round(_round(1))
+    await store.create_round(a_round(1))
     for i in range(players):
         p = await store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}")
-        await store.record_answer(_attempt(_round(1), p), _ten)
+        await store.record_answer(an_attempt(a_round(1), p), ten_points)
     await db.close()
 
 
@@ -345,9 +327,9 @@ async def test_a_backup_taken_under_load_restores_every_acknowledged_answer(
         r = 0
         while not stop.is_set():
             r += 1
-            await store.create_round(_round(r))
+            await store.create_round(a_round(r))
             results = await asyncio.gather(
-                *(store.record_answer(_attempt(_round(r), p), _ten) for p in players)
+                *(store.record_answer(an_attempt(a_round(r), p), ten_points) for p in players)
             )
             at = phase[0]
             acknowledged.extend((r, p, at) for p, _ in zip(players, results, strict=True))

@@ -8,39 +8,21 @@ import hashlib
 import logging
 import random
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.app.bootstrap import build
 from bot.core.common.errors import StorageFailed, StorageFull, StorageUnavailable
-from bot.core.common.identity import ChatRef, Platform, UserRef
-from bot.core.quiz.ports import Attempt
-from bot.core.quiz.rounds import Round, RoundKind
-from bot.core.quiz.scoring import AnswerContext, Award, iso_week
+from bot.core.common.identity import Platform, UserRef
+from bot.core.quiz.scoring import Award
 from bot.storage.sqlite import Database, SqliteQuizStore
 from bot.storage.sqlite import writer as writer_module
 from bot.storage.sqlite.health import FaultLog, kind_of
+from tests.fakes.answers import a_round, an_attempt, ten_points
 from tests.fakes.app import make_config
 
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-CHAT = ChatRef(Platform.TELEGRAM, "-100", "-100")
 STORAGE_LOG = "bot.storage.sqlite"
-
-
-def _round(i: int) -> Round:
-    return Round(f"round{i:06d}", "alpha-one", CHAT, RoundKind.ASK, (0, 1, 2), T0, None)
-
-
-def _attempt(rnd: Round, player: int) -> Attempt:
-    return Attempt(
-        rnd, player, "alpha-one", "alpha", "A", True, T0, ("global",), iso_week(T0), T0.date()
-    )
-
-
-def _ten(ctx: AnswerContext) -> Award:
-    return Award(True, 10, 10)
 
 
 async def _filled(path: Path, players: int) -> tuple[Database, SqliteQuizStore, list[int]]:
@@ -107,13 +89,13 @@ async def test_a_full_disk_is_said_plainly_and_logged_once_a_minute(
     ticks = [0.0]
     db._faults.clock = lambda: ticks[0]
     for i in range(6):
-        await store.create_round(_round(i))
+        await store.create_round(a_round(i))
     await _cap_size(db)
     caplog.set_level(logging.INFO)
 
     async def burst(rnd: int) -> list[object]:
         return await asyncio.gather(
-            *(store.record_answer(_attempt(_round(rnd), p), _ten) for p in players),
+            *(store.record_answer(an_attempt(a_round(rnd), p), ten_points) for p in players),
             return_exceptions=True,
         )
 
@@ -146,12 +128,12 @@ async def test_a_read_only_database_is_a_storage_fault_not_busy(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     db, store, players = await _filled(tmp_path / "q.db", 5)
-    await store.create_round(_round(1))
+    await store.create_round(a_round(1))
     writer = db._writer
     assert writer is not None
     await writer.execute("PRAGMA query_only = 1")  # SQLITE_READONLY for every write
     with pytest.raises(StorageFailed, match="storage fault"):
-        await store.record_answer(_attempt(_round(1), players[0]), _ten)
+        await store.record_answer(an_attempt(a_round(1), players[0]), ten_points)
     with pytest.raises(StorageFailed):
         await db.write("UPDATE players SET name = 'x'")
     logged = _storage_errors(caplog)
@@ -169,12 +151,12 @@ async def test_a_lock_is_busy_and_not_logged_as_a_fault(
     await db.open()
     store = SqliteQuizStore(db)
     player = await store.player(UserRef(Platform.DISCORD, "1"), "Ada")
-    await store.create_round(_round(1))
+    await store.create_round(a_round(1))
     holder = sqlite3.connect(path, isolation_level=None)  # another program holds the lock
     holder.execute("BEGIN IMMEDIATE")
     try:
         with pytest.raises(StorageUnavailable) as busy:
-            await store.record_answer(_attempt(_round(1), player), _ten)
+            await store.record_answer(an_attempt(a_round(1), player), ten_points)
         with pytest.raises(StorageUnavailable) as busy_too:
             await db.write("UPDATE players SET name = 'x'")
     finally:
@@ -184,7 +166,7 @@ async def test_a_lock_is_busy_and_not_logged_as_a_fault(
         assert type(error) is StorageUnavailable and "busy" in error.message
         assert kind_of(error.__cause__ or error) == "busy"
     assert not _storage_errors(caplog)  # the writer warns; it is no fault of the file
-    assert (await store.record_answer(_attempt(_round(1), player), _ten)).points == 10
+    assert (await store.record_answer(an_attempt(a_round(1), player), ten_points)).points == 10
     await db.close()
 
 

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.core.common.errors import StorageUnavailable
-from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.identity import Platform, UserRef
 from bot.core.practice.srs import Review, Source
 from bot.core.quiz.ports import Attempt
-from bot.core.quiz.rounds import Round, RoundKind
-from bot.core.quiz.scoring import AnswerContext, Award, iso_week
+from bot.core.quiz.scoring import Award, iso_week
 from bot.storage.sqlite import SCHEMA_VERSION, Database, SqliteQuizStore, backup
 from bot.storage.sqlite import database as database_module
 from bot.storage.sqlite import quiz as quiz_module
@@ -27,23 +26,7 @@ from bot.storage.sqlite import writer as writer_module
 from bot.storage.sqlite.backup import BackupError
 from bot.storage.sqlite.migrations import APPLICATION_ID, migrations
 from bot.storage.sqlite.practice import SqlitePracticeStore
-
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-CHAT = ChatRef(Platform.TELEGRAM, "-100", "-100")
-
-
-def _round(i: int) -> Round:
-    return Round(f"round{i:06d}", "alpha-one", CHAT, RoundKind.ASK, (0, 1, 2), T0, None)
-
-
-def _attempt(rnd: Round, player: int) -> Attempt:
-    return Attempt(
-        rnd, player, "alpha-one", "alpha", "A", True, T0, ("global",), iso_week(T0), T0.date()
-    )
-
-
-def _ten(ctx: AnswerContext) -> Award:
-    return Award(True, 10, 10)
+from tests.fakes.answers import T0, a_round, an_attempt, ten_points
 
 
 async def _open(path: Path, **options: Any) -> tuple[Database, SqliteQuizStore]:
@@ -78,13 +61,13 @@ async def test_scores_survive_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "q.db"
     db, store = await _open(path)
     p = await store.player(UserRef(Platform.TELEGRAM, "7"), "Ada")
-    await store.create_round(_round(1))
-    await store.record_answer(_attempt(_round(1), p), _ten)
+    await store.create_round(a_round(1))
+    await store.record_answer(an_attempt(a_round(1), p), ten_points)
     await db.close()
     db, reopened = await _open(path)
     assert await reopened.player(UserRef(Platform.TELEGRAM, "7"), "Ada") == p
     assert (await reopened.player_stats(p)).points == 10
-    assert await reopened.get_round(_round(1).id) == _round(1)
+    assert await reopened.get_round(a_round(1).id) == a_round(1)
     await db.close()
 
 
@@ -92,9 +75,10 @@ async def test_close_finishes_queued_answers(tmp_path: Path) -> None:
     path = tmp_path / "q.db"
     db, store = await _open(path)
     players = [await store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(50)]
-    await store.create_round(_round(1))
+    await store.create_round(a_round(1))
     pending = [
-        asyncio.create_task(store.record_answer(_attempt(_round(1), p), _ten)) for p in players
+        asyncio.create_task(store.record_answer(an_attempt(a_round(1), p), ten_points))
+        for p in players
     ]
     await asyncio.sleep(0)  # queued, not yet written
     await db.close()
@@ -109,12 +93,12 @@ async def test_group_commit_batches_many_answers(sqlite_store: SqliteQuizStore) 
     players = [
         await sqlite_store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(300)
     ]
-    await sqlite_store.create_round(_round(1))
+    await sqlite_store.create_round(a_round(1))
     results = await asyncio.gather(
-        *(sqlite_store.record_answer(_attempt(_round(1), p), _ten) for p in players)
+        *(sqlite_store.record_answer(an_attempt(a_round(1), p), ten_points) for p in players)
     )
     assert len(results) == 300
-    assert (await sqlite_store.round_stats(_round(1).id)).answered == 300
+    assert (await sqlite_store.round_stats(a_round(1).id)).answered == 300
 
 
 async def test_batched_writes_go_in_chunks_that_hold_each_key_once(sqlite_db: Database) -> None:
@@ -168,16 +152,16 @@ async def test_locked_database_fails_clearly_and_loses_nothing(
     path = tmp_path / "q.db"
     db, store = await _open(path, busy_timeout_ms=50)
     p = await store.player(UserRef(Platform.DISCORD, "1"), "Ada")
-    await store.create_round(_round(1))
-    await store.create_round(_round(2))
-    await store.record_answer(_attempt(_round(1), p), _ten)
+    await store.create_round(a_round(1))
+    await store.create_round(a_round(2))
+    await store.record_answer(an_attempt(a_round(1), p), ten_points)
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     with pytest.raises(StorageUnavailable, match="nothing was recorded"):
-        await store.record_answer(_attempt(_round(2), p), _ten)
+        await store.record_answer(an_attempt(a_round(2), p), ten_points)
     blocker.execute("ROLLBACK")
     blocker.close()
-    assert (await store.record_answer(_attempt(_round(2), p), _ten)).points == 10
+    assert (await store.record_answer(an_attempt(a_round(2), p), ten_points)).points == 10
     assert (await store.player_stats(p)).points == 20
     await db.close()
 
@@ -203,8 +187,8 @@ async def test_online_backup_while_open(
     sqlite_db: Database, sqlite_store: SqliteQuizStore, tmp_path: Path
 ) -> None:
     p = await sqlite_store.player(UserRef(Platform.DISCORD, "1"), "Ada")
-    await sqlite_store.create_round(_round(1))
-    await sqlite_store.record_answer(_attempt(_round(1), p), _ten)
+    await sqlite_store.create_round(a_round(1))
+    await sqlite_store.record_answer(an_attempt(a_round(1), p), ten_points)
     target = tmp_path / "backups" / "copy.db"
     await backup(sqlite_db.path, target)
     conn = sqlite3.connect(target)
@@ -218,7 +202,7 @@ async def test_shutdown_refuses_new_answers(tmp_path: Path) -> None:
     db, store = await _open(tmp_path / "q.db")
     await db.close()
     with pytest.raises(StorageUnavailable):
-        await store.record_answer(_attempt(_round(1), 1), _ten)
+        await store.record_answer(an_attempt(a_round(1), 1), ten_points)
 
 
 def test_repr_is_safe(tmp_path: Path) -> None:
@@ -265,9 +249,9 @@ async def test_upgrade_to_version_4_keeps_every_board_row(tmp_path: Path) -> Non
     assert [(r.player_id, r.points) for r in await store.top("telegram:-100", week, 10)] == [
         (1, 10)
     ]
-    await store.create_round(_round(2))
+    await store.create_round(a_round(2))
     wrong = Attempt(
-        _round(2), 1, "alpha-one", "alpha", "B", False, T0, ("global", "telegram:-100"), week,
+        a_round(2), 1, "alpha-one", "alpha", "B", False, T0, ("global", "telegram:-100"), week,
         T0.date(),
     )  # fmt: skip
     await store.record_answer(wrong, lambda ctx: Award(False, 0, None))
@@ -348,8 +332,10 @@ async def test_wal_starts_over_while_answers_keep_coming(
     i = 0
     while loop.time() < until:  # the writer is never idle long enough for a lucky restart
         i += 1
-        await store.create_round(_round(i))
-        await asyncio.gather(*(store.record_answer(_attempt(_round(i), p), _ten) for p in players))
+        await store.create_round(a_round(i))
+        await asyncio.gather(
+            *(store.record_answer(an_attempt(a_round(i), p), ten_points) for p in players)
+        )
     await asyncio.sleep(0)
     restarts = sequence() - first
     await db.close()
@@ -389,10 +375,12 @@ async def test_background_writes_wait_for_a_gap_in_the_answers(
 
     async def race(round_no: int, players: list[int]) -> tuple[int, int]:
         count = "INSERT INTO seen_by (what, answers) SELECT ?, count(*) FROM answers"
-        await store.create_round(_round(round_no))
+        await store.create_round(a_round(round_no))
         async with db.transaction():  # hold the writer while everything queues up
             answers = [
-                asyncio.ensure_future(store.record_answer(_attempt(_round(round_no), p), _ten))
+                asyncio.ensure_future(
+                    store.record_answer(an_attempt(a_round(round_no), p), ten_points)
+                )
                 for p in players
             ]
             urgent = asyncio.ensure_future(db.write(count, ("urgent",)))
@@ -420,8 +408,8 @@ async def test_a_transaction_gets_the_writer_while_it_waits_for_answers(
     monkeypatch.setattr(writer_module, "IDLE_LINGER", 3600.0)
     p = await sqlite_store.player(UserRef(Platform.DISCORD, "1"), "Ada")
     for i in (1, 2):
-        await sqlite_store.create_round(_round(i))
-        await sqlite_store.record_answer(_attempt(_round(i), p), _ten)
+        await sqlite_store.create_round(a_round(i))
+        await sqlite_store.record_answer(an_attempt(a_round(i), p), ten_points)
 
         async def rename(name: str) -> None:
             async with sqlite_db.transaction() as conn:
@@ -441,8 +429,10 @@ async def test_wal_file_is_emptied_after_a_quiet_second(
     db, store = await _open(path)
     players = [await store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(40)]
     for i in range(20):
-        await store.create_round(_round(i))
-        await asyncio.gather(*(store.record_answer(_attempt(_round(i), p), _ten) for p in players))
+        await store.create_round(a_round(i))
+        await asyncio.gather(
+            *(store.record_answer(an_attempt(a_round(i), p), ten_points) for p in players)
+        )
 
     def wal_size() -> int:
         return Path(f"{path}-wal").stat().st_size
