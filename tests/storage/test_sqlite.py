@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -400,6 +401,36 @@ async def test_background_writes_wait_for_a_gap_in_the_answers(
     await db.close()
 
 
+async def test_background_writes_get_their_share_while_answers_keep_the_writer_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With answers always queued there is no gap: background writes (practice's cards) still
+    get LATER_SHARE of the writer, not one write per LATER_AT_MOST (issue 17: at 4,000
+    answers/s the card backlog grew by 2,600 a second)."""
+    monkeypatch.setattr(writer_module, "LATER_AT_MOST", 3600.0)
+    monkeypatch.setattr(writer_module, "MAX_BATCH", 1)  # one answer per batch
+
+    def slow_chunk(conn: sqlite3.Connection, items: list[int]) -> list[None]:
+        conn.execute("INSERT INTO log (what) VALUES ('answer')")
+        time.sleep(0.002)
+        return [None] * len(items)
+
+    db = Database(tmp_path / "q.db")
+    await db.open()
+    await db.write("CREATE TABLE log (seq INTEGER PRIMARY KEY, what TEXT)")
+    later = [("INSERT INTO log (what) VALUES ('later')", ())]
+    async with db.transaction():  # everything queues up behind it
+        answers = [asyncio.ensure_future(db.write_batched(k, k, slow_chunk)) for k in range(60)]
+        cards = [asyncio.ensure_future(db.write_all(later, background=True)) for _ in range(6)]
+        await asyncio.sleep(0.01)
+    await asyncio.gather(*answers, *cards)
+    order = [what for (what,) in await db.read("SELECT what FROM log ORDER BY seq")]
+    await db.close()
+    assert order.count("later") == 6 and order.count("answer") == 60
+    last_card = max(i for i, what in enumerate(order) if what == "later")
+    assert last_card < 30, order  # interleaved from the start, not all after the answers
+
+
 async def test_a_transaction_gets_the_writer_while_it_waits_for_answers(
     sqlite_db: Database, sqlite_store: SqliteQuizStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -451,7 +482,7 @@ async def test_the_answer_context_query_finds_everything_by_index(sqlite_db: Dat
     """Each answer's context (points today, last scored, already answered) is looked up by
     key, never by scanning a table that grows with every answer."""
     request = '[[1, "alpha-one", "2026-12-01", "round000001"]]'
-    plan = await sqlite_db.read(f"EXPLAIN QUERY PLAN {quiz_module._CONTEXT_SQL}", (request,))
+    plan = await sqlite_db.read(f"EXPLAIN QUERY PLAN {quiz_module.CONTEXT_SQL}", (request,))
     details = [row[3] for row in plan]
     assert not [d for d in details if d.startswith("SCAN") and "json_each" not in d]
     assert any("answers_scored_by_player_question" in d for d in details)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from bot.core.quiz.rounds import Round, RoundKind
 
@@ -20,9 +21,9 @@ class ScoringRules:
     daily_cap: int = 200  # self-served: points per person per UTC day
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerContext:
-    """What scoring needs to know, read inside the answer's transaction."""
+class AnswerContext(NamedTuple):
+    """What scoring needs to know, read inside the answer's transaction (named tuples here
+    and in Award: one of each per answer, on the writer's thread)."""
 
     points_today: int  # self-served points already scored this UTC day
     last_scored_at: datetime | None  # when this person last scored this question
@@ -30,8 +31,7 @@ class AnswerContext:
     last_daily_day: date | None
 
 
-@dataclass(frozen=True, slots=True)
-class Award:
+class Award(NamedTuple):
     correct: bool
     points: int
     base: int = 0

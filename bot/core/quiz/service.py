@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from aiolimiter import AsyncLimiter
 
@@ -46,9 +47,8 @@ _LIMITER_CACHE = 10_000
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerEvent:
-    """A recorded multiple-choice answer, as passed to answer listeners."""
+class AnswerEvent(NamedTuple):
+    """A recorded multiple-choice answer, as passed to answer listeners (one per answer)."""
 
     player_id: int
     question_id: str

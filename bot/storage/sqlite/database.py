@@ -81,6 +81,20 @@ def _transaction(conn: sqlite3.Connection, statements: Sequence[tuple[str, Param
         raise
 
 
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], _R]) -> _R:
+    """On the writer's thread: `fn(conn)` between BEGIN IMMEDIATE and COMMIT (ROLLBACK on
+    error)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
 def _rowcount(conn: sqlite3.Connection, sql: str, params: Params) -> int:
     return conn.execute(sql, params).rowcount
 
@@ -316,6 +330,14 @@ class Database:
         with self._told():
             unit = functools.partial(_transaction, statements=statements)
             await self._writes.submit(unit, background=background)
+
+    async def write_with(self, fn: Callable[[sqlite3.Connection], _R]) -> _R:
+        """`fn(connection)` in one transaction on the writer's thread, queued between batches
+        like `write_all` (no write lock taken, no round trip through the event loop between
+        its statements); its result. For a few statements whose later ones depend on the
+        earlier ones' results (a new player's rows)."""
+        with self._told():
+            return await self._writes.submit(functools.partial(_in_transaction, fn=fn))
 
     async def write_batched(
         self,

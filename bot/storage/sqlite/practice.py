@@ -58,18 +58,18 @@ _AT_WATERMARK = "(SELECT applied FROM practice_watermark) = ?"
 
 
 def _save_cards(where: str) -> str:
-    """Cards' new states, each counting the review that produced it: rows as JSON arrays in
-    _CARD_COLUMNS order plus 1 if the review recalled the answer; the same card twice in one
-    statement is applied in order."""
+    """Cards' new states, each counting the reviews that produced it: rows as JSON arrays in
+    _CARD_COLUMNS order plus the number of reviews and of those that recalled the answer."""
     return (
-        f"INSERT INTO practice_cards ({_CARD_COLUMNS}, reviews, recalled) SELECT "  # noqa: S608
+        f"INSERT INTO practice_cards ({_CARD_COLUMNS}, reviews, recalled) SELECT "
         + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(11))
-        + f", 1, json_extract(value, '$[11]') FROM json_each(?) WHERE {where} "
+        + ", json_extract(value, '$[11]'), json_extract(value, '$[12]') "
+        f"FROM json_each(?) WHERE {where} "
         "ON CONFLICT (player_id, question_id) DO UPDATE SET topic = excluded.topic, "
         "phase = excluded.phase, step = excluded.step, stability = excluded.stability, "
         "difficulty = excluded.difficulty, due = excluded.due, "
         "last_review = excluded.last_review, reps = excluded.reps, lapses = excluded.lapses, "
-        "reviews = reviews + 1, recalled = recalled + excluded.recalled"
+        "reviews = reviews + excluded.reviews, recalled = recalled + excluded.recalled"
     )
 
 
@@ -109,14 +109,20 @@ ORDER BY next.seq
 
 
 def _review_rows(items: Sequence[tuple[CardState, Review]]) -> tuple[str, str]:
-    """The cards' new states and their reviews as JSON rows, one array per table."""
+    """The cards' new states and their reviews as JSON rows, one array per table. A card
+    reviewed several times in `items` (in order) is written once, in its last state, counting
+    all of them: repeated events for one card merge into one row."""
+    merged: dict[tuple[int, str], tuple[CardState, int, int]] = {}
+    for c, r in items:
+        _, times, recalls = merged.pop((c.player_id, c.question_id), (c, 0, 0))
+        merged[c.player_id, c.question_id] = (c, times + 1, recalls + int(r.recalled))
     cards = [
         (
             c.player_id, c.question_id, c.topic, int(c.phase), c.step, c.stability,
             c.difficulty, to_ts(c.due), to_ts(c.last_review) if c.last_review else None,
-            c.reps, c.lapses, int(r.recalled),
+            c.reps, c.lapses, times, recalls,
         )
-        for c, r in items
+        for c, times, recalls in merged.values()
     ]  # fmt: skip
     reviews = [
         (r.player_id, r.question_id, r.topic, r.rating, r.source.value, r.score, to_ts(r.at))

@@ -18,8 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -29,28 +27,30 @@ from bot.core.quiz.ports import Attempt, PlayerStats, RoundStats, Solver, Store,
 from bot.core.quiz.rounds import Round, RoundKind
 from bot.core.quiz.scoring import AnswerContext, Award, BoardRow
 from bot.storage.sqlite.database import Database
+from bot.storage.sqlite.players import Players
 from bot.storage.sqlite.values import from_ts, to_ts
 
 log = logging.getLogger(__name__)
 
-_PLAYER_CACHE = 100_000
-
-_CONTEXT_SQL = """
+CONTEXT_SQL = """
 WITH req(k, p, q, day, r) AS (
     SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]'),
         json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)
 )
-SELECT req.k,
+SELECT json_group_array(json_array(req.k,
     (SELECT points FROM player_days WHERE player_id = req.p AND day = req.day),
     (SELECT max(answered_at) FROM answers
       WHERE player_id = req.p AND question_id = req.q AND points > 0),
     pl.daily_streak, pl.last_daily_day,
-    EXISTS (SELECT 1 FROM answers WHERE round_id = req.r AND player_id = req.p)
+    EXISTS (SELECT 1 FROM answers WHERE round_id = req.r AND player_id = req.p)))
 FROM req JOIN players pl ON pl.id = req.p
 """
+# The whole chunk's context comes back as one row (a JSON array): every result row is one
+# sqlite3_step that must win the GIL back from the busy event loop, which cost 36-42 us an
+# answer where the query itself takes 4-6 (bench/README.md, issue 17).
 # All of a chunk's answers in one statement (rows as a JSON array): one step in C instead of a
 # Python round trip, and a GIL hand-over, per row.
-_INSERT_ANSWERS_SQL = """
+INSERT_ANSWERS_SQL = """
 INSERT INTO answers (round_id, player_id, question_id, topic, kind, label, correct, points,
     answered_at, seconds, scope1, scope2, week, day, daily_streak, daily_day)
 SELECT
@@ -81,12 +81,10 @@ def _write_chunk(conn: sqlite3.Connection, answers: list[_Answer]) -> list[Award
     """On the writer's thread: a chunk's context query, scoring and one INSERT (each player at
     most once in a chunk, so every context already counts the player's earlier answers)."""
     request = json.dumps(
-        [
-            [a.player_id, a.question_id, a.day.isoformat(), a.round.id]
-            for a, _ in answers
-        ]
-    )  # fmt: skip
-    contexts = {int(k): rest for k, *rest in conn.execute(_CONTEXT_SQL, (request,))}
+        [[a.player_id, a.question_id, a.day.isoformat(), a.round.id] for a, _ in answers]
+    )
+    (found,) = conn.execute(CONTEXT_SQL, (request,)).fetchone()
+    contexts = {k: rest for k, *rest in json.loads(found)}
     results: list[Award | Exception] = []
     rows = []
     for k, (a, decide) in enumerate(answers):
@@ -95,10 +93,10 @@ def _write_chunk(conn: sqlite3.Connection, answers: list[_Answer]) -> list[Award
             results.append(AlreadyAnswered())
             continue
         ctx = AnswerContext(
-            points_today=today or 0,
-            last_scored_at=from_ts(last_scored) if last_scored is not None else None,
-            daily_streak=streak,
-            last_daily_day=date.fromisoformat(last_daily) if last_daily else None,
+            today or 0,
+            None if last_scored is None else from_ts(last_scored),
+            streak,
+            date.fromisoformat(last_daily) if last_daily else None,
         )
         try:
             award = decide(ctx)
@@ -106,21 +104,21 @@ def _write_chunk(conn: sqlite3.Connection, answers: list[_Answer]) -> list[Award
             log.exception("scoring failed for round %s", a.round.id)
             results.append(exc)
             continue
-        rnd = a.round
+        rnd, scopes, day = a.round, a.scopes, a.day.isoformat()
+        new_streak = award.daily_streak
         rows.append(
             (
                 rnd.id, a.player_id, a.question_id, a.topic, rnd.kind.value, a.label,
                 int(award.correct), award.points, to_ts(a.at),
                 max(0.0, (a.at - rnd.opened_at).total_seconds()),
-                a.scopes[0] if a.scopes else None,
-                a.scopes[1] if len(a.scopes) > 1 else None,
-                a.week, a.day.isoformat(), award.daily_streak,
-                rnd.day.isoformat() if rnd.day and award.daily_streak is not None else None,
+                scopes[0] if scopes else None, scopes[1] if len(scopes) > 1 else None,
+                a.week, day, new_streak,
+                rnd.day.isoformat() if rnd.day and new_streak is not None else None,
             )
         )  # fmt: skip
         results.append(award)
     if rows:
-        conn.execute(_INSERT_ANSWERS_SQL, (json.dumps(rows),))
+        conn.execute(INSERT_ANSWERS_SQL, (json.dumps(rows),))
     return results
 
 
@@ -129,7 +127,7 @@ class SqliteQuizStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._players: OrderedDict[tuple[str, str], tuple[int, str]] = OrderedDict()
+        self._players = Players(db)
 
     def __repr__(self) -> str:
         return f"SqliteQuizStore({self._db!r})"
@@ -142,35 +140,8 @@ class SqliteQuizStore:
     # -- players ----------------------------------------------------------------------------
 
     async def player(self, user: UserRef, display_name: str) -> int:
-        key = (user.platform.value, user.user_id)
         name = clean_name(display_name) or f"player {user.user_id[-4:]}"
-        cached = self._players.get(key)
-        if cached is not None and cached[1] == name:
-            self._players.move_to_end(key)
-            return cached[0]
-        async with self._db.transaction() as conn:
-            rows = await conn.execute_fetchall(
-                "SELECT player_id FROM identities WHERE platform = ? AND user_id = ?", key
-            )
-            if rows:
-                player_id = int(next(iter(rows))[0])
-                await conn.execute(
-                    "UPDATE players SET name = ? WHERE id = ? AND name != ?",
-                    (name, player_id, name),
-                )
-            else:
-                cursor = await conn.execute(
-                    "INSERT INTO players (name, created_at) VALUES (?, ?)", (name, time.time())
-                )
-                player_id = int(cursor.lastrowid or 0)
-                await conn.execute(
-                    "INSERT INTO identities (platform, user_id, player_id) VALUES (?, ?, ?)",
-                    (*key, player_id),
-                )
-        self._players[key] = (player_id, name)
-        if len(self._players) > _PLAYER_CACHE:
-            self._players.popitem(last=False)
-        return player_id
+        return await self._players.player(user, name)
 
     async def player_stats(self, player_id: int) -> PlayerStats:
         rows = await self._db.read(

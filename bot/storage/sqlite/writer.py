@@ -30,7 +30,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import aiosqlite
 
@@ -42,6 +42,15 @@ _T = TypeVar("_T")
 MAX_BATCH = 512
 IDLE_LINGER = 0.02  # seconds the writer's thread waits for more work before handing back
 LATER_AT_MOST = 0.25  # seconds a background write waits for a gap in the answers at most
+LATER_SHARE = 0.25
+"""The share of the writer's time background writes are guaranteed while answers keep it busy.
+
+Background writes (practice's card updates) otherwise run in gaps between batches of answers,
+and at 4,000 answers/s there are none: a batch is still being written when the next answers
+arrive. Waiting LATER_AT_MOST for each let the card backlog grow by about 2,600 a second
+(issue 17). Each batch of answers now earns background writes a credit of LATER_SHARE of the
+writer's time, and one runs after the batch while the credit lasts; answers keep the rest."""
+LATER_CREDIT_MAX = 0.05  # seconds of credit at most (no burst of card writes after a lull)
 RETRY_FOR = 60.0
 """Seconds a write that found the database locked is retried, counted from when it was queued.
 
@@ -62,16 +71,16 @@ commits what it wrote (one autocommitted statement); raising fails the whole chu
 nothing of it was written (so a chunk that found the database locked is tried again)."""
 
 
-@dataclass
-class _Job:
+class _Job(NamedTuple):
     """One batched write: its key (a chunk holds each key at most once), the item, the
-    function that writes its chunk, and its caller's future."""
+    function that writes its chunk, its caller's future and when it was queued (a named
+    tuple: one is made per answer)."""
 
     key: Hashable
     item: Any
     write: ChunkWriter
-    future: asyncio.Future[Any] = field(repr=False)
-    queued_at: float = field(default_factory=time.monotonic)
+    future: asyncio.Future[Any]
+    queued_at: float
 
 
 @dataclass
@@ -135,12 +144,14 @@ def _drain(conn: sqlite3.Connection, queue: _Queue, post: Callable[..., object])
     `post` (the loop's call_soon_threadsafe) hands each outcome back as soon as it is
     committed. So under load the writer's thread never idles waiting for a busy event loop to
     come round and give it the next batch, a unit waits for at most one batch, and an answer
-    waits for at most one unit or one small background unit (a background unit that found no
-    gap for LATER_AT_MOST runs anyway). It returns when a multi-statement transaction wants
-    the writer, when nothing was queued for IDLE_LINGER, or (closing) as soon as nothing is
-    queued.
+    waits for at most one unit or one small background unit. Background units run in gaps,
+    after a batch while they have credit (LATER_SHARE), or when one has waited LATER_AT_MOST.
+    It returns when a multi-statement transaction wants the writer, when nothing was queued
+    for IDLE_LINGER, or (closing) as soon as nothing is queued.
     """
     idle_until = time.monotonic() + IDLE_LINGER
+    credit = 0.0  # seconds of the writer's time owed to background writes (LATER_SHARE)
+    earn = LATER_SHARE / (1 - LATER_SHARE)
     while not queue.lock_wanted:
         if not queue:
             now = time.monotonic()
@@ -150,11 +161,16 @@ def _drain(conn: sqlite3.Connection, queue: _Queue, post: Callable[..., object])
             continue
         if queue.units:
             _run(conn, queue.units.popleft(), post)
-        overdue = time.monotonic() - LATER_AT_MOST
-        if queue.later and (not queue.batched or queue.later[0].queued_at < overdue):
+        started = time.monotonic()
+        if queue.later and (
+            not queue.batched or credit > 0 or queue.later[0].queued_at < started - LATER_AT_MOST
+        ):
             _run(conn, queue.later.popleft(), post)
+            credit = max(-LATER_CREDIT_MAX, credit - (time.monotonic() - started))
         if queue.batched:
+            started = time.monotonic()
             _write_batch(conn, queue.batched, post)
+            credit = min(LATER_CREDIT_MAX, credit + (time.monotonic() - started) * earn)
         idle_until = time.monotonic() + IDLE_LINGER
 
 
@@ -371,11 +387,12 @@ class Writer:
         if self._task is None or self._task.done() or self._closing:
             raise StorageUnavailable("The quiz is shutting down; nothing was recorded.")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.batched.append(_Job(key, item, write, future))
+        self._queue.batched.append(_Job(key, item, write, future, time.monotonic()))
         self._queue.ring()
         self._wake.set()
-        # shield: a caller that gives up still gets its write done, never half done
-        return await asyncio.shield(future)
+        # A caller that gives up cancels only its future: the job stays queued and is
+        # written whole (never half), and its outcome is dropped (`_settle` skips it).
+        return await future
 
     @contextlib.asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:

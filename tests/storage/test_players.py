@@ -1,0 +1,110 @@
+"""Player ids by identity (bot/storage/sqlite/players.py): a sender not in the cache is looked
+up on the reader, all such senders of one turn of the event loop in one query, and only new
+players and renames are written."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core.common.identity import Platform, UserRef
+from bot.storage.sqlite import Database, SqliteQuizStore
+from bot.storage.sqlite.players import Players
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Any:
+    database = Database(tmp_path / "players.db")
+    await database.open()
+    yield database
+    await database.close()
+
+
+def _user(n: int | str, platform: Platform = Platform.DISCORD) -> UserRef:
+    return UserRef(platform, str(n))
+
+
+async def _names(db: Database) -> dict[int, str]:
+    return {pid: name for pid, name in await db.read("SELECT id, name FROM players")}
+
+
+async def test_known_senders_are_found_on_the_reader_in_one_query(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = Players(db)
+    ids = [await first.player(_user(n), f"p{n}") for n in range(50)]
+    cold = Players(db)  # a restart: nothing cached
+
+    async def no_write(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a known sender with an unchanged name was written")
+
+    reads = 0
+    real_read = db.read
+
+    async def counted(sql: str, params: Any = ()) -> Any:
+        nonlocal reads
+        reads += 1
+        return await real_read(sql, params)
+
+    monkeypatch.setattr(db, "write", no_write)
+    monkeypatch.setattr(db, "write_with", no_write)
+    monkeypatch.setattr(db, "transaction", no_write)
+    monkeypatch.setattr(db, "read", counted)
+    found = await asyncio.gather(*(cold.player(_user(n), f"p{n}") for n in range(50)))
+    assert found == ids
+    assert reads == 1
+
+
+async def test_new_senders_are_created_once_even_when_they_come_together(db: Database) -> None:
+    players = Players(db)
+    same = await asyncio.gather(*(players.player(_user(7), "seven") for _ in range(10)))
+    assert len(set(same)) == 1
+    other = await Players(db).player(_user(7, Platform.TELEGRAM), "seven")  # another platform
+    assert other != same[0]
+    rows = await db.read("SELECT count(*) FROM identities")
+    assert rows[0][0] == 2
+
+
+async def test_a_rename_is_written_whether_cached_or_not(db: Database) -> None:
+    players = Players(db)
+    pid = await players.player(_user(1), "old")
+    assert await players.player(_user(1), "new") == pid  # cached: the hash of the name differs
+    assert (await _names(db))[pid] == "new"
+    assert await Players(db).player(_user(1), "newer") == pid  # cold: the read's name differs
+    assert (await _names(db))[pid] == "newer"
+
+
+async def test_past_the_cache_senders_keep_their_ids(db: Database) -> None:
+    players = Players(db, cache_size=3)
+    ids = {n: await players.player(_user(n), "p") for n in range(10)}
+    assert {n: await players.player(_user(n), "p") for n in range(10)} == ids
+    assert len(set(ids.values())) == 10
+
+
+async def test_ids_that_differ_only_in_leading_zeros_are_different_people(db: Database) -> None:
+    players = Players(db)
+    ids = {uid: await players.player(_user(uid), "p") for uid in ("7", "07", "007", "0", "x7")}
+    assert len(set(ids.values())) == 5
+
+
+async def test_a_failed_lookup_fails_its_callers_and_the_next_one_reads_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteQuizStore(db)
+    pid = await store.player(_user(5), "five")
+    cold = SqliteQuizStore(db)
+    real_read = db.read
+
+    async def broken(sql: str, params: Any = ()) -> Any:
+        raise RuntimeError("reader gone")
+
+    monkeypatch.setattr(db, "read", broken)
+    results = await asyncio.gather(
+        cold.player(_user(5), "five"), cold.player(_user(6), "six"), return_exceptions=True
+    )
+    assert all(isinstance(r, RuntimeError) for r in results)
+    monkeypatch.setattr(db, "read", real_read)
+    assert await cold.player(_user(5), "five") == pid
