@@ -2,7 +2,8 @@
 idle memory and start-up time of the console bot. Run by hand:
 
     uv run python bench/foundation.py            # everything (a few minutes)
-    uv run python bench/foundation.py answers    # one part: answers | leaderboard | ask | idle
+    uv run python bench/foundation.py answers    # one part: answers | players | leaderboard |
+                                                 # ask | idle
     uv run python bench/foundation.py metrics    # the answer path with metrics on and off
     uv run python bench/foundation.py durability # answers with [database] durability normal/full
 
@@ -189,7 +190,7 @@ def _bulk_answers(path: Path, n: int, players: int) -> None:
     conn.close()
 
 
-async def leaderboard(n: int = 1_000_000, players: int = 10_000) -> None:
+async def leaderboard(n: int = 5_000_000, players: int = 100_000) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
         schema = Database(path)
@@ -207,7 +208,9 @@ async def leaderboard(n: int = 1_000_000, players: int = 10_000) -> None:
         for k in range(2000):
             user = users[k % players]
             t = time.perf_counter()
-            await service.leaderboard(user, "x", GUILD, "all" if k % 2 else "week")
+            # the stored name: a call that renamed the player would time a write as well
+            await service.leaderboard(user, f"player{k % players + 1}", GUILD,
+                                      "all" if k % 2 else "week")  # fmt: skip
             latencies.append(time.perf_counter() - t)
         await owner.close()
         p50, p99 = pct(latencies, 50) * 1000, pct(latencies, 99) * 1000
@@ -296,6 +299,62 @@ async def _answers_per_second(metrics: Metrics, total: int) -> tuple[float, floa
             return total / wall, cpu / total
         finally:
             await app.close()
+
+
+def _rss_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1]) / 1024
+
+
+async def players_cold(players: int = 120_000, in_flight: int = 2_000) -> None:
+    """Every one of `players` known players answers once (so their board rows exist), then,
+    after a restart, once with the player cache empty and once more with it warm; closed loop
+    with `in_flight` answers at a time (a bot's concurrency, not 120,000 coroutines at once).
+    Cold must reach 80% of warm."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
+        schema = Database(path)
+        await schema.open()
+        await schema.close()
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO players (id, name, created_at) VALUES (?, ?, 0)",
+            ((i, f"p{i}") for i in range(1, players + 1)),
+        )
+        conn.executemany(
+            "INSERT INTO identities VALUES ('discord', ?, ?)",
+            ((str(10**17 + i), i) for i in range(1, players + 1)),
+        )
+        conn.execute("COMMIT")
+        conn.close()
+        service, _, owner = await _service(path)
+        rounds = await _open_rounds(service, 3)
+        users = [UserRef(Platform.DISCORD, str(10**17 + i)) for i in range(1, players + 1)]
+
+        async def everyone(round_id: str) -> float:
+            todo = iter(users)
+
+            async def worker() -> None:
+                for user in todo:
+                    name = f"p{int(user.user_id) - 10**17}"
+                    await service.answer(user, name, answer_token(round_id, "A"))
+
+            start = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(in_flight)))
+            return players / (time.perf_counter() - start)
+
+        await everyone(rounds[0].round.id)  # every board row exists: both passes update
+        await owner.close()
+        service, _, owner = await _service(path)  # a restart: the cache is empty
+        cold = await everyone(rounds[1].round.id)
+        rss = _rss_mb()
+        warm = await everyone(rounds[2].round.id)
+        await owner.close()
+    line(f"answers, {players:,} players, cache cold", f"{cold:,.0f}/s", "(vs warm)", True)
+    line(f"answers, {players:,} players, cache warm", f"{warm:,.0f}/s", "(ceiling)", True)
+    line("cold / warm", f"{cold / warm:.2f}", ">=0.8", cold / warm >= 0.8)
+    line("RSS after the cold pass", f"{rss:.0f} MB", "<=120 MB", rss <= 120)
 
 
 async def metrics_overhead(total: int = 10_000, pairs: int = 15) -> None:
@@ -389,6 +448,8 @@ async def main(parts: list[str]) -> None:
             await answers_at(1000, 10, deployed=deployed)
             await answers_at(4000, 10, deployed=deployed)
         await answers_max()
+    if not parts or "players" in parts:
+        await players_cold()
     if not parts or "leaderboard" in parts:
         await leaderboard()
     if not parts or "ask" in parts:

@@ -28,6 +28,7 @@ from bot.core.quiz.rounds import Round, RoundKind
 from bot.core.quiz.scoring import AnswerContext, Award, BoardRow
 from bot.storage.sqlite.database import Database
 from bot.storage.sqlite.players import Players
+from bot.storage.sqlite.ranks import Ranks
 from bot.storage.sqlite.values import from_ts, to_ts
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ class SqliteQuizStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._players = Players(db)
+        self._ranks = Ranks(db)
 
     def __repr__(self) -> str:
         return f"SqliteQuizStore({self._db!r})"
@@ -246,16 +248,17 @@ class SqliteQuizStore:
     ) -> tuple[int, BoardRow] | None:
         rows = await self._db.read(
             "SELECT s.player_id, p.name, s.points, s.correct, s.answered, "
-            "(SELECT count(*) FROM scores o WHERE o.scope = s.scope AND o.period = s.period "
-            "AND o.points > s.points) + 1 "
+            "(SELECT count(*) FROM (SELECT 1 FROM scores o WHERE o.scope = s.scope "
+            "AND o.period = s.period AND o.points > s.points LIMIT ?)) "
             "FROM scores s JOIN players p ON p.id = s.player_id "
             "WHERE s.scope = ? AND s.period = ? AND s.player_id = ? AND s.points > 0",
-            (scope, period, player_id),
+            (self._ranks.exact_above, scope, period, player_id),
         )
         if not rows:
             return None
-        *row, rank = rows[0]
-        return rank, BoardRow(*row)
+        *row, counted = rows[0]
+        above = await self._ranks.above(scope, period, row[2], counted)
+        return above + 1, BoardRow(*row)
 
 
 def _conforms(store: SqliteQuizStore) -> Store:
