@@ -12,6 +12,7 @@ from rich.table import Table
 from bot.cli.output import write_file
 from bot.core.bank.apkg import to_apkg
 from bot.core.bank.exporters import EXPORTERS
+from bot.core.bank.giveaways import giveaway_warnings
 from bot.core.bank.question_bank import bank_wide_issues, check_directory, grading_warnings
 from bot.core.bank.questions import Question, Topic, parse_topic_file
 
@@ -31,17 +32,21 @@ def _load(path: Path) -> tuple[list[Topic], list[Question], list[str]]:
     return check_directory(path)
 
 
-def check(path: Path, out: TextIO) -> int:
-    """Problems (exit 1), then warnings: things the grader needs that are not errors yet."""
+def check(path: Path, out: TextIO, strict: bool = False) -> int:
+    """Problems (exit 1), then warnings: what the grader needs and the giveaways, not errors
+    yet; with `strict`, warnings fail the check too."""
     topics, questions, issues = _load(path)
     for issue in issues:
         print(issue, file=out)
-    warnings = grading_warnings(questions)
+    warnings = grading_warnings(questions) + giveaway_warnings(questions)
     for warning in warnings:
         print(f"warning: {warning}", file=out)
     noted = f", {len(warnings)} warning(s)" if warnings else ""
     if issues:
         print(f"{len(issues)} problem(s) in {path}{noted}", file=out)
+        return 1
+    if strict and warnings:
+        print(f"{len(warnings)} warning(s) in {path}; --strict counts them as problems", file=out)
         return 1
     print(f"OK: {len(questions)} questions in {len(topics)} topics ({path}){noted}", file=out)
     return 0

@@ -138,15 +138,22 @@ def _questions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     check = command(
         group, "check", help="validate question files; exit 1 on any problem",
         handler=_questions_check,
+        description="Validate the question files: problems (exit 1), then warnings (what "
+        "the free-text grader needs, giveaways such as a right option that is often the "
+        "longest, questions that share key points), which pass unless --strict.",
         examples=[
             ("stackprep questions check", "the bank in use ([quiz] questions_dir)"),
             ("stackprep questions check questions/asyncio.toml", "one file"),
+            ("stackprep questions check --strict", "warnings fail the check too (exit 1)"),
         ],
     )  # fmt: skip
     check.add_argument(
         "path", nargs="?", type=Path,
         help="a directory or one .toml file (default: the bank in use)",
     )  # fmt: skip
+    check.add_argument(
+        "--strict", action="store_true", help="count warnings as problems: exit 1 on any"
+    )
     stats = command(
         group, "stats", help="questions per topic and difficulty", handler=_questions_stats,
         examples=[("stackprep questions stats", "a table of the bank in use")],
@@ -345,7 +352,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 def _questions_check(args: argparse.Namespace, config: Config) -> int:
     from bot.cli import bank
 
-    return bank.check(args.path or config.quiz.questions_dir, sys.stdout)
+    return bank.check(args.path or config.quiz.questions_dir, sys.stdout, strict=args.strict)
 
 
 def _questions_stats(args: argparse.Namespace, config: Config) -> int:
