@@ -43,6 +43,7 @@ from bot.core.quiz.tokens import AnswerToken, NextToken, decode, next_token
 _PERIODS = {"week": "week", "weekly": "week", "all": "all", "alltime": "all", "all-time": "all"}
 _SCOPES = {"global": True, "everywhere": True, "all": True, "here": False, "local": False}
 _ROUND_CACHE = 4096
+_REPLY_CACHE = 4096
 _LIMITER_CACHE = 10_000
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ class QuizService:
         self._ask_rate = ask_rate
         self._rng = rng or random.SystemRandom()
         self._rounds: OrderedDict[str, Round] = OrderedDict()
+        # answer replies by (round, label, award, next button): everyone who answers a busy
+        # round the same way with the same points gets the same (immutable) Reply, built once
+        self._replies: OrderedDict[tuple[str, str, Award, bool], Reply] = OrderedDict()
         self._limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
         self.answer_listeners: list[AnswerListener] = []
         self._help_lines = tuple(help_lines)
@@ -248,13 +252,20 @@ class QuizService:
                 await listener(event)
             except Exception:
                 log.exception("answer listener %r failed for round %s", listener, rnd.id)
-        following = None
-        if rnd.chat.is_private and rnd.kind is RoundKind.ASK:
-            following = Button("Next question", next_token(None, None))
-        return texts.answer_reply(
-            question, rnd, label, result,
-            repeat_days=self.rules.repeat_window.days, next_button=following,
-        )  # fmt: skip
+        return self._answer_reply(question, rnd, label, result)
+
+    def _answer_reply(self, question: Question, rnd: Round, label: str, result: Award) -> Reply:
+        following = rnd.chat.is_private and rnd.kind is RoundKind.ASK
+        key = (rnd.id, label, result, following)
+        reply = self._replies.get(key)
+        if reply is None:
+            reply = self._replies[key] = texts.answer_reply(
+                question, rnd, label, result, repeat_days=self.rules.repeat_window.days,
+                next_button=Button("Next question", next_token(None, None)) if following else None,
+            )  # fmt: skip
+            if len(self._replies) > _REPLY_CACHE:
+                self._replies.popitem(last=False)
+        return reply
 
     async def get_round(self, round_id: str) -> Round | None:
         rnd = self._rounds.get(round_id)

@@ -230,3 +230,21 @@ async def test_poll_answers_map_to_rounds(service: QuizService) -> None:
     assert "Right" in reply.plain_text()
     with pytest.raises(InvalidAnswer):
         await service.answer_poll(u(5), "Eve", Platform.TELEGRAM, "poll-unknown", 0)
+
+
+async def test_a_busy_round_shares_replies_only_between_equal_outcomes(
+    service: QuizService, clock: FixedClock
+) -> None:
+    """Replies are cached per round, label and award: players who answer alike get the same
+    reply, and one who scored differently (a later, smaller speed bonus) never gets another's."""
+    q = service.bank.get("beta-two")
+    assert q is not None
+    now = clock.now()
+    asked = await service.open_round(q, GROUP, RoundKind.DAILY, now, now + timedelta(hours=12))
+    right = token(asked, right_label(asked))
+    first = await service.answer(u(1), "Ada", right)
+    second = await service.answer(u(2), "Bo", right)
+    assert first is second  # the same outcome: built once
+    clock.advance(minutes=30)
+    later = await service.answer(u(3), "Cy", right)
+    assert "+10 speed" in first.plain_text() and "+5 speed" in later.plain_text()
