@@ -87,7 +87,30 @@ _GIFT_SPECIAL = re.compile(r"([~=#{}:\\])")
 
 
 def gift_escape(text: str) -> str:
+    """GIFT's escapes, as Moodle's own exporter writes them: a backslash before ~ = # { } :
+    and before the backslash itself, and a line break as \\n."""
     return _GIFT_SPECIAL.sub(r"\\\1", text).replace("\n", "\\n")
+
+
+def gift_html(text: str) -> str:
+    """A text field of an [html] question. Moodle reads the options, their feedback and the
+    general feedback in the question text's format, so they are HTML-escaped like the prompt
+    ("<img>" is shown, not rendered); a leading "[" or "%" would be read as a format name
+    ("[plain]") or an answer weight ("%50%"), so it is written as a character reference."""
+    escaped = html.escape(text)
+    if escaped[:1] in ("[", "%"):
+        escaped = f"&#{ord(escaped[0])};{escaped[1:]}"
+    return gift_escape(escaped)
+
+
+def gift_category(*names: str) -> str:
+    """A $CATEGORY path. Moodle takes that line as it stands (no GIFT unescaping: "\\:" would
+    stay "&&058;") and splits it at "/", reading "//" as one slash: "CI/CD" is one name."""
+    escaped = (name.replace("/", "//") for name in names)
+    # a name starting or ending with "/" is padded with a space, as Moodle's exporter does
+    return "/".join(
+        f" {n}" if n.startswith("/") else f"{n} " if n.endswith("/") else n for n in escaped
+    )
 
 
 def to_gift(questions: list[Question], titles: Mapping[str, str]) -> str:
@@ -97,16 +120,17 @@ def to_gift(questions: list[Question], titles: Mapping[str, str]) -> str:
     for q in questions:
         if q.topic != topic:
             topic = q.topic
-            lines += [f"$CATEGORY: $course$/Stackprep/{gift_escape(titles.get(topic, topic))}", ""]
+            path = gift_category("$course$", "Stackprep", titles.get(topic, topic))
+            lines += [f"$CATEGORY: {path}", ""]
         text = html.escape(q.prompt)
         if q.code:
             text += f"<pre><code>{html.escape(q.code)}</code></pre>"
         lines.append(f"::{gift_escape(q.id)}::[html]{gift_escape(text)} {{")
         for c in q.choices:
             mark = "=" if c.correct else "~"
-            feedback = f"#{gift_escape(c.why)}" if c.why else ""
-            lines.append(f"\t{mark}{gift_escape(c.text)}{feedback}")
-        lines += [f"\t####{gift_escape(q.explanation)}", "}", ""]
+            feedback = f"#{gift_html(c.why)}" if c.why else ""
+            lines.append(f"\t{mark}{gift_html(c.text)}{feedback}")
+        lines += [f"\t####{gift_html(q.explanation)}", "}", ""]
     return "\n".join(lines)
 
 

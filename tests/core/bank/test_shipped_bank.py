@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections import Counter
 
 import pytest
@@ -14,6 +13,7 @@ from bot.cli.bank import SUBJECT_TAGS
 from bot.core.bank.exporters import to_anki, to_gift, to_json
 from bot.core.bank.question_bank import QuestionBank, check_directory, load_bank
 from bot.core.bank.questions import Question
+from tests.fakes.moodle_gift import read_gift
 from tests.fakes.paths import REPO
 
 QUESTIONS = REPO / "questions"
@@ -57,19 +57,13 @@ def test_wrong_choices_explain_themselves(shipped: QuestionBank) -> None:
         assert all(ref.startswith("https://") for ref in q.references), q.id
 
 
-def _gift_unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text.replace("\\n", "\n"))
-
-
 def parse_gift(text: str) -> dict[str, str]:
-    """Question name -> right answer text, read back from GIFT."""
+    """Question name -> right answer text, read back the way Moodle's importer reads GIFT."""
     found: dict[str, str] = {}
-    for block in re.findall(r"^::(.+?)::\[html\].*?\{\n(.*?)\n\}", text, re.S | re.M):
-        name, body = block
-        right = [line[2:] for line in body.splitlines() if line.startswith("\t=")]
+    for q in read_gift(text):
+        right = [a for a in q.answers if a.fraction == 1]
         assert len(right) == 1
-        answer = re.split(r"(?<!\\)#", right[0])[0]
-        found[_gift_unescape(name)] = _gift_unescape(answer)
+        found[q.name] = right[0].text.shown()
     return found
 
 
