@@ -59,7 +59,8 @@ async def test_ranks_are_exact_at_the_top_and_from_the_snapshot_below(
     moved = POINTS.copy()
     moved[7] = 45
     expected = [
-        rank if rank - 1 < 3  # fewer than 3 above: counted live
+        rank
+        if rank - 1 < 3  # fewer than 3 above: counted live
         else 1 + max(3, sum(old > mine for old in POINTS))  # the snapshot, not yet re-read
         for rank, mine in zip(_true_ranks(moved), moved, strict=True)
     ]
