@@ -7,9 +7,10 @@ Otherwise it is read by bot/core/practice/matching.py (stems, negation scope, se
 - a key point is hit when one of its phrasings occurs, on word stems ("blocking the loop"
   finds "blocks the event loop") or fuzzily for typos, or when one sentence says most of the
   point's own wording; an occurrence governed by a negation ("does not", "never", "isn't",
-  "no longer", "without" ...) is no hit, and a key point found only so is reported as
-  negated: the answer says its opposite (a point that is itself negative, "not for the LCP
-  image", is hit by a negated mention instead);
+  "no longer", "no" ...) is no hit, and a key point found only so is reported as negated: the
+  answer says its opposite (a point that is itself negative, "not for the LCP image", is hit
+  by a negated mention instead); one set aside by "without", "instead of" or "rather than" is
+  neither a hit nor a contradiction;
 - stating the right choice's claim counts as one more point (it never lowers the share);
 - misconceptions: the bank's misconception phrases, and every wrong choice's claim (most of
   the words that tell it from the right choice, in one sentence that does not also give the
@@ -26,7 +27,7 @@ from enum import StrEnum
 
 from bot.core.bank.questions import Question
 from bot.core.practice import matching
-from bot.core.practice.matching import STOPWORDS, Claim, Phrase, Sentences, Words
+from bot.core.practice.matching import HARD, PLAIN, STOPWORDS, Claim, Phrase, Sentences, Words
 
 MAX_ANSWER_CHARS = 4000
 SHORT_TERM_MAX = matching.SHORT_TERM_MAX
@@ -196,7 +197,9 @@ def _prepare(question: Question) -> _Prepared:
 
 
 def _is_negative(point: str) -> bool:
-    return any(matching.is_negation(w) for w in normalise(point).split())
+    """A point that denies something ("not for the LCP image", "no rollback"), not one that
+    contrasts ("follow links rather than hard-code URLs")."""
+    return matching.negative(point, contrast=False)
 
 
 def _choice_feedback(text: str, why: str | None) -> str:
@@ -251,18 +254,24 @@ def suggest(score: float, rules: GradingRules) -> Suggestion:
 
 
 def _occurs(phrases: tuple[Phrase, ...], words: Words, rules: GradingRules) -> tuple[bool, bool]:
-    """(said plainly, said only under a negation) for any of `phrases`. A phrase of two or
-    more content words under a negation ("isn't a breaking change") outweighs a bare term
-    said plainly elsewhere ("contract"): the answer contradicts the point."""
-    plain = negated = contradicted = False
+    """(said plainly, said only under a hard negation) for any of `phrases`; under a soft one
+    ("without X", "rather than X") a phrase is neither. A phrase of two or more content words
+    under a negation ("isn't a breaking change") outweighs a shorter one said plainly elsewhere
+    ("contract"): the answer contradicts the point, unless the plain one is itself negative
+    ("cannot tell" against "cannot tell None from a miss")."""
+    plain = negated = False
+    longest_plain = contradicted = 0  # content words of the longest plain / negated match
     for p in phrases:
         for start, stop in matching.find(p, words, rules.threshold):
-            if p.negative or not words.against(start, stop):
+            level = PLAIN if p.negative else words.against(start, stop)
+            if level == PLAIN:
                 plain = True
-            else:
+                longest_plain = max(longest_plain, 99 if p.negative else len(p.content))
+            elif level == HARD:
                 negated = True
-                contradicted = contradicted or len(p.content) >= 2
-    if contradicted:
+                if len(p.content) >= 2:
+                    contradicted = max(contradicted, len(p.content))
+    if contradicted > longest_plain:
         return False, True
     return plain, negated and not plain
 
@@ -271,7 +280,7 @@ def _point(k: _Point, words: Words, sentences: Sentences, rules: GradingRules) -
     """(hit, negated) for one key point: by its phrasings, else by its own wording."""
     hit, against = _occurs(k.phrases, words, rules)
     if not hit and not against and k.wording is not None:
-        said, any_way = matching.coverage(k.wording, sentences)
+        said, any_way = matching.coverage(k.wording, sentences, firm=True)
         hit, against = said >= rules.point_share, said < rules.point_share <= any_way
     if k.negative and against:  # "not for LCP images": saying it with a negation is right
         return True, False
@@ -293,11 +302,11 @@ def grade(question: Question, text: str, rules: GradingRules | None = None) -> G
     rules = rules or GradingRules()
     prepared = _prepare(question)
     raw = text[:MAX_ANSWER_CHARS]
-    words = matching.read(raw, prepared.vocabulary)
-    gate = _gate(prepared, raw, list(words.words), rules)
+    gate = _gate(prepared, raw, matching.tokens(raw), rules)  # before the (slower) reading
     if gate is not None:
         misses = tuple(PointResult(k.name, False) for k in prepared.points)
         return Grade(0.0, misses, (), gate, Suggestion.AGAIN)
+    words = matching.read(raw, prepared.vocabulary)
     sentences = matching.sentence_stems(words)
     results: list[PointResult] = []
     negated: list[str] = []

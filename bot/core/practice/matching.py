@@ -5,18 +5,14 @@
 the sentence each is in (sentences end at . ! ? ; or a line break). Then:
 
 - `find` looks for a key phrase on stems, its content words in order with a little slack
-  ("blocking the loop" finds "blocks the event loop"), or fuzzily for typos;
+  ("blocking the loop" finds "blocks the event loop"), or fuzzily for typos (never in code
+  identifiers or numbers: `__enter__` is not `__aenter__`). A phrase keeps the stop words that
+  carry its meaning (`KEPT`: "before commit" is not "after commit", "write-through" is not any
+  "write"), and one whose only such word is generic ("the first one") needs all its words;
 - `coverage` measures how much of a `Claim` (a choice's text, a key point's wording: weighted
   content stems) one sentence says, plainly or under a negation.
 
-Negation is scoped to its clause. "not", "never", "n't" (with or without the apostrophe:
-"isn't", "isnt"), "cannot", "neither", "nor" and "no longer" govern the words after them up to
-the end of the clause: a punctuation mark, a word that starts another clause ("but",
-"because", "so", "which", "instead" ...), a new verb ("anything not matched | is re-raised")
-or a new conjunct ("isn't from the preferred hasher | and re-hashes"). "without" governs the
-next three words. A negated verb that dismisses its subject ("X isn't needed", "switching to
-X wouldn't change anything") negates the words before it in the clause too. "not only" and
-"not just" negate nothing.
+Negation: bot/core/practice/negation.py (`HARD` and `SOFT`).
 """
 
 from __future__ import annotations
@@ -28,43 +24,35 @@ from itertools import accumulate
 
 from rapidfuzz import fuzz
 
+from bot.core.practice.negation import (
+    CUES,
+    HARD,
+    LEXICON,
+    PLAIN,
+    POLAR,
+    SOFT,
+    WORD,
+    fold,
+    is_negation,
+    negative,
+    scope,
+)
+
+__all__ = ["HARD", "PLAIN", "SOFT", "fold", "is_negation", "negative"]  # re-exported
+
 SHORT_TERM_MAX = 4
 _STEM_CACHE_MAX = 50_000
 
-_WORD = re.compile(r"[0-9a-z_]+")
 # A mark that ends a clause: , ; : . ! ? before a space, a bracket, a line break, a dash
 # between spaces, an arrow.
 _MARK = re.compile(r"(?=[.,;:!?()\[\]\n\s=-])([.,;:!?]+(?=\s|$)|[()\[\]\n]|\s[-–—]+\s|->|=>)")
 _SENTENCE_END = frozenset(".!?;\n")
-_CLAUSE_WORD_LIST = """but however although though whereas while because since so unless
-except which then instead rather yet"""
-_CLAUSE_WORDS = frozenset(_CLAUSE_WORD_LIST.split())
-_NEGATION_LIST = """not never neither nor cannot isnt doesnt dont didnt wont cant arent wasnt
-werent shouldnt wouldnt couldnt hasnt havent hadnt mustnt neednt aint"""
-_NEGATION_WORDS = frozenset(_NEGATION_LIST.split())
-_SHORT_NEGATIONS = frozenset({"without"})
-_SHORT_SCOPE = 3  # words governed by "without"
-# A new verb ends a negation's scope: "anything not matched | is re-raised".
-_SCOPE_VERBS = frozenset({"is", "are", "was", "were", "gets", "get", "becomes"})
-# Words that turn a phrase around: kept when a phrase is reduced to its content words.
-_POLAR = frozenset({"no", "not", "never", "nor", "neither", "without", "instead", "rather"})
-# A negated verb that dismisses its subject: "X isn't needed", "X doesn't matter" (stems).
-_DISMISSAL_LIST = "need necessari requir matter help chang work appli exist happen true correct"
-_DISMISSALS = frozenset(_DISMISSAL_LIST.split())
-_NOT_NEGATING = frozenset({"onli", "just"})  # "not only", "not just"
-# Stemmed whatever the question: the negation rules look at these stems.
-LEXICON = frozenset(w[:3] for w in _DISMISSALS | _NOT_NEGATING)
-_NT_FORMS = "do does did is are was were has have had would should could must need might ca wo"
-_CLAUSE, _SCOPE_VERB, _AND, _NEGATION, _LONGER, _SHORT_NEGATION = range(1, 7)
-_ROLES = {
-    **{w: _CLAUSE for w in _CLAUSE_WORDS},
-    **{w: _SCOPE_VERB for w in _SCOPE_VERBS},
-    "and": _AND,
-    **{w: _NEGATION for w in _NEGATION_WORDS | {f"{w}nt" for w in _NT_FORMS.split()}},
-    "longer": _LONGER,
-    **{w: _SHORT_NEGATION for w in _SHORT_NEGATIONS},
-}
-_CUES = frozenset(w for w, role in _ROLES.items() if role in {_NEGATION, _LONGER, _SHORT_NEGATION})
+# Stop words that carry a phrase's meaning ("before commit" is not "after commit",
+# "write-through" is not any "write"): kept in a phrase's content words. They stay stop words
+# for everything else (the gates, the slack between a phrase's words).
+_KEPT_LIST = "before after only first same still through every once again until off"
+KEPT = frozenset(_KEPT_LIST.split())
+_SHORT_CLAIM = 5  # a claim of this many words or fewer needs its KEPT words
 
 _STOP_WORDS = """a about after again all also an and any are as at be because been before being
 both but by can could did do does doing during each either else even every first for from had
@@ -106,31 +94,29 @@ def stem(word: str) -> str:
     return found
 
 
-def fold(text: str) -> str:
-    """Casefold and drop apostrophes: "Don't" -> "dont"."""
-    return text.casefold().replace("'", "").replace("’", "")
-
-
-def is_negation(word: str) -> bool:
-    """ "not", "never", "nor", "cannot", "isn't" or "isnt", "wouldn't" ... (a folded word)."""
-    return _ROLES.get(word) == _NEGATION
+def tokens(raw: str) -> list[str]:
+    """The words of a text, folded: `read(raw).words`, without stemming or negation."""
+    return WORD.findall(fold(raw))
 
 
 @dataclass(frozen=True, slots=True)
 class Words:
-    """An answer, read: word i is `words[i]`, stem `stems[i]`, negated or not, in a sentence."""
+    """An answer, read: word i is `words[i]`, stem `stems[i]`, negated (`PLAIN`, `SOFT` or
+    `HARD`), in a sentence."""
 
     words: tuple[str, ...]
     stems: tuple[str, ...]
-    negated: tuple[bool, ...]
+    negated: tuple[int, ...]
     sentence: tuple[int, ...]
     offsets: tuple[int, ...]  # where each word starts in `text`
     text: str  # the words joined by single spaces: `normalise(answer)`
+    stem_set: frozenset[str] = frozenset()  # for a quick "is it there at all"
+    word_set: frozenset[str] = frozenset()
 
-    def against(self, start: int, stop: int) -> bool:
-        """Whether a negation governs words [start, stop) or stands among them ("threads do
-        not run in parallel" holds "threads run in parallel", negated)."""
-        return any(self.negated[start:stop]) or not _CUES.isdisjoint(self.words[start:stop])
+    def against(self, start: int, stop: int) -> int:
+        """How firmly a negation governs words [start, stop): the firmest of theirs ("threads
+        do not run in parallel" holds "threads run in parallel", HARD)."""
+        return max(self.negated[start:stop], default=PLAIN)
 
     @property
     def sentences(self) -> int:
@@ -154,61 +140,35 @@ def read(raw: str, vocabulary: frozenset[str] | None = None) -> Words:
     stemmed (the stemmer is the slow part of a long answer)."""
     words: list[str] = []
     stems: list[str] = []
-    negated: list[bool] = []
+    negated: list[int] = []
     sentence: list[int] = []
     cache = _stems
     current = 0
     parts = _MARK.split(fold(raw))
     for n in range(0, len(parts), 2):  # a clause's text, then the mark that ends it
-        clause = _WORD.findall(parts[n])
+        clause = WORD.findall(parts[n])
         if clause:
             words += clause
             found = [cache.get(w) or _stem_if(w, vocabulary) for w in clause]
             stems += found
-            if _CUES.isdisjoint(clause):
-                negated += [False] * len(clause)
+            if CUES.isdisjoint(clause):
+                negated += [PLAIN] * len(clause)
             else:
-                negated += _scope(clause, found)
+                opens = not sentence or sentence[-1] != current  # the sentence's first clause
+                negated += scope(clause, found, parts[n], opens)
             sentence += [current] * len(clause)
         ends = n + 1 < len(parts) and not _SENTENCE_END.isdisjoint(parts[n + 1])
         if ends and sentence and sentence[-1] == current:
             current += 1
     offsets = tuple(accumulate([len(w) + 1 for w in words[:-1]], initial=0)) if words else ()
     return Words(
-        tuple(words), tuple(stems), tuple(negated), tuple(sentence), offsets, " ".join(words)
-    )
+        tuple(words), tuple(stems), tuple(negated), tuple(sentence), offsets, " ".join(words),
+        frozenset(stems), frozenset(words),
+    )  # fmt: skip
 
 
 def _stem_if(word: str, vocabulary: frozenset[str] | None) -> str:
     return stem(word) if vocabulary is None or word[:3] in vocabulary else word
-
-
-def _scope(clause: list[str], stems: list[str]) -> list[bool]:
-    """Which words of one clause (between punctuation marks) a negation governs."""
-    negated = [False] * len(clause)
-    start = 0  # the first word of the current clause ("but", "because" ... start another)
-    scope = 0  # words still governed by the last negation (-1: to the end of the clause)
-    cue_at = -1  # the current clause's last negation cue
-    for at, (word, s) in enumerate(zip(clause, stems, strict=True)):
-        role = _ROLES.get(word, 0)
-        if role == _CLAUSE or (
-            cue_at >= 0
-            and ((role == _SCOPE_VERB and at > cue_at + 1) or (role == _AND and at > cue_at + 2))
-        ):
-            scope, start, cue_at = 0, at, -1
-        if scope and at == cue_at + 1 and s in _NOT_NEGATING:
-            scope = 0  # "not only", "not just": no negation after all
-        negated[at] = scope != 0
-        if scope > 0:
-            scope -= 1
-        if role == _NEGATION or (role == _LONGER and at and clause[at - 1] == "no"):
-            scope, cue_at = -1, at
-        elif role == _SHORT_NEGATION and scope == 0:
-            scope = _SHORT_SCOPE
-        elif cue_at >= 0 and at - cue_at <= 2 and s in _DISMISSALS:
-            for i in range(start, cue_at):  # "X isn't needed": X is negated too
-                negated[i] = True
-    return negated
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,20 +177,26 @@ class Phrase:
 
     text: str
     stems: tuple[str, ...]
-    content: tuple[str, ...]  # stems of its words that are not stop words
+    content: tuple[str, ...]  # stems of its words that carry meaning (not plain stop words)
     negative: bool  # the phrase itself holds a negation ("no clause matched")
+    generic: bool = False  # several words, of which at most one generic one carries meaning
+    exact: frozenset[str] = frozenset()  # its numbers and code identifiers: never fuzzy
 
 
 def phrase(text: str) -> Phrase:
-    """A phrase from the bank's text (folded, split into words, stemmed)."""
-    words = _WORD.findall(fold(text))
+    """A phrase from the bank's text (folded, split into words, stemmed). Its content keeps
+    the stop words that carry meaning ("before", "only", "through" ...: `KEPT`) and those
+    that turn it around ("not", "no", "without" ...)."""
+    words = WORD.findall(fold(text))
     stems = tuple(stem(w) for w in words)
-    negative = any(is_negation(w) or w in _POLAR for w in words)
-    content = tuple(
-        s for w, s in zip(words, stems, strict=True)
-        if w not in STOPWORDS or w in _POLAR or is_negation(w)
-    )  # fmt: skip
-    return Phrase(" ".join(words), stems, content, negative)
+    kept = [
+        (w, s) for w, s in zip(words, stems, strict=True)
+        if w not in STOPWORDS or w in POLAR or w in KEPT or is_negation(w)
+    ]  # fmt: skip
+    generic = len(words) > 1 and (not kept or (len(kept) == 1 and kept[0][0] in KEPT))
+    content = tuple(s for _, s in kept)
+    exact = frozenset(w for w in words if "_" in w or any(c.isdigit() for c in w))
+    return Phrase(" ".join(words), stems, content, negative(text), generic, exact)
 
 
 def prefixes(stems: Iterable[str]) -> frozenset[str]:
@@ -246,25 +212,33 @@ def find(p: Phrase, answer: Words, threshold: float) -> list[Span]:
     """Where phrase `p` occurs in `answer`, as word spans.
 
     A short single term (4 characters or fewer, e.g. "GIL", "429") only as a whole word; a
-    phrase of one content word by its stem; a longer one by its content stems in order, with
-    at most one other content word between them (two for four or more), or else fuzzily on
-    the text (rapidfuzz, for typos) within whole words.
+    phrase of one content word by its stem, unless that word is generic ("the first one",
+    "all of them": then the whole phrase, word for word); a longer one by its content stems in
+    order, with at most one other content word between them (two for four or more), or else
+    fuzzily on the text (rapidfuzz, for typos) within whole words, code identifiers exactly.
+    A match that holds a shorter one of the same phrase gives way to it ("doesn't return it,
+    so it returns None" holds "returns None" once, not negated).
     """
     if not p.stems:
         return []
     stems = answer.stems
     if len(p.stems) == 1 or len(p.content) <= 1:
-        seq = p.stems if len(p.content) == 0 or len(p.stems) <= 1 else p.content
+        seq = p.stems if p.generic or len(p.stems) <= 1 else p.content
         found = _contiguous(seq, stems)
-        if found or len(p.text) <= SHORT_TERM_MAX:
+        if found or p.generic or len(p.text) <= SHORT_TERM_MAX:
             return found
         return _fuzzy(p, answer, threshold)
-    found = _in_order(p.content, answer, 1 if len(p.content) <= 3 else 2)
-    return found or _fuzzy(p, answer, threshold)
+    if answer.stem_set.issuperset(p.content):
+        found = _in_order(p.content, answer, 1 if len(p.content) <= 3 else 2)
+        if found:
+            return found
+    return _fuzzy(p, answer, threshold)
 
 
 def _contiguous(seq: tuple[str, ...], stems: tuple[str, ...]) -> list[Span]:
     first, n = seq[0], len(seq)
+    if first not in stems:
+        return []
     return [(i, i + n) for i, s in enumerate(stems) if s == first and stems[i : i + n] == seq]
 
 
@@ -281,12 +255,14 @@ def _in_order(content: tuple[str, ...], answer: Words, slack: int) -> list[Span]
         while j < len(content) and k < len(stems):
             if stems[k] == content[j]:
                 j += 1
-            elif words[k] not in STOPWORDS or words[k] in _POLAR:
+            elif words[k] not in STOPWORDS or words[k] in POLAR:
                 left -= 1
                 if left < 0:
                     break
             k += 1
         if j == len(content):
+            while found and found[-1][1] >= k:  # an earlier match holds this one: drop it
+                found.pop()
             found.append((i, k))
     return found
 
@@ -296,7 +272,10 @@ def _fuzzy(p: Phrase, answer: Words, threshold: float) -> list[Span]:
     text, target = answer.text, p.text
     if len(target) <= SHORT_TERM_MAX:
         return []
-    numbers = {w for w in target.split() if any(c.isdigit() for c in w)}
+    # numbers and code identifiers must be exact: 300 is not 0, __enter__ is not __aenter__
+    exact = p.exact
+    if not exact <= answer.word_set:
+        return []
     found: list[Span] = []
     offset = 0
     while len(text) - offset >= len(target) * 0.8:
@@ -313,7 +292,7 @@ def _fuzzy(p: Phrase, answer: Words, threshold: float) -> list[Span]:
         end = len(text) if end < 0 else end
         window = text[start:end]
         if fuzz.ratio(target, window, score_cutoff=threshold) >= threshold and (
-            numbers <= set(window.split())  # numbers must be exact: 300 is not 0
+            exact <= set(window.split())
         ):
             found.append((answer.at_offset(start), answer.at_offset(end - 1) + 1))
         offset = max(end, first + 1)
@@ -322,11 +301,14 @@ def _fuzzy(p: Phrase, answer: Words, threshold: float) -> list[Span]:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """A statement to spot as a whole (a choice's text): its content stems, weighted."""
+    """A statement to spot as a whole (a choice's text): its content stems, weighted, and
+    those it cannot be said without ("only", "before", "every" ...: `KEPT`)."""
 
     text: str
     weights: dict[str, float]
     total: float
+    required: frozenset[str] = frozenset()
+    contrast: bool = False  # it holds "rather than", "instead of" or "without" itself
 
 
 def claim(
@@ -336,37 +318,63 @@ def claim(
 
     Stems in `shared` (the right choice's, for a wrong one) weigh nothing: saying them tells
     nothing. Stems in `common` (the prompt's) weigh half: a learner repeats them whatever they
-    think. A claim needs the weight of two words of its own.
+    think. A claim needs the weight of two words of its own. Its `KEPT` words weigh half too,
+    but a short claim is not said by a sentence without one of them ("the task runs after the
+    commit" by "... before the commit").
     """
     p = phrase(text)
+    kept = {s for w, s in zip(p.text.split(), p.stems, strict=True) if w in KEPT}
     weights: dict[str, float] = {}
     for s in dict.fromkeys(p.content):
         if s not in shared:
-            weights[s] = 0.5 if s in common else 1.0
+            weights[s] = 0.5 if s in common or s in kept else 1.0
     total = sum(weights.values())
     if total < 2.0:
         return None
-    return Claim(text, weights, total)
+    required = frozenset(kept & weights.keys()) if len(weights) <= _SHORT_CLAIM else frozenset()
+    return Claim(text, weights, total, required, negative(text) and not negative(text, False))
 
 
-Sentences = list[tuple[frozenset[str], frozenset[str]]]
+# Per sentence: the stems said plainly, every stem, those not under a soft negation and those
+# not under a hard one.
+Sentences = list[tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]]
 
 
 def sentence_stems(answer: Words) -> Sentences:
-    """Per sentence: (the stems said plainly, every stem including negated ones)."""
-    plain: list[set[str]] = [set() for _ in range(answer.sentences)]
-    every: list[set[str]] = [set() for _ in range(answer.sentences)]
+    """Per sentence: (the stems said plainly, every stem including negated ones, the stems
+    said plainly or under a hard negation: "without X" neither says X nor denies it, the stems
+    said plainly or under a soft negation)."""
+    n = answer.sentences
+    sets: list[tuple[set[str], set[str], set[str], set[str]]] = [
+        (set(), set(), set(), set()) for _ in range(n)
+    ]
     for s, neg, at in zip(answer.stems, answer.negated, answer.sentence, strict=True):
-        every[at].add(s)
-        if not neg:
-            plain[at].add(s)
-    return [(frozenset(p), frozenset(e)) for p, e in zip(plain, every, strict=True)]
+        plain, every, firm, loose = sets[at]
+        every.add(s)
+        if neg == PLAIN:
+            plain.add(s)
+            firm.add(s)
+            loose.add(s)
+        elif neg == SOFT:
+            loose.add(s)
+        else:
+            firm.add(s)
+    return [tuple(frozenset(x) for x in one) for one in sets]  # type: ignore[misc]
 
 
-def coverage(c: Claim, sentences: Sentences) -> tuple[float, float]:
-    """The best share of `c`'s weight said within one sentence: (plainly, negated included)."""
+def coverage(c: Claim, sentences: Sentences, firm: bool = False) -> tuple[float, float]:
+    """The best share of `c`'s weight said within one sentence: (plainly, negated included;
+    with `firm` only hard negations included). A claim that holds a contrast itself ("follow
+    links rather than hard-code URLs") is said by its words under a soft negation too."""
     best, best_any = 0.0, 0.0
-    for plain, every in sentences:
-        best = max(best, sum(w for s, w in c.weights.items() if s in plain))
-        best_any = max(best_any, sum(w for s, w in c.weights.items() if s in every))
+    required = c.required
+    for plain, every, firmly, loose in sentences:
+        said = loose if c.contrast else plain
+        other = firmly if firm else every
+        if c.contrast and firm:
+            other = every
+        if required <= said:
+            best = max(best, sum(w for s, w in c.weights.items() if s in said))
+        if required <= other:
+            best_any = max(best_any, sum(w for s, w in c.weights.items() if s in other))
     return best / c.total, best_any / c.total
