@@ -32,13 +32,15 @@ def test_every_shipped_file_passes_the_validator() -> None:
 
 def test_distribution_minimums(shipped: QuestionBank) -> None:
     topics = shipped.topics()
-    assert len(shipped) >= 240
-    assert len(topics) >= 18
-    assert min(t.count for t in topics) >= 10
+    assert len(shipped) >= 520
+    assert len(topics) >= 26
+    assert min(t.count for t in topics) >= 15
+    for topic in topics:  # every level at least a quarter of every topic
+        assert min(topic.by_difficulty) >= 0.25 * topic.count, topic
     levels = Counter(q.difficulty for q in shipped.questions)
     assert all(levels[d] >= 0.25 * len(shipped) for d in (1, 2, 3)), levels
     with_code = sum(1 for q in shipped.questions if q.code)
-    assert with_code >= 0.25 * len(shipped)
+    assert with_code >= 0.30 * len(shipped)
     tags = Counter(t for q in shipped.questions for t in q.tags)
     assert {t: tags[t] for t in SUBJECT_TAGS if tags[t] < 8} == {}
 
