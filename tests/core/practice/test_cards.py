@@ -97,6 +97,36 @@ async def test_cards_are_fsrs_applied_to_every_answer_in_order(
     )
 
 
+async def test_a_backlog_is_worked_off_without_lingering_between_batches(
+    practice: PracticeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The linger that lets answers share a card write is for a quiet queue: while a pass
+    leaves a backlog the next starts at once (a linger per batch let the backlog grow)."""
+    monkeypatch.setattr(cards_module, "CARD_BATCH", 4)
+    monkeypatch.setattr(cards_module, "CARD_WRITE_LINGER", 1.0)
+    passes = 0
+    pending = practice.store.pending_choices
+
+    async def counted(limit: int) -> PendingChoices:
+        nonlocal passes
+        passes += 1
+        return await pending(limit)
+
+    monkeypatch.setattr(practice.store, "pending_choices", counted)
+    quiz = practice.quiz
+    asked = await quiz.ask(PEOPLE[0], "x", GROUP, question_id="beta-two")
+    right = asked.round.correct_label(asked.question)
+    await asyncio.gather(*(quiz.answer_choice(p, "x", asked.round.id, right) for p in PEOPLE[:24]))
+    started = asyncio.get_running_loop().time()
+    while passes < 6:  # 24 answers, 4 a pass; lingering before each would take 6 s
+        await asyncio.sleep(0.01)
+        assert asyncio.get_running_loop().time() - started < 4.0, f"{passes} passes"
+    await practice.flush()
+    for p in PEOPLE[:24]:
+        card = await practice.store.card(await quiz.store.player(p, "x"), "beta-two")
+        assert card is not None and card.reps == 1
+
+
 async def test_a_failed_card_write_is_retried_and_applied_once(
     practice: PracticeService, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
