@@ -27,7 +27,7 @@ from bot.core.quiz import AnswerEvent
 
 log = logging.getLogger(__name__)
 
-CARD_BATCH = 512  # pending answers read (and held in memory) at a time, whatever the backlog
+CARD_BATCH = 128  # pending answers read (and held in memory) at a time, whatever the backlog
 CARD_SLICE = 32  # card updates written per transaction (repeats of one card merge into one row)
 CARD_WRITE_LINGER = 0.02  # seconds new answers wait to share a card write
 RETRY_PAUSES = (1.0, 60.0)  # after a failed pass: first and longest pause before the next
