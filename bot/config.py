@@ -24,6 +24,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.core.common.address import parse_listen
 from bot.core.common.secret import Secret
@@ -33,6 +34,7 @@ from bot.settings import (
     ENV_CONFIG,
     HOUR,
     MINUTE,
+    Conflict,
     Section,
     Setting,
     boolean,
@@ -57,6 +59,7 @@ __all__ = ["ENV_CONFIG", "Config", "Secret", "load_config", "sections", "shipped
 ENV_DISCORD_TOKEN = "STACKPREP_DISCORD_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_TELEGRAM_TOKEN = "STACKPREP_TELEGRAM_TOKEN"  # noqa: S105
 ENV_DATABASE = "STACKPREP_DATABASE"  # the older name of STACKPREP_DATABASE_PATH, still read
+ENV_LLM_API_KEY = "STACKPREP_LLM_API_KEY"  # the model grader's key ([grading])
 
 
 def shipped_questions() -> Path:
@@ -205,6 +208,75 @@ class PracticeConfig:
     desired_retention: float = setting(0.9, number(0.7, 0.99))
 
 
+def endpoint_url(v: Any) -> str:
+    """[grading] base_url: an OpenAI-compatible API's base, e.g. "http://127.0.0.1:11434/v1"
+    (Ollama) or "https://api.openai.com/v1"; /chat/completions is added to it."""
+    expected = (
+        'an http:// or https:// URL of an OpenAI-compatible API, e.g. "http://127.0.0.1:11434/v1"'
+    )
+    try:
+        value = url(v)
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ValueError(expected) from None
+    if not parts.hostname:
+        raise ValueError(expected)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{expected}, without a user or password (the key: {ENV_LLM_API_KEY})")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{expected}, without ? or #")
+    return value
+
+
+def model_name(v: Any) -> str:
+    value = text(v)
+    if len(value) > 200 or not value.isprintable():
+        raise ValueError("a model name of at most 200 printable characters")
+    return value
+
+
+def api_key(v: Any) -> str:
+    """Never echoed: the message says only what is expected."""
+    if not isinstance(v, str) or not 0 < len(v.strip()) <= 4096:
+        raise ValueError("a non-empty key of at most 4096 characters")
+    value = v.strip()
+    if not (value.isascii() and value.isprintable()) or any(c.isspace() for c in value):
+        raise ValueError("a key of printable ASCII characters without spaces")
+    return value
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    # who grades answers in your own words: "keywords" (bot/core/practice/grading.py) or
+    # "llm" (a model behind an OpenAI-compatible API, keywords as the fallback)
+    backend: str = setting("keywords", one_of("keywords", "llm"))
+    base_url: str | None = setting(None, endpoint_url)
+    model: str | None = setting(None, model_name)
+    api_key: Secret | None = setting(None, api_key, to=Secret, secret=True, env=ENV_LLM_API_KEY)
+    timeout_seconds: float = setting(8.0, number(0.1, 120))
+    daily_limit: int = setting(50, whole(0, 100_000))  # model calls per person per UTC day
+    cache_size: int = setting(1000, whole(0, 1_000_000))  # verdicts kept (LRU)
+
+    def __post_init__(self) -> None:
+        if self.backend != "llm":
+            return
+        missing = [
+            name
+            for name, value in (
+                ("base_url", self.base_url), ("model", self.model),
+                (ENV_LLM_API_KEY, self.api_key),
+            )
+            if value is None
+        ]  # fmt: skip
+        if missing:
+            raise Conflict(
+                "backend",
+                f'"keywords", or "llm" with base_url, model and {ENV_LLM_API_KEY} set '
+                f"(missing: {', '.join(missing)})",
+            )
+
+
 @dataclass(frozen=True)
 class OpsConfig:
     # (host, port) of /healthz and /metrics; None: off
@@ -248,6 +320,7 @@ class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     daily: DailyConfig = field(default_factory=DailyConfig)
     practice: PracticeConfig = field(default_factory=PracticeConfig)
+    grading: GradingConfig = field(default_factory=GradingConfig)
     ops: OpsConfig = field(default_factory=OpsConfig)
     log: LogConfig = field(default_factory=LogConfig)
     # where each value came from, by "section.key": "default", "file" or "environment (VAR)"

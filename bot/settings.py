@@ -52,6 +52,16 @@ class Setting:
     secret: bool = False  # only from the environment; never shown
     path: bool = False  # relative to the file (from the environment: the working directory)
     fallback: Callable[[], Any] | None = None  # the default when it is computed at load time
+    env: str = ""  # its variable, when not STACKPREP_<SECTION>_<KEY>
+
+
+class Conflict(ValueError):
+    """Raised by a section's dataclass when its values do not go together, blaming the key
+    to change (`key`); load() names where that key's value came from."""
+
+    def __init__(self, key: str, expected: str) -> None:
+        super().__init__(expected)
+        self.key = key
 
 
 def setting(
@@ -64,9 +74,10 @@ def setting(
     secret: bool = False,
     path: bool = False,
     fallback: Callable[[], Any] | None = None,
+    env: str = "",
 ) -> Any:
     """A dataclass field that is a setting; `default` is the field's default."""
-    rule = Setting(check, key, "", to, back, secret, path, fallback)
+    rule = Setting(check, key, "", to, back, secret, path, fallback, env)
     return field(default=default, metadata={"setting": rule})
 
 
@@ -179,7 +190,7 @@ class Section:
     settings: tuple[Setting, ...]
 
     def variable(self, rule: Setting) -> str:
-        return f"{ENV_PREFIX}{self.name}_{rule.key}".upper()
+        return rule.env or f"{ENV_PREFIX}{self.name}_{rule.key}".upper()
 
 
 def sections_of(config: type[Any]) -> tuple[Section, ...]:
@@ -204,8 +215,12 @@ def sections_of(config: type[Any]) -> tuple[Section, ...]:
 # -- loading -------------------------------------------------------------------------------------
 
 
+_USERINFO = re.compile(r"(?<=://)[^/?#@\s]*@")
+
+
 def _brief(value: Any) -> str:
-    shown = repr(value)
+    """The value as an error shows it: short, and a URL's user and password masked."""
+    shown = _USERINFO.sub("********@", repr(value))
     return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
@@ -384,6 +399,25 @@ def env_values(
         yield section.name, rule.key, value, name
 
 
+def _conflict(
+    section: Section,
+    exc: Conflict,
+    chosen: Mapping[tuple[str, str], tuple[Any, str]],
+    path: Path | None,
+    environ: Mapping[str, str],
+) -> str:
+    """A Conflict's message, naming the blamed key as its own bad value would be named."""
+    rule = next(r for r in section.settings if r.key == exc.key)
+    value, origin = chosen.get((section.name, rule.key), (None, "default"))
+    if origin.startswith("environment ("):
+        variable = origin.removeprefix("environment (").removesuffix(")")
+        shown = "(a secret, not shown)" if rule.secret else _brief(environ.get(variable, ""))
+        return f"{variable}={shown}: expected {exc}"
+    if origin == "file" and not rule.secret:
+        return f"{path}: [{section.name}] {rule.key} = {_brief(rule.back(value))}: expected {exc}"
+    return f"[{section.name}] {rule.key}: expected {exc}"
+
+
 def load(
     config: type[Any],
     path: Path | None,
@@ -419,6 +453,8 @@ def load(
             origins[f"{section.name}.{rule.key}"] = origin
         try:
             built[section.name] = section.kind(**values)
+        except Conflict as exc:
+            raise ConfigError(_conflict(section, exc, chosen, path, environ)) from None
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"[{section.name}]: {exc}") from None
     return config(source=path, origins=origins, notes=tuple(notes), **built)

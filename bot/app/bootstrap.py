@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.adapters.base import Services
 from bot.config import Config
@@ -31,6 +31,7 @@ from bot.core.daily.service import DailyService
 from bot.core.delivery import UpdateInbox
 from bot.core.practice import texts as practice_texts
 from bot.core.practice.grading import GradingRules
+from bot.core.practice.model_grading import ModelGrader, ModelGradingSettings
 from bot.core.practice.ports import PracticeStore
 from bot.core.practice.service import PracticeService, PracticeSettings
 from bot.core.quiz import QuizService, Store
@@ -47,6 +48,9 @@ from bot.storage.sqlite import (
     SqliteQuizStore,
     SqliteUpdateInbox,
 )
+
+if TYPE_CHECKING:
+    from bot.llm import ChatCompletionsGrader
 
 Storage = Literal["sqlite", "memory"]
 
@@ -65,6 +69,7 @@ class App:
     daily: DailyService
     inbox: UpdateInbox  # Telegram's fetched updates until processed
     metrics: Metrics = NO_METRICS  # bot.ops.OpsMetrics when `[ops] listen` is set
+    model_client: ChatCompletionsGrader | None = None  # `[grading] backend = "llm"`: closed here
 
     @property
     def services(self) -> Services:
@@ -83,8 +88,12 @@ class App:
         try:
             await self.practice.close()
         finally:
-            if self.database is not None:
-                await self.database.close()
+            try:
+                if self.model_client is not None:
+                    await self.model_client.close()
+            finally:
+                if self.database is not None:
+                    await self.database.close()
 
     async def __aenter__(self) -> App:
         await self.open()
@@ -110,13 +119,15 @@ def build(
     practice_rng: random.Random | None = None,
     ask_rate: tuple[int, float] | None = None,
     metrics: Metrics = NO_METRICS,
+    model_grader: ModelGrader | None = None,
 ) -> App:
     """Wire the app from `config`; each keyword replaces one part (tests, tools).
 
     `database`: an existing Database (e.g. to reopen the same file as another process would);
     `rng`/`practice_rng`: the quiz's and practice's randomness; `ask_rate`: /question's limit
     per person as (count, seconds); `metrics`: where every part reports (bot.ops.OpsMetrics
-    when `[ops] listen` is set).
+    when `[ops] listen` is set); `model_grader`: grades open answers instead of the one
+    `[grading]` configures (with `backend = "llm"`: bot.llm's client; else none, keywords).
     """
     bank = bank if bank is not None else load_bank(config.quiz.questions_dir)
     clock = clock or SystemClock()
@@ -151,13 +162,21 @@ def build(
         help_lines=practice_texts.HELP_LINES,
         metrics=metrics,
     )
-    p = config.practice
+    p, g = config.practice, config.grading
     settings = PracticeSettings(
-        p.session_size, p.timeout, GradingRules(threshold=p.fuzzy_threshold), p.desired_retention
-    )
+        p.session_size, p.timeout, GradingRules(threshold=p.fuzzy_threshold), p.desired_retention,
+        model_grading=ModelGradingSettings(g.daily_limit, g.cache_size),
+    )  # fmt: skip
+    model_client = None
+    if model_grader is None and g.backend == "llm" and g.base_url and g.model and g.api_key:
+        from bot.llm import ChatCompletionsGrader  # aiohttp, only when a model grades
+
+        model_grader = model_client = ChatCompletionsGrader(
+            g.base_url, g.model, g.api_key, timeout=g.timeout_seconds
+        )
     practice = PracticeService(
         quiz, practice_store, bank=bank, players=store, clock=clock, settings=settings,
-        exporter=anki_files, rng=practice_rng, metrics=metrics,
+        exporter=anki_files, rng=practice_rng, metrics=metrics, model_grader=model_grader,
     )  # fmt: skip
     practice.attach()
     d = config.daily
@@ -165,4 +184,6 @@ def build(
         quiz, daily_store, bank=bank, results=store, clock=clock,
         defaults=DailyDefaults(parse_time(d.time), d.timezone, d.answer_window),
     )  # fmt: skip
-    return App(config, bank, clock, database, store, quiz, practice, daily, inbox, metrics)
+    return App(
+        config, bank, clock, database, store, quiz, practice, daily, inbox, metrics, model_client
+    )

@@ -1,9 +1,12 @@
-"""Practice jobs on the shared scheduler: `/remind` reminders and polite session timeouts.
+"""Practice jobs on the shared scheduler: `/remind` reminders, mock interview offers, polite
+session timeouts and the reports of mock interviews whose time ran out.
 
 Both run every minute on the process's one scheduler (`Scheduler.every`) and post through the
 paced outboxes the daily question uses too, so a burst of reminders stays within each
 platform's budget. Reminders are claimed in the database before they are sent: at most one
-per person and local day, even across restarts (a send that fails is logged, not retried).
+per person and local day, even across restarts (a send that fails is logged, not retried);
+a plan's mock offer likewise once per plan date. Each kind of note has its own nonce (kind,
+chat and day), so an offer and a reminder sent in the same minute are both delivered.
 """
 
 from __future__ import annotations
@@ -38,12 +41,17 @@ class PracticeJobs:
     async def remind(self) -> int:
         """Send today's due reminders; returns how many were delivered."""
         notes = await self.practice.due_reminders(platforms=set(self.outboxes))
-        return await self._deliver("remind", notes)
+        sent = await self._deliver("remind", notes)
+        offers = await self.practice.mock.offers(platforms=set(self.outboxes))
+        return sent + await self._deliver("mock-offer", offers)
 
     async def expire(self) -> int:
-        """End idle sessions and tell their learners; returns how many notes were delivered."""
+        """End mocks whose time is up (their reports) and idle sessions (a note); returns how
+        many notes were delivered. Mocks first: an idle mock is also past its deadline."""
+        reports = await self.practice.mock.time_up(platforms=set(self.outboxes))
+        sent = await self._deliver("mock-report", reports)
         notes = await self.practice.expire_idle(platforms=set(self.outboxes))
-        return await self._deliver("timeout", notes)
+        return sent + await self._deliver("timeout", notes)
 
     async def _deliver(self, kind: str, notes: Sequence[tuple[ChatRef, Reply]]) -> int:
         sent = 0

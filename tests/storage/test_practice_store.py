@@ -15,7 +15,9 @@ from bot.core.practice.ports import (
     Reminder,
     Session,
     SessionState,
+    StudyPlan,
     TopicProgress,
+    TopicStats,
 )
 from bot.core.practice.srs import CardPhase, CardState, Review, Source, new_card
 from bot.core.quiz.ports import Attempt, Store
@@ -219,3 +221,66 @@ async def test_reminders_set_claim_and_delete(practice_stores: tuple[Store, Prac
     assert await practice.delete_reminder(pid) is False
     assert await practice.reminders() == []
     assert await practice.claim_reminder(pid, day) is False
+
+
+# -- weak topics and interview plans (issue 20) -----------------------------------------------
+
+
+async def test_topic_stats_count_recent_reviews_and_every_lapse(
+    practice_stores: tuple[Store, PracticeStore],
+) -> None:
+    store, practice = practice_stores
+    pid, other = await player(store, 1), await player(store, 2)
+    since = T0 - timedelta(days=30)
+    old = replace(card(pid, "alpha-one", T0), lapses=2)
+    await practice.save_review(old, replace(review(old, 3), at=since - timedelta(seconds=1)))
+    a2 = replace(card(pid, "alpha-two", T0), lapses=1)
+    await practice.save_review(a2, replace(review(a2, 1), at=since))  # at `since`: counts
+    await practice.save_review(a2, review(a2, 3))
+    # open answers: right only when the grader passed them and the learner did not say Again
+    passed = Review(pid, "alpha-two", "alpha", 3, Source.TEXT, T0, 0.9)
+    failed = Review(pid, "alpha-two", "alpha", 3, Source.TEXT, T0, 0.1)
+    again = Review(pid, "alpha-two", "alpha", 1, Source.TEXT, T0, 0.9)
+    for r in (passed, failed, again):
+        await practice.save_review(a2, r)
+    b1 = card(pid, "beta-one", T0, topic="beta")
+    await practice.save_review(b1, review(b1, 3))
+    theirs = card(other, "beta-two", T0, topic="beta")
+    await practice.save_review(theirs, review(theirs, 1))
+
+    assert await practice.topic_stats(pid, since) == [
+        TopicStats("alpha", reviews=5, recalled=2, lapses=3, cards=2),
+        TopicStats("beta", reviews=1, recalled=1, lapses=0, cards=1),
+    ]
+    later = await practice.topic_stats(pid, T0 + timedelta(seconds=1))  # no review since
+    assert later == [TopicStats("alpha", 0, 0, 3, 2), TopicStats("beta", 0, 0, 0, 1)]
+    assert await practice.topic_stats(await player(store, 3), since) == []
+    assert await practice.reviewed_since(pid, since) == {"alpha-two", "beta-one"}
+    assert await practice.reviewed_since(pid, T0 + timedelta(seconds=1)) == set()
+    assert [c.question_id for c in await practice.player_cards(pid)] == [
+        "alpha-one", "alpha-two", "beta-one",
+    ]  # fmt: skip
+    assert await practice.player_cards(pid) == [
+        await practice.card(pid, q) for q in ("alpha-one", "alpha-two", "beta-one")
+    ]
+
+
+async def test_plans_round_trip_replace_and_delete(
+    practice_stores: tuple[Store, PracticeStore],
+) -> None:
+    store, practice = practice_stores
+    a, b = await player(store, 1), await player(store, 2)
+    assert await practice.plan(a) is None
+    plan = StudyPlan(a, DM, date(2027, 1, 15), "Europe/Berlin", ("alpha", "beta"), T0)
+    await practice.set_plan(plan)
+    everything = StudyPlan(b, ChatRef(Platform.TELEGRAM, "77"), date(2027, 3, 1), "UTC", (), T0)
+    await practice.set_plan(everything)
+    assert await practice.plan(a) == plan and await practice.plan(b) == everything
+
+    moved = replace(plan, target=date(2027, 2, 1), topics=("beta",))
+    await practice.set_plan(moved)  # a new plan replaces the old one
+    assert await practice.plan(a) == moved
+
+    assert await practice.delete_plan(a)
+    assert not await practice.delete_plan(a)
+    assert await practice.plan(a) is None and await practice.plan(b) == everything

@@ -45,7 +45,7 @@ COMMAND_NAMES = {"/q": "question", "/lb": "leaderboard", "n": "next", "help": "h
                  "/start": "help", "quit": "quit", "exit": "quit", "/exit": "quit"}  # fmt: skip
 COMMAND_NAMES.update((f"/{c}", c) for c in (
     "question", "next", "score", "leaderboard", "topics", "help", "quit", "practice", "stop",
-    "due", "progress", "export", "remind",
+    "due", "progress", "export", "remind", "plan", "mock",
 ))  # fmt: skip
 
 
@@ -246,6 +246,10 @@ class ConsoleAdapter:
                 self._say(practice_texts.file_written(str(path.resolve())))
         elif command == "/remind":
             self._say(console_texts.NO_REMINDERS)  # nothing runs here to send one later
+        elif command == "/plan":
+            render(self.console, await practice.plan(self.user, self.name, CHAT, args))
+        elif command == "/mock":
+            await self._show(await practice.mock.start(self.user, self.name, CHAT))
         elif command.startswith("/"):
             return False
         else:

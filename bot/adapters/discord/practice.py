@@ -1,5 +1,6 @@
-"""Private practice on Discord: /practice, /stop, /due, /progress, /export, /remind, the
-practice buttons (p1.* tokens), and the "Answer in my own words" modal.
+"""Private practice on Discord: /practice (and /practice weak), /stop, /due, /progress,
+/export, /remind, /plan, /mock, the practice buttons (p1.* tokens), and the "Answer in my own
+words" modal.
 
 Everything goes to PracticeService; Steps come back and each of their Replies is sent as a
 message (the first answers the interaction, the rest are follow-ups). In a DM the messages
@@ -32,7 +33,9 @@ from bot.adapters.discord.render import render
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.common.replies import Reply
 from bot.core.common.texts import notice_reply
+from bot.core.practice import plan_texts
 from bot.core.practice import texts as pt
+from bot.core.practice.plans import WEAK_WORD
 from bot.core.practice.service import PracticeService, Step
 
 log = logging.getLogger(__name__)
@@ -179,7 +182,9 @@ class DiscordPractice:
         async def topics_like(
             interaction: Interaction, current: str
         ) -> list[app_commands.Choice[str]]:
-            return await topic_choices(practice.bank, current)
+            weak = app_commands.Choice(name=plan_texts.WEAK_CHOICE, value=WEAK_WORD)
+            found = await topic_choices(practice.bank, current)
+            return ([weak] if current.strip().casefold() in WEAK_WORD else []) + found[:24]
 
         @app_commands.command(name="stop", description=describe["stop"])
         async def stop(interaction: Interaction) -> None:
@@ -229,7 +234,23 @@ class DiscordPractice:
             args = [a for a in (time, timezone) if a]
             await self._reply(interaction, practice.remind(user, name, chat, args), chat, "/remind")
 
-        return [practice_, stop, due, progress, export, remind]
+        @app_commands.command(name="plan", description=describe["plan"])
+        @app_commands.describe(
+            date=plan_texts.PLAN_OPTIONS["date"], topics=plan_texts.PLAN_OPTIONS["topics"]
+        )
+        async def plan(
+            interaction: Interaction, date: str | None = None, topics: str | None = None
+        ) -> None:
+            user, name, chat = who(interaction)
+            args = [a for a in (date, topics) if a]
+            await self._reply(interaction, practice.plan(user, name, chat, args), chat, "/plan")
+
+        @app_commands.command(name="mock", description=describe["mock"])
+        async def mock(interaction: Interaction) -> None:
+            user, name, chat = who(interaction)
+            await self.run_step(interaction, practice.mock.start(user, name, chat), chat, "/mock")
+
+        return [practice_, stop, due, progress, export, remind, plan, mock]
 
     async def _reply(
         self, interaction: Interaction, work: Coroutine[Any, Any, Reply], chat: ChatRef, what: str

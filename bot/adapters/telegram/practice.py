@@ -1,5 +1,6 @@
-"""Private practice on Telegram: /practice, /stop, /due, /progress, /export, /remind, the
-practice buttons (p1.* callback data) and free-text answers in the private chat.
+"""Private practice on Telegram: /practice (and /practice weak), /stop, /due, /progress,
+/export, /remind, /plan, /mock, the practice buttons (p1.* callback data) and free-text answers in
+the private chat.
 
 An open question is sent with ForceReply, so Telegram opens the reply field at once; any text
 message in the private chat then answers the question the session waits for. The chart goes
@@ -123,6 +124,14 @@ async def _remind(bot: Host, inc: Incoming) -> None:
     )
 
 
+async def _plan(bot: Host, inc: Incoming) -> None:
+    await bot.respond(inc, await _practice(bot).plan(inc.user, inc.name, inc.chat, list(inc.args)))
+
+
+async def _mock(bot: Host, inc: Incoming) -> None:
+    send_step(bot, inc.chat_id, await _practice(bot).mock.start(inc.user, inc.name, inc.chat))
+
+
 _D = pt.COMMAND_DESCRIPTIONS
 PRACTICE_COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("practice", _start, _D["practice"]),
@@ -131,6 +140,8 @@ PRACTICE_COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("progress", _progress, _D["progress"]),
     CommandSpec("export", _export, _D["export"]),
     CommandSpec("remind", _remind, _D["remind"]),
+    CommandSpec("plan", _plan, _D["plan"]),
+    CommandSpec("mock", _mock, _D["mock"]),
 )
 
 __all__ = ["PRACTICE_COMMANDS", "answer", "on_button", "send_step"]

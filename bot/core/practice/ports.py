@@ -26,6 +26,11 @@ class Awaiting(StrEnum):
     NOTHING = "none"
 
 
+class SessionKind(StrEnum):
+    PRACTICE = "practice"
+    MOCK = "mock"  # a timed mock interview (bot/core/practice/mock.py): no rating step
+
+
 class SessionState(StrEnum):
     ACTIVE = "active"
     DONE = "done"
@@ -50,6 +55,9 @@ class Session:
     score: float | None = None  # the grader's score of the pending open answer
     answered: int = 0
     recalled: int = 0  # right choices and open answers not rated Again
+    kind: SessionKind = SessionKind.PRACTICE
+    deadline: datetime | None = None  # a mock's end: answers after it are not counted
+    missed: tuple[tuple[str, str], ...] = ()  # a mock's missed key points: (topic, point)
 
     @property
     def question_id(self) -> str:
@@ -63,6 +71,50 @@ class TopicProgress:
     recalled: int  # right answers and ratings other than Again
     cards: int
     learned: int  # cards in the FSRS review phase
+
+
+@dataclass(frozen=True, slots=True)
+class TopicStats:
+    """One topic's recent answers (since a given moment) and its cards' lapses (ever)."""
+
+    topic: str
+    reviews: int  # answers since then: multiple choice and rated open answers
+    recalled: int  # of those, the ones /progress counts as right (Review.recalled)
+    lapses: int  # times its cards were forgotten after being learned
+    cards: int
+
+
+@dataclass(frozen=True, slots=True)
+class StudyPlan:
+    """An interview date to prepare for (`/plan`): its local date and timezone, its topics
+    (() = every topic), and the private chat it was set in."""
+
+    player_id: int
+    chat: ChatRef
+    target: date  # the interview's local date
+    timezone: str  # IANA name: the day boundaries of the countdown
+    topics: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDay:
+    """Where a plan stands today."""
+
+    target: date
+    days_left: int  # days before the interview, today included (0: it is today; < 0: past)
+    unseen: int  # questions of the plan's topics without a card
+    unlearned: int  # their cards not learned yet (FSRS learning or relearning)
+    done_today: int  # questions of the plan's topics reviewed today
+    per_day: int  # today's share of what is left (0 once the date has come)
+
+    @property
+    def to_study(self) -> int:
+        return self.unseen + self.unlearned
+
+    @property
+    def left_today(self) -> int:
+        return max(0, self.per_day - self.done_today)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +221,23 @@ class PracticeStore(Protocol):
 
     async def progress(self, player_id: int) -> list[TopicProgress]: ...
 
+    async def topic_stats(self, player_id: int, since: datetime) -> list[TopicStats]:
+        """Per topic with a card or a review since `since`: the reviews since then and how
+        many were recalled, and the lapses and number of its cards; by topic."""
+        ...
+
+    async def player_cards(self, player_id: int) -> list[CardState]:
+        """Every card of this player, by question id."""
+        ...
+
+    async def reviewed_since(self, player_id: int, since: datetime) -> set[str]:
+        """Question ids this player reviewed at or after `since`."""
+        ...
+
+    async def reviews_since(self, player_id: int, since: datetime) -> list[Review]:
+        """This player's reviews at or after `since`, oldest first (a mock's report)."""
+        ...
+
     # -- sessions ---------------------------------------------------------------------------
     async def save_session(self, session: Session) -> None:
         """Insert or update a session; at most one active session per player."""
@@ -178,6 +247,10 @@ class PracticeStore(Protocol):
 
     async def idle_sessions(self, before: datetime, limit: int) -> list[Session]:
         """Active sessions last touched before `before`, oldest first."""
+        ...
+
+    async def overdue_mocks(self, now: datetime, limit: int) -> list[Session]:
+        """Active mock interviews whose deadline is at or before `now`, earliest first."""
         ...
 
     # -- reminders --------------------------------------------------------------------------
@@ -191,4 +264,23 @@ class PracticeStore(Protocol):
 
     async def claim_reminder(self, player_id: int, day: date) -> bool:
         """Mark today's reminder as sent; False if it was already sent for `day`."""
+        ...
+
+    # -- interview plans --------------------------------------------------------------------
+    async def set_plan(self, plan: StudyPlan) -> None:
+        """Insert or replace the player's one plan."""
+        ...
+
+    async def plan(self, player_id: int) -> StudyPlan | None: ...
+
+    async def delete_plan(self, player_id: int) -> bool: ...
+
+    async def plans_to_offer(self, start: date, until: date) -> list[StudyPlan]:
+        """Plans dated from `start` through `until` whose mock interview offer was not claimed for
+        their date, by player."""
+        ...
+
+    async def claim_mock_offer(self, player_id: int, target: date) -> bool:
+        """Mark the mock offer of the plan dated `target` as sent; False if it was already,
+        or the plan is gone or now has another date."""
         ...

@@ -8,27 +8,38 @@ time and timezone are read by the same parser as `/daily set` (bot/core/common/t
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import time
+from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.core.common.clock import Clock
 from bot.core.common.errors import QuizError
 from bot.core.common.identity import ChatRef, Platform, UserRef
-from bot.core.common.replies import Reply
+from bot.core.common.replies import Paragraph, Reply
 from bot.core.common.timeparse import parse_time, parse_timezone
+from bot.core.practice import plan_texts
 from bot.core.practice import texts as pt
-from bot.core.practice.ports import PracticeStore, Reminder
+from bot.core.practice.ports import PlanDay, PracticeStore, Reminder
 from bot.core.quiz import Players
 
 _OFF = {"off", "stop", "none", "disable"}
 
 
 class PracticeReminders:
-    def __init__(self, store: PracticeStore, *, players: Players, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: PracticeStore,
+        *,
+        players: Players,
+        clock: Clock,
+        plan_day: Callable[[int, datetime], Awaitable[PlanDay | None]] | None = None,
+    ) -> None:
+        """`plan_day`: a learner's interview plan today (bot/core/practice/coach.py), so a
+        reminder also goes out, and says so, on days with planned cards left to study."""
         self.store = store
         self.players = players
         self.clock = clock
+        self.plan_day = plan_day
 
     async def command(self, user: UserRef, name: str, chat: ChatRef, args: list[str]) -> Reply:
         """`/remind HH:MM [timezone]`, `/remind off`, or `/remind` for the current setting."""
@@ -55,7 +66,8 @@ class PracticeReminders:
         self, platforms: Collection[Platform] | None = None
     ) -> list[tuple[ChatRef, Reply]]:
         """Reminders (on `platforms`, default all) whose local time has come today and whose
-        learner has cards due, each claimed before it is returned."""
+        learner has cards due or, with a plan, planned cards left today, each claimed before
+        it is returned."""
         now = self.clock.now()
         out = []
         for reminder in await self.store.reminders():
@@ -66,8 +78,16 @@ class PracticeReminders:
             if local.time() < due_at or reminder.last_sent == local.date():
                 continue
             summary = await self.store.due_summary(reminder.player_id, now)
-            if summary.due_now == 0:
+            day = await self.plan_day(reminder.player_id, now) if self.plan_day else None
+            if summary.due_now == 0 and (day is None or day.days_left <= 0 or not day.left_today):
                 continue  # checked again later today: cards may fall due
             if await self.store.claim_reminder(reminder.player_id, local.date()):
-                out.append((reminder.chat, pt.reminder_reply(summary.due_now)))
+                out.append((reminder.chat, _reminder_reply(summary.due_now, day)))
         return out
+
+
+def _reminder_reply(due_now: int, day: PlanDay | None) -> Reply:
+    if day is None:
+        return pt.reminder_reply(due_now)
+    text = plan_texts.reminder_text(due_now, day)
+    return Reply((Paragraph(text),), private=True, summary=text[:200])

@@ -28,7 +28,11 @@ from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.replies import Reply
 from bot.core.practice import texts as pt
 from bot.core.practice.cards import CardWriter
-from bot.core.practice.grading import GradingRules, grade
+from bot.core.practice.coach import Coach
+from bot.core.practice.grading import GradingRules
+from bot.core.practice.mock import MockInterviews
+from bot.core.practice.model_grading import Grader, ModelGrader, ModelGradingSettings
+from bot.core.practice.plans import is_weak_request
 from bot.core.practice.ports import Awaiting, PracticeStore, Session, SessionState
 from bot.core.practice.reminders import PracticeReminders
 from bot.core.practice.srs import CardState, Review, Source, Srs, new_card
@@ -55,6 +59,7 @@ class PracticeSettings:
     grading: GradingRules = field(default_factory=GradingRules)
     desired_retention: float = 0.9
     export_limit: int = 50
+    model_grading: ModelGradingSettings = field(default_factory=ModelGradingSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +96,11 @@ class PracticeService:
         exporter: FilesExporter | None = None,
         rng: random.Random | None = None,
         metrics: Metrics = NO_METRICS,
+        model_grader: ModelGrader | None = None,
     ) -> None:
         """`quiz` opens and answers the practice rounds of multiple-choice steps; `players`
-        (the quiz's store) maps a person to their player id."""
+        (the quiz's store) maps a person to their player id; `model_grader`: grades open
+        answers, with the keyword grader as the fallback (bot/core/practice/model_grading.py)."""
         self.quiz = quiz
         self.store = store
         self.bank = bank
@@ -104,8 +111,16 @@ class PracticeService:
         self._exporter = exporter
         self._rng = rng or random.SystemRandom()
         self.metrics = metrics  # sessions started and completed (bot.ops when enabled)
-        self.reminders = PracticeReminders(store, players=players, clock=self.clock)
+        self.coach = Coach(store, bank=bank, players=players, clock=self.clock, rng=self._rng)
+        self.reminders = PracticeReminders(
+            store, players=players, clock=self.clock, plan_day=self.coach.today
+        )
         self.cards = CardWriter(store, self.srs)
+        self.grader = Grader(self.settings.grading, model_grader, self.settings.model_grading)
+        self.mock = MockInterviews(  # `/mock` (bot/core/practice/mock.py)
+            store, bank=bank, players=players, clock=self.clock, rng=self._rng, metrics=metrics,
+            present=self._present, record=self._review, flush=self.flush,
+        )  # fmt: skip
 
     def attach(self) -> None:
         """Let every multiple-choice answer anywhere update the learner's card."""
@@ -157,25 +172,29 @@ class PracticeService:
     async def start(
         self, user: UserRef, name: str, chat: ChatRef, topic: str | None = None
     ) -> Step:
-        """`/practice [topic]` in a private chat: a new session (ending any running one)."""
+        """`/practice [topic]` in a private chat: a new session (ending any running one);
+        `/practice weak`: a drill of the weakest topics (bot/core/practice/coach.py)."""
         await self.cards.flush(within=CARDS_READ_WAIT)  # stored answers' cards first
         if not chat.is_private:
             raise QuizError(pt.DM_ONLY)
-        slug = self.bank.resolve_topic(topic)
+        weak = is_weak_request(topic)
+        slug = None if weak else self.bank.resolve_topic(topic)
         player = await self.players.player(user, name)
         now = self.clock.now()
+        if weak:  # chosen before the running session ends: a refusal leaves it running
+            plan, opening = await self.coach.weak_drill(player, now, self.settings.session_size)
+        else:
+            plan, due = await self._plan(player, slug, now)
+            opening = pt.session_intro(len(plan), due, self.bank.titles.get(slug or ""))
         running = await self.store.active_session(player)
         if running is not None:
             state = SessionState.EXPIRED if self._idle(running, now) else SessionState.STOPPED
             await self.store.save_session(replace(running, state=state, awaiting=Awaiting.NOTHING))
-        plan, due = await self._plan(player, slug, now)
         session = Session(
             id=secrets.token_urlsafe(8), player_id=player, chat=chat, topic=slug, plan=plan,
             position=0, awaiting=Awaiting.NOTHING, started_at=now, touched_at=now,
         )  # fmt: skip
-        intro = Reply(
-            (pt.session_intro(len(plan), due, self.bank.titles.get(slug or "")),), private=True
-        )
+        intro = Reply((opening,), private=True)
         self.metrics.practice_session("started")
         return await self._present(session, now, (intro,))
 
@@ -190,7 +209,9 @@ class PracticeService:
             if c.question_id in bank
         ]
         carded = await self.store.carded(player)
-        fresh = [q.id for q in bank.candidates(topic, None) if q.id not in carded]
+        planned = None if topic else await self.coach.plan_topics(player)  # a plan's topics
+        pool = [q for q in bank.candidates(topic, None) if planned is None or q.topic in planned]
+        fresh = [q.id for q in pool if q.id not in carded]
         self._rng.shuffle(fresh)
         n_new = min(len(fresh), max(size - len(due), 1))  # mix in a new one even when busy
         plan = due[: size - n_new] + fresh[:n_new]
@@ -203,6 +224,8 @@ class PracticeService:
 
     async def _present(self, session: Session, now: datetime, before: tuple[Reply, ...]) -> Step:
         """Ask the session's current question (multiple choice on even positions)."""
+        if self.mock.over(session, now):  # a mock's time is up: its report
+            return await self._finish(session, now, before)
         while session.position < len(session.plan):
             question = self.bank.get(session.question_id)
             if question is not None:
@@ -211,7 +234,7 @@ class PracticeService:
         else:
             return await self._finish(session, now, before)
         total, title = len(session.plan), self.bank.titles.get(question.topic, question.topic)
-        if session.position % 2 == 0:
+        if self.mock.asks_choice(session):
             asked = await self.quiz.open_round(
                 question, session.chat, RoundKind.PRACTICE, now, now + self.settings.timeout,
                 asked_by=session.player_id,
@@ -234,7 +257,8 @@ class PracticeService:
         )
         await self.store.save_session(session)
         self.metrics.practice_session("completed")
-        return Step((*before, pt.done_reply(session)), Awaiting.NOTHING, session.id)
+        done = await self.mock.closing(session, now, pt.done_reply(session))
+        return Step((*before, done), Awaiting.NOTHING, session.id)
 
     def _idle(self, session: Session, now: datetime) -> bool:
         return now - session.touched_at >= self.settings.timeout
@@ -245,7 +269,7 @@ class PracticeService:
         session = await self.store.active_session(player)
         if session is None:
             raise QuizError(pt.NO_SESSION)
-        if self._idle(session, now):
+        if self._idle(session, now) and not self.mock.is_mock(session):  # a mock: over()
             await self.store.save_session(
                 replace(session, state=SessionState.EXPIRED, awaiting=Awaiting.NOTHING)
             )
@@ -265,6 +289,8 @@ class PracticeService:
         raise InvalidAnswer()
 
     async def choose(self, user: UserRef, name: str, round_id: str, label: str) -> Step:
+        if (late := await self.mock.late(user, name, round_id)) is not None:
+            return late  # a mock's time is up: the answer is not counted
         reply = await self.quiz.answer_choice(user, name, round_id, label)  # updates the card
         now = self.clock.now()
         player = await self.players.player(user, name)
@@ -304,6 +330,8 @@ class PracticeService:
         session = await self._current(user, name, now)
         if session_id is not None and session_id != session.id:
             raise QuizError(pt.NOT_THIS_STEP)
+        if self.mock.over(session, now):
+            return await self._finish(session, now, ())
         if session.awaiting is Awaiting.CHOICE:
             raise QuizError(pt.WANT_CHOICE)
         if session.awaiting is Awaiting.RATING:
@@ -311,7 +339,16 @@ class PracticeService:
         question = self.bank.get(session.question_id)
         if session.awaiting is not Awaiting.TEXT or question is None:
             raise QuizError(pt.NO_SESSION)
-        result = grade(question, text, self.settings.grading)
+        graded = await self.grader.grade(question, text, session.player_id, now)
+        result = graded.grade
+        if self.grader.model is not None:  # a model was awaited: the session may have moved
+            asked, session = session, await self._current(user, name, now)
+            if (session.id, session.position, session.awaiting) != (
+                asked.id, asked.position, Awaiting.TEXT,
+            ):  # fmt: skip
+                raise QuizError(pt.NOT_THIS_STEP)
+        if self.mock.is_mock(session):  # no rating step in a mock
+            return await self.mock.graded(session, question, result, now)
         card = await self._card(session.player_id, question.id, question.topic, now)
         previews = {int(r): d for r, d in self.srs.preview(card, now).items()}
         tokens = {r: rating_token(session.id, r) for r in pt.RATING_LABELS}
@@ -320,7 +357,7 @@ class PracticeService:
             touched_at=now,
         )  # fmt: skip
         await self.store.save_session(session)
-        reply = pt.graded_reply(question, result, previews, tokens)
+        reply = pt.graded_reply(question, result, previews, tokens, graded.note)
         return Step((reply,), Awaiting.RATING, session.id)
 
     async def rate(
@@ -385,7 +422,8 @@ class PracticeService:
         """What the running session waits for (NOTHING if none or timed out)."""
         player = await self.players.player(user, name)
         session = await self.store.active_session(player)
-        if session is None or self._idle(session, self.clock.now()):
+        idle = session is not None and self._idle(session, self.clock.now())
+        if session is None or (idle and not self.mock.is_mock(session)):  # a mock: its report
             return Awaiting.NOTHING
         return session.awaiting
 
@@ -413,14 +451,16 @@ class PracticeService:
         await self.cards.flush(within=CARDS_READ_WAIT)  # stored answers' cards first
         player = await self.players.player(user, name)
         now = self.clock.now()
-        return pt.due_reply(await self.store.due_summary(player, now), now)
+        reply = pt.due_reply(await self.store.due_summary(player, now), now)
+        return await self.coach.with_countdown(reply, player, now)
 
     async def progress(self, user: UserRef, name: str) -> Progress:
         await self.cards.flush(within=CARDS_READ_WAIT)  # stored answers' cards first
         player = await self.players.player(user, name)
         rows = await self.store.progress(player)
+        reply = pt.progress_reply(rows, self.bank.titles)
         return Progress(
-            pt.progress_reply(rows, self.bank.titles),
+            await self.coach.with_countdown(reply, player, self.clock.now()),
             pt.progress_chart(rows, self.bank.titles),
         )
 
@@ -436,6 +476,11 @@ class PracticeService:
             raise QuizError(pt.NOTHING_TO_EXPORT)
         files = self._exporter(questions, self.bank.titles, pt.EXPORT_STEM)
         return Export(files, pt.export_reply(len(questions)))
+
+    async def plan(self, user: UserRef, name: str, chat: ChatRef, args: list[str]) -> Reply:
+        """`/plan YYYY-MM-DD [topics]`, `/plan off`, `/plan` (bot/core/practice/coach.py)."""
+        await self.cards.flush(within=CARDS_READ_WAIT)  # stored answers' cards first
+        return await self.coach.command(user, name, chat, args)
 
     # -- reminders (bot/core/practice/reminders.py) -------------------------------------------
 

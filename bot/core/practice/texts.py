@@ -49,15 +49,17 @@ GATE_FEEDBACK = {
 }
 
 COMMAND_DESCRIPTIONS = {
-    "practice": "Private practice: /practice [topic]",
+    "practice": "Private practice: /practice [topic], or /practice weak",
     "stop": "End the practice session",
     "due": "Cards due for review",
     "progress": "Your progress per topic, with a chart",
     "export": "Your hardest questions as an Anki file",
     "remind": "Daily reminder: /remind HH:MM [timezone] or /remind off",
+    "plan": "Interview date plan: /plan YYYY-MM-DD [topics], or /plan off",
+    "mock": "A timed mock interview: 10 questions in 30 minutes, then a report",
 }
 OPTION_DESCRIPTIONS = {
-    "topic": "Practise one topic (default: all topics)",
+    "topic": "Practise one topic, or weak for your weakest (default: all topics)",
     "time": "HH:MM in 24-hour time, or off",
     "timezone": "IANA timezone such as Europe/Berlin (default: UTC)",
 }
@@ -68,6 +70,9 @@ HELP_LINES = (
     "/progress — accuracy and learned cards per topic, with a chart",
     "/export — your hardest questions as a file Anki can import",
     "/remind HH:MM [timezone] — a private reminder when cards are due (/remind off)",
+    "/practice weak — a drill of your weakest topics (lowest share right, most lapses)",
+    "/plan YYYY-MM-DD [topics] — prepare for an interview: cards a day and a countdown (/plan off)",
+    "/mock — a timed mock interview: 10 mixed questions in 30 minutes, then a report per topic",
 )
 
 
@@ -166,7 +171,9 @@ def graded_reply(
     grade: Grade,
     previews: Mapping[int, timedelta],
     rating_tokens: Mapping[int, str],
+    note: str | None = None,
 ) -> Reply:
+    """`note`: one line saying why the keyword grader graded instead of the model."""
     suggested = {
         Suggestion.AGAIN: 1, Suggestion.HARD: 2, Suggestion.GOOD: 3, Suggestion.EASY: 4,
     }[grade.suggestion]  # fmt: skip
@@ -177,6 +184,8 @@ def graded_reply(
         total = len(grade.points)
         blocks.append(Paragraph(f"Key points: {grade.hits} of {total} covered", bold=True))
     blocks.append(Paragraph("\n".join(point_line(p, grade.negated) for p in grade.points)))
+    if note:
+        blocks.append(Paragraph(note))
     blocks.extend(Paragraph(f"⚠️ {feedback}") for feedback in grade.misconceptions)
     blocks.append(Paragraph("Model answer", bold=True))
     blocks.append(Paragraph(question.model_answer))

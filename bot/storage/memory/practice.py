@@ -18,7 +18,9 @@ from bot.core.practice.ports import (
     Reminder,
     Session,
     SessionState,
+    StudyPlan,
     TopicProgress,
+    TopicStats,
 )
 from bot.core.practice.srs import CardPhase, CardState, Review
 
@@ -31,6 +33,8 @@ class MemoryPracticeStore:
         self._reviews: list[Review] = []
         self._sessions: dict[str, Session] = {}
         self._reminders: dict[int, Reminder] = {}
+        self._plans: dict[int, StudyPlan] = {}
+        self._offered: dict[int, date] = {}  # the plan date each mock offer was sent for
         self._choices: deque[ChoiceAnswer] = deque()  # noted, card update not applied yet
         self._latest = 0  # seq of the newest noted answer
         self._applied = 0  # the watermark: seq of the last answer whose card update is applied
@@ -114,6 +118,29 @@ class MemoryPracticeStore:
             row[3] += int(c.phase is CardPhase.REVIEW)
         return [TopicProgress(t, *v) for t, v in sorted(rows.items())]
 
+    async def topic_stats(self, player_id: int, since: datetime) -> list[TopicStats]:
+        rows: dict[str, list[int]] = {}
+        for r in self._reviews:
+            if r.player_id == player_id and r.at >= since:
+                row = rows.setdefault(r.topic, [0, 0, 0, 0])
+                row[0] += 1
+                row[1] += int(r.recalled)
+        for c in self._mine(player_id, None):
+            row = rows.setdefault(c.topic, [0, 0, 0, 0])
+            row[2] += c.lapses
+            row[3] += 1
+        return [TopicStats(t, *v) for t, v in sorted(rows.items())]
+
+    async def player_cards(self, player_id: int) -> list[CardState]:
+        return sorted(self._mine(player_id, None), key=lambda c: c.question_id)
+
+    async def reviewed_since(self, player_id: int, since: datetime) -> set[str]:
+        return {r.question_id for r in self._reviews if r.player_id == player_id and r.at >= since}
+
+    async def reviews_since(self, player_id: int, since: datetime) -> list[Review]:
+        mine = [r for r in self._reviews if r.player_id == player_id and r.at >= since]
+        return sorted(mine, key=lambda r: r.at)  # stable: stored order within a moment
+
     async def save_session(self, session: Session) -> None:
         if session.state is SessionState.ACTIVE:
             other = await self.active_session(session.player_id)
@@ -139,6 +166,14 @@ class MemoryPracticeStore:
         ]
         return sorted(idle, key=lambda s: s.touched_at)[:limit]
 
+    async def overdue_mocks(self, now: datetime, limit: int) -> list[Session]:
+        overdue = [
+            s
+            for s in self._sessions.values()
+            if s.state is SessionState.ACTIVE and s.deadline is not None and s.deadline <= now
+        ]
+        return sorted(overdue, key=lambda s: s.deadline or now)[:limit]
+
     async def set_reminder(self, reminder: Reminder) -> None:
         self._reminders[reminder.player_id] = reminder
 
@@ -156,6 +191,31 @@ class MemoryPracticeStore:
         if current is None or (current.last_sent is not None and current.last_sent >= day):
             return False
         self._reminders[player_id] = replace(current, last_sent=day)
+        return True
+
+    async def set_plan(self, plan: StudyPlan) -> None:
+        self._plans[plan.player_id] = plan
+        self._offered.pop(plan.player_id, None)  # a replaced plan is offered afresh
+
+    async def plan(self, player_id: int) -> StudyPlan | None:
+        return self._plans.get(player_id)
+
+    async def delete_plan(self, player_id: int) -> bool:
+        self._offered.pop(player_id, None)
+        return self._plans.pop(player_id, None) is not None
+
+    async def plans_to_offer(self, start: date, until: date) -> list[StudyPlan]:
+        return [
+            plan
+            for p, plan in sorted(self._plans.items())
+            if start <= plan.target <= until and self._offered.get(p) != plan.target
+        ]
+
+    async def claim_mock_offer(self, player_id: int, target: date) -> bool:
+        plan = self._plans.get(player_id)
+        if plan is None or plan.target != target or self._offered.get(player_id) == target:
+            return False
+        self._offered[player_id] = target
         return True
 
 

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.core.common.identity import ChatRef, Platform
-from bot.core.practice.grading import Suggestion
+from bot.core.practice.grading import PASS_SCORE, Suggestion
 from bot.core.practice.ports import (
     Awaiting,
     ChoiceAnswer,
@@ -32,10 +32,13 @@ from bot.core.practice.ports import (
     PracticeStore,
     Reminder,
     Session,
+    SessionKind,
     SessionState,
+    StudyPlan,
     TopicProgress,
+    TopicStats,
 )
-from bot.core.practice.srs import CardPhase, CardState, Review
+from bot.core.practice.srs import CardPhase, CardState, Review, Source
 from bot.storage.sqlite.database import Database
 from bot.storage.sqlite.values import from_ts, to_ts
 
@@ -48,7 +51,7 @@ _CARD_COLUMNS = (
 )
 _SESSION_COLUMNS = (
     "id, player_id, platform, chat_id, topic, plan, position, awaiting, state, round_id, "
-    "suggestion, score, answered, recalled, started_at, touched_at"
+    "suggestion, score, answered, recalled, started_at, touched_at, kind, deadline, missed"
 )
 
 
@@ -153,14 +156,45 @@ def _card(row: Any) -> CardState:
 
 def _session(row: Any) -> Session:
     (sid, pid, platform, chat_id, topic, plan, position, awaiting, state, round_id,
-     suggestion, score, answered, recalled, started, touched) = row  # fmt: skip
+     suggestion, score, answered, recalled, started, touched, kind, deadline,
+     missed) = row  # fmt: skip
     return Session(
         id=sid, player_id=pid, chat=ChatRef(Platform(platform), chat_id), topic=topic,
         plan=tuple(plan.split(",")) if plan else (), position=position,
         awaiting=Awaiting(awaiting), started_at=from_ts(started), touched_at=from_ts(touched),
         state=SessionState(state), round_id=round_id,
         suggestion=Suggestion(suggestion) if suggestion else None, score=score,
-        answered=answered, recalled=recalled,
+        answered=answered, recalled=recalled, kind=SessionKind(kind),
+        deadline=from_ts(deadline) if deadline is not None else None,
+        missed=tuple((str(t), str(p)) for t, p in json.loads(missed)),
+    )  # fmt: skip
+
+
+# Per topic: the reviews since :since and how many count as right (Review.recalled: a right
+# choice, or an open answer the grader passed and the learner did not rate Again), and the
+# lapses and number of its cards.
+_TOPIC_STATS = """
+WITH recent(topic, reviews, recalled) AS (
+    SELECT topic, count(*), sum(CASE WHEN rating > 1 AND (source = 'choice' OR score >= :pass)
+        THEN 1 ELSE 0 END)
+    FROM practice_reviews WHERE player_id = :p AND reviewed_at >= :since GROUP BY topic
+), held(topic, lapses, cards) AS (
+    SELECT topic, sum(lapses), count(*) FROM practice_cards WHERE player_id = :p GROUP BY topic
+)
+SELECT t.topic, coalesce(r.reviews, 0), coalesce(r.recalled, 0), coalesce(h.lapses, 0),
+    coalesce(h.cards, 0)
+FROM (SELECT topic FROM recent UNION SELECT topic FROM held) t
+LEFT JOIN recent r ON r.topic = t.topic LEFT JOIN held h ON h.topic = t.topic
+ORDER BY t.topic
+"""
+_PLAN_COLUMNS = "player_id, platform, chat_id, target, timezone, topics, created_at"
+
+
+def _plan(row: Any) -> StudyPlan:
+    pid, platform, chat_id, target, timezone, topics, created = row
+    return StudyPlan(
+        pid, ChatRef(Platform(platform), chat_id), date.fromisoformat(target), timezone,
+        tuple(topics.split(",")) if topics else (), from_ts(created),
     )  # fmt: skip
 
 
@@ -276,6 +310,40 @@ class SqlitePracticeStore:
         )
         return [TopicProgress(*r) for r in rows]
 
+    async def topic_stats(self, player_id: int, since: datetime) -> list[TopicStats]:
+        rows = await self._db.read(
+            _TOPIC_STATS, {"p": player_id, "since": to_ts(since), "pass": PASS_SCORE}
+        )
+        return [TopicStats(*r) for r in rows]
+
+    async def player_cards(self, player_id: int) -> list[CardState]:
+        rows = await self._db.read(
+            f"SELECT {_CARD_COLUMNS} FROM practice_cards "  # noqa: S608
+            "WHERE player_id = ? ORDER BY question_id",
+            (player_id,),
+        )
+        return [_card(r) for r in rows]
+
+    async def reviewed_since(self, player_id: int, since: datetime) -> set[str]:
+        rows = await self._db.read(
+            "SELECT DISTINCT question_id FROM practice_reviews "
+            "WHERE player_id = ? AND reviewed_at >= ?",
+            (player_id, to_ts(since)),
+        )
+        return {r[0] for r in rows}
+
+    async def reviews_since(self, player_id: int, since: datetime) -> list[Review]:
+        rows = await self._db.read(
+            "SELECT player_id, question_id, topic, rating, source, reviewed_at, score "
+            "FROM practice_reviews WHERE player_id = ? AND reviewed_at >= ? "
+            "ORDER BY reviewed_at, id",
+            (player_id, to_ts(since)),
+        )
+        return [
+            Review(p, q, t, rating, Source(source), from_ts(at), score)
+            for p, q, t, rating, source, at, score in rows
+        ]
+
     async def save_session(self, session: Session) -> None:
         s = session
         try:
@@ -286,17 +354,19 @@ class SqlitePracticeStore:
     async def _save_session(self, s: Session) -> None:
         await self._db.write(
             f"INSERT INTO practice_sessions ({_SESSION_COLUMNS}) "  # noqa: S608
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
             "position = excluded.position, awaiting = excluded.awaiting, "
             "state = excluded.state, round_id = excluded.round_id, "
             "suggestion = excluded.suggestion, score = excluded.score, "
             "answered = excluded.answered, recalled = excluded.recalled, "
-            "touched_at = excluded.touched_at",
+            "touched_at = excluded.touched_at, missed = excluded.missed",
             (
                 s.id, s.player_id, s.chat.platform.value, s.chat.chat_id, s.topic,
                 ",".join(s.plan), s.position, s.awaiting.value, s.state.value, s.round_id,
                 s.suggestion.value if s.suggestion else None, s.score, s.answered, s.recalled,
-                to_ts(s.started_at), to_ts(s.touched_at),
+                to_ts(s.started_at), to_ts(s.touched_at), s.kind.value,
+                to_ts(s.deadline) if s.deadline is not None else None,
+                json.dumps([list(m) for m in s.missed]),
             ),
         )  # fmt: skip
 
@@ -313,6 +383,15 @@ class SqlitePracticeStore:
             f"SELECT {_SESSION_COLUMNS} FROM practice_sessions "  # noqa: S608
             "WHERE state = 'active' AND touched_at < ? ORDER BY touched_at LIMIT ?",
             (to_ts(before), limit),
+        )
+        return [_session(r) for r in rows]
+
+    async def overdue_mocks(self, now: datetime, limit: int) -> list[Session]:
+        rows = await self._db.read(
+            f"SELECT {_SESSION_COLUMNS} FROM practice_sessions "  # noqa: S608
+            "WHERE state = 'active' AND deadline IS NOT NULL AND deadline <= ? "
+            "ORDER BY deadline LIMIT ?",
+            (to_ts(now), limit),
         )
         return [_session(r) for r in rows]
 
@@ -355,6 +434,47 @@ class SqlitePracticeStore:
             "UPDATE practice_reminders SET last_sent = ? WHERE player_id = ? "
             "AND (last_sent IS NULL OR last_sent < ?)",
             (day.isoformat(), player_id, day.isoformat()),
+        )
+        return changed > 0
+
+    async def set_plan(self, plan: StudyPlan) -> None:
+        p = plan
+        await self._db.write(
+            f"INSERT OR REPLACE INTO practice_plans ({_PLAN_COLUMNS}) "  # noqa: S608
+            "VALUES (?,?,?,?,?,?,?)",
+            (
+                p.player_id, p.chat.platform.value, p.chat.chat_id, p.target.isoformat(),
+                p.timezone, ",".join(p.topics), to_ts(p.created_at),
+            ),
+        )  # fmt: skip
+
+    async def plan(self, player_id: int) -> StudyPlan | None:
+        rows = await self._db.read(
+            f"SELECT {_PLAN_COLUMNS} FROM practice_plans WHERE player_id = ?",  # noqa: S608
+            (player_id,),
+        )
+        return _plan(rows[0]) if rows else None
+
+    async def delete_plan(self, player_id: int) -> bool:
+        changed = await self._db.write(
+            "DELETE FROM practice_plans WHERE player_id = ?", (player_id,)
+        )
+        return changed > 0
+
+    async def plans_to_offer(self, start: date, until: date) -> list[StudyPlan]:
+        rows = await self._db.read(
+            f"SELECT {_PLAN_COLUMNS} FROM practice_plans "  # noqa: S608
+            "WHERE target BETWEEN ? AND ? AND (mock_offered IS NULL OR mock_offered != target) "
+            "ORDER BY player_id",
+            (start.isoformat(), until.isoformat()),
+        )
+        return [_plan(r) for r in rows]
+
+    async def claim_mock_offer(self, player_id: int, target: date) -> bool:
+        changed = await self._db.write(
+            "UPDATE practice_plans SET mock_offered = target WHERE player_id = ? "
+            "AND target = ? AND (mock_offered IS NULL OR mock_offered != target)",
+            (player_id, target.isoformat()),
         )
         return changed > 0
 

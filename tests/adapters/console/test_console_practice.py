@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -85,3 +86,19 @@ async def test_a_letter_answers_the_question_shown_last(practice: PracticeServic
     await console.handle("/practice")  # shown last now: the letter is for practice
     await console.handle("B")
     assert await practice.awaiting(user, "ada") is Awaiting.TEXT
+
+
+def test_plan_and_practice_weak_in_the_console(tmp_path: Path) -> None:
+    target = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    out = run_console(
+        tmp_path,
+        f"/plan {target} beta\n/plan\n/due\n/plan 2020-01-01\n/practice weak\n/plan off\n/help\n",
+    ).stdout.replace("\n", " ")
+    assert f"Plan set: interview on {target} (" in out
+    assert "cards to study in Beta topic (2 unseen, 0 not learned yet)" in out
+    assert f"Your plan: interview on {target}" in out
+    assert "🎯 Interview in " in out and "planned cards done; 2 cards left to study." in out
+    assert "2020-01-01 is in the past" in out
+    assert "Not enough practice to find your weak topics" in out
+    assert "Plan removed." in out
+    assert "/plan YYYY-MM-DD [topics]" in out and "/practice weak" in out  # in /help

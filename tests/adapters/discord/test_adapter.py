@@ -172,12 +172,12 @@ async def test_cli_discord_sync_into_one_guild(
             "question",
             "score",
             "topics",
-            *("practice", "stop", "due", "progress", "export", "remind"),  # private practice
+            *("practice", "stop", "due", "progress", "export", "remind", "plan", "mock"),
             "daily",  # the daily question, for server managers
         }
         assert not fake.matching("PUT", rf"/applications/{APP_ID}/commands")
     out = capsys.readouterr().out
-    assert f"registered 12 commands in server {GUILD_ID}" in out
+    assert f"registered 14 commands in server {GUILD_ID}" in out
     monkeypatch.setenv("STACKPREP_DISCORD_TOKEN", "not-the-token")
     async with FakeDiscord():
         assert await asyncio.to_thread(cli.main, ["--config", str(config), "discord", "sync"]) == 1

@@ -191,3 +191,41 @@ async def test_the_command_menu_lists_practice(tg: Tg) -> None:
     menu = tg.api.sent("setMyCommands")[0].params["commands"]
     names = [c["command"] for c in menu]
     assert {"practice", "stop", "due", "progress", "export", "remind"} <= set(names)
+
+
+async def test_plan_and_practice_weak_in_the_private_chat(tg: Tg) -> None:
+    """/plan sets, shows and removes a plan (a bad date refused, nothing lost), /due shows the
+    countdown, /practice weak says why it cannot start yet, and the menu lists /plan."""
+    await tg.send(command("/plan 2027-01-15 alpha", chat_id=DM_ID, user_id=DM_ID))
+    (set_,) = tg.sent()
+    assert set_.params["text"].startswith(
+        "Plan set: interview on 2027-01-15 (Friday) (UTC). 3 cards to study in Alpha topic "
+        "(3 unseen, 0 not learned yet) over 45 days: 1 a day."
+    )
+    tg.api.clear()
+    await tg.send(command("/plan 2026-13-01", chat_id=DM_ID, user_id=DM_ID))
+    await tg.send(command("/due", chat_id=DM_ID, user_id=DM_ID))
+    refused, due = tg.sent()
+    assert refused.params["text"].startswith("2026-13-01 is not a date in the calendar")
+    assert due.params["text"].endswith(
+        "🎯 Interview in 45 days (2027-01-15 (Friday)): today 0 of 1 planned cards done; "
+        "3 cards left to study."
+    )
+    tg.api.clear()
+    await tg.send(command("/practice weak", chat_id=DM_ID, user_id=DM_ID))
+    await tg.send(command("/plan off", chat_id=DM_ID, user_id=DM_ID))
+    await tg.send(command("/plan", chat_id=DM_ID, user_id=DM_ID))
+    weak, off, none = tg.sent()
+    assert weak.params["text"].startswith("Not enough practice to find your weak topics")
+    assert off.params["text"] == "Plan removed."
+    assert none.params["text"].startswith("You have no plan.")
+
+    tg.api.clear()
+    await tg.send(command("/plan 2027-01-15", chat_id=GROUP_ID, user_id=DM_ID))
+    (in_group,) = tg.sent()
+    assert in_group.params["text"] == "Plans are private: send me /plan in a direct message."
+
+    await tg.adapter.publish_commands()
+    menu = tg.api.sent("setMyCommands")[0].params["commands"]
+    assert {"command": "plan", "description": "Interview date plan: /plan YYYY-MM-DD [topics], "
+            "or /plan off"} in menu  # fmt: skip
