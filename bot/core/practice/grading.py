@@ -242,6 +242,11 @@ def _gate(prepared: _Prepared, raw: str, words: list[str], rules: GradingRules) 
         lengths = sorted(len(s.split()) for s in segments)
         if lengths[len(lengths) // 2] <= 3 and lengths[-1] < 8:
             return Gate.KEYWORDS
+        # a longer list of short phrases (a stuffed answer made of a question's phrasings
+        # scored 1.0 on 10 of 537 questions: its median phrase has 4 words, or one has 8)
+        short = sum(n <= 5 for n in lengths)
+        if len(segments) >= 6 and short >= 0.8 * len(segments) and lengths[-1] < 10:
+            return Gate.KEYWORDS
     return None
 
 
