@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.adapters.base import Adapter, AdapterError, Services
+from bot.app.bankcache import ParsedFiles
 from bot.app.bootstrap import App, build
 from bot.app.operations import listening, metrics_for
 from bot.config import Config
+from bot.core.bank.question_bank import load_bank
 from bot.core.delivery import Outbox
 
 if TYPE_CHECKING:
@@ -169,7 +171,12 @@ def scheduled_backups(app: App) -> Backups | None:
 async def run(config: Config, *, console: bool = False) -> int:
     """Run the bot until its adapters finish or SIGINT/SIGTERM; return the exit code."""
     tune_interpreter()
-    app = build(config, metrics=metrics_for(config))
+    parsed = ParsedFiles(config.database.path.parent / "bank-cache.json")
+    app = build(
+        config, bank=load_bank(config.quiz.questions_dir, parsed.loads),
+        metrics=metrics_for(config),
+    )  # fmt: skip
+    parsed.save()
     async with listening(config, app) as ops, app:  # /healthz, /metrics when configured
         freeze_startup_heap()
         if console or not (config.discord_active or config.telegram_active):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import tomllib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -115,15 +117,19 @@ def pick_least_recent(
     return min(pool, key=lambda q: (last_seen[q.id], q.id))
 
 
-def load_bank(directory: Path) -> QuestionBank:
+def load_bank(
+    directory: Path, loads: Callable[[str], dict[str, Any]] = tomllib.loads
+) -> QuestionBank:
     """Load and validate every `*.toml` in `directory`; raise BankError listing all problems."""
-    topics, questions, issues = check_directory(directory)
+    topics, questions, issues = check_directory(directory, loads)
     if issues:
         raise BankError(issues)
     return QuestionBank(topics, questions)
 
 
-def check_directory(directory: Path) -> tuple[list[Topic], list[Question], list[str]]:
+def check_directory(
+    directory: Path, loads: Callable[[str], dict[str, Any]] = tomllib.loads
+) -> tuple[list[Topic], list[Question], list[str]]:
     if not directory.is_dir():
         return [], [], [f"{directory}: the question directory does not exist"]
     files = sorted(directory.glob("*.toml"))
@@ -138,7 +144,7 @@ def check_directory(directory: Path) -> tuple[list[Topic], list[Question], list[
         except (OSError, UnicodeDecodeError) as exc:
             issues.append(f"{path.name}: cannot read: {exc}")
             continue
-        parsed = parse_topic_file(text, path.name)
+        parsed = parse_topic_file(text, path.name, loads)
         issues.extend(parsed.issues)
         if parsed.topic:
             topics.append(parsed.topic)

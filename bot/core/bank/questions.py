@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,11 +244,14 @@ def _parse_question(raw: dict[str, Any], topic: str, n: int, issues: _Issues) ->
     )  # fmt: skip
 
 
-def parse_topic_file(text: str, filename: str) -> ParsedFile:
-    """Parse one `questions/<topic>.toml`; every problem is reported with file and question id."""
+def parse_topic_file(
+    text: str, filename: str, loads: Callable[[str], dict[str, Any]] = tomllib.loads
+) -> ParsedFile:
+    """Parse one `questions/<topic>.toml`; every problem is reported with file and question id.
+    `loads` reads the TOML (a cache of parsed files may stand in for tomllib)."""
     issues = _Issues(filename)
     try:
-        data = tomllib.loads(text)
+        data = loads(text)
     except tomllib.TOMLDecodeError as exc:
         issues.add(None, f"not valid TOML: {exc}")
         return ParsedFile(None, (), tuple(issues.items))
