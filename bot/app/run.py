@@ -39,8 +39,12 @@ log = logging.getLogger("stackprep")
 STARTED = time.perf_counter()
 # SQLite runs on aiosqlite's threads and hands each result back under the GIL; with Python's
 # default 5 ms switch interval, a busy event loop makes every statement wait up to 5 ms for it.
-# Measured (bench/foundation.py): answers at 1,000/s p99 13 ms -> 4 ms.
-GIL_SWITCH_INTERVAL = 0.0005
+# Measured (bench/foundation.py): answers at 1,000/s p99 13 ms -> 4 ms with 0.5 ms. Since a
+# chunk of answers needs two statements (issue 17: its context is one JSON row), 2 ms does
+# better where the writer's Python and the loop share the GIL: at 4,000 answers/s as deployed,
+# three interleaved pairs, p99 39.7/33.4/72.5 ms against 75.8/45.6/79.4 ms with 0.5 ms, and
+# practice's card backlog after 10 s 2,181-4,381 against 1,498-12,935; 1,000/s alike.
+GIL_SWITCH_INTERVAL = 0.002
 # Answers make short-lived objects by the thousand; at the default threshold (700) the young
 # generation is collected hundreds of times a second under load, and each full collection
 # walks every long-lived object (bank, caches) with the GIL held, stalling aiosqlite's
