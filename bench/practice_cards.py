@@ -27,27 +27,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from foundation import BACKLOG_SQL, BANK, GUILD, rss_mb  # noqa: E402  (bench/, this script's folder)
+
 from bot.app.bootstrap import build  # noqa: E402
 from bot.app.run import freeze_startup_heap, tune_interpreter  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.core.bank.question_bank import load_bank  # noqa: E402
-from bot.core.common.identity import ChatRef, Platform, UserRef  # noqa: E402
+from bot.core.common.identity import Platform, UserRef  # noqa: E402
 from bot.core.quiz.rounds import RoundKind  # noqa: E402
 from bot.core.quiz.service import QuizService  # noqa: E402
 from bot.storage.sqlite import Database, SqliteQuizStore  # noqa: E402
 
-BANK = load_bank(ROOT / "questions")
-GUILD = ChatRef(Platform.DISCORD, "100", "1")
 PLAYERS = 10_000
 IN_FLIGHT = 2_000
-BACKLOG_SQL = (
-    "SELECT coalesce((SELECT max(seq) FROM practice_feed), 0) - applied FROM practice_watermark"
-)
-
-
-def rss_mb() -> float:
-    status = Path("/proc/self/status").read_text()
-    return int(next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1]) / 1024
 
 
 def line(name: str, measured: str, target: str, ok: bool | None) -> None:
