@@ -43,7 +43,7 @@ from bot.core.quiz.tokens import AnswerToken, NextToken, decode, next_token
 _PERIODS = {"week": "week", "weekly": "week", "all": "all", "alltime": "all", "all-time": "all"}
 _SCOPES = {"global": True, "everywhere": True, "all": True, "here": False, "local": False}
 _ROUND_CACHE = 4096
-_REPLY_CACHE = 4096
+_REPLY_CACHE = 1024  # a busy round needs a few (labels x awards); about 1 KB each
 _LIMITER_CACHE = 10_000
 log = logging.getLogger(__name__)
 
@@ -99,9 +99,9 @@ class QuizService:
         self._ask_rate = ask_rate
         self._rng = rng or random.SystemRandom()
         self._rounds: OrderedDict[str, Round] = OrderedDict()
-        # answer replies by (round, label, award, next button): everyone who answers a busy
+        # answer replies in shared chats by (round, label, award): everyone who answers a busy
         # round the same way with the same points gets the same (immutable) Reply, built once
-        self._replies: OrderedDict[tuple[str, str, Award, bool], Reply] = OrderedDict()
+        self._replies: OrderedDict[tuple[str, str, Award], Reply] = OrderedDict()
         self._limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
         self.answer_listeners: list[AnswerListener] = []
         self._help_lines = tuple(help_lines)
@@ -255,14 +255,18 @@ class QuizService:
         return self._answer_reply(question, rnd, label, result)
 
     def _answer_reply(self, question: Question, rnd: Round, label: str, result: Award) -> Reply:
-        following = rnd.chat.is_private and rnd.kind is RoundKind.ASK
-        key = (rnd.id, label, result, following)
-        reply = self._replies.get(key)
-        if reply is None:
-            reply = self._replies[key] = texts.answer_reply(
+        if rnd.chat.is_private:  # one person answers: nothing to share
+            following = rnd.kind is RoundKind.ASK
+            return texts.answer_reply(
                 question, rnd, label, result, repeat_days=self.rules.repeat_window.days,
                 next_button=Button("Next question", next_token(None, None)) if following else None,
             )  # fmt: skip
+        key = (rnd.id, label, result)
+        reply = self._replies.get(key)
+        if reply is None:
+            reply = self._replies[key] = texts.answer_reply(
+                question, rnd, label, result, repeat_days=self.rules.repeat_window.days
+            )
             if len(self._replies) > _REPLY_CACHE:
                 self._replies.popitem(last=False)
         return reply
