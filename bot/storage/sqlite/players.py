@@ -35,6 +35,7 @@ _PLATFORMS = {p: i for i, p in enumerate(Platform)}
 _NAME_BITS = 32
 _NAME_MASK = (1 << _NAME_BITS) - 1
 
+_RENAME_SQL = "UPDATE players SET name = ? WHERE id = ? AND name != ?"  # no write if unchanged
 _LOOKUP_SQL = """
 SELECT json_group_array(json_array(req.key, i.player_id, p.name))
 FROM json_each(?) AS req
@@ -64,7 +65,7 @@ def _create(conn: sqlite3.Connection, platform: str, user_id: str, name: str) ->
         (platform, user_id),
     ).fetchone()
     if row is not None:
-        conn.execute("UPDATE players SET name = ? WHERE id = ? AND name != ?", (name, row[0], name))
+        conn.execute(_RENAME_SQL, (name, row[0], name))
         return int(row[0])
     cursor = conn.execute(
         "INSERT INTO players (name, created_at) VALUES (?, ?)", (name, time.time())
@@ -112,9 +113,7 @@ class Players:
         return player_id
 
     async def _rename(self, player_id: int, name: str) -> None:
-        await self._db.write(
-            "UPDATE players SET name = ? WHERE id = ? AND name != ?", (name, player_id, name)
-        )
+        await self._db.write(_RENAME_SQL, (name, player_id, name))
 
     def _lookup(self, platform: str, user_id: str) -> asyncio.Future[tuple[int, str] | None]:
         """(player id, stored name), or None for a new sender, from one read shared by every
