@@ -200,8 +200,8 @@ def _bulk_answers(path: Path, n: int, players: int) -> None:
     )
     rounds = n // players + 1
     conn.executemany(
-        "INSERT INTO rounds VALUES "
-        "(?, 'q', 'discord', '100', '1', 'daily', '0,1,2', 0, NULL, NULL, NULL)",
+        "INSERT INTO rounds (id, question_id, platform, chat_id, community_id, kind, "
+        "choice_order, opened_at) VALUES (?, 'q', 'discord', '100', '1', 'daily', '0,1,2', 0)",
         ((f"r{i:010d}",) for i in range(rounds)),
     )
     rng = random.Random(3)

@@ -64,8 +64,8 @@ def _fill(path: Path, rounds: int) -> None:
         ((str(i), i) for i in range(1, PLAYERS + 1)),
     )
     conn.executemany(
-        "INSERT INTO rounds VALUES (?, ?, 'discord', '100', '1', 'daily', '0,1,2,3', 0, "
-        "NULL, NULL, NULL)",
+        "INSERT INTO rounds (id, question_id, platform, chat_id, community_id, kind, "
+        "choice_order, opened_at) VALUES (?, ?, 'discord', '100', '1', 'daily', '0,1,2,3', 0)",
         ((f"r{i:06d}", BANK.questions[i % len(BANK.questions)].id) for i in range(rounds)),
     )
     conn.execute("COMMIT")

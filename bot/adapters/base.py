@@ -16,10 +16,13 @@ from bot.core.bank.question_bank import QuestionBank
 from bot.core.common.errors import QuizError
 from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.texts import APOLOGY
+from bot.core.community import CommunityService
 from bot.core.daily.service import DailyService
 from bot.core.delivery import UpdateInbox
+from bot.core.games import GameService
 from bot.core.practice.service import PracticeService
 from bot.core.quiz import QuizService
+from bot.core.quiz.reports import ReportService
 
 
 class AdapterError(Exception):
@@ -50,6 +53,9 @@ class Services:
     daily: DailyService | None = None
     inbox: UpdateInbox | None = None
     metrics: Metrics = NO_METRICS  # commands and platform API errors are reported here
+    games: GameService | None = None  # /quiz
+    reports: ReportService | None = None  # the Report button, /report
+    community: CommunityService | None = None  # /questions ..., /propose, topic autocomplete
 
 
 def error_notice(error: BaseException, *, log: logging.Logger, what: str) -> str:

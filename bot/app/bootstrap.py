@@ -14,38 +14,50 @@ randomness), so the graph they test is the graph that runs.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
 from bot.adapters.base import Services
 from bot.config import Config
 from bot.core.bank.apkg import anki_files
+from bot.core.bank.library import Library
 from bot.core.bank.question_bank import QuestionBank, load_bank
 from bot.core.common.clock import Clock, SystemClock
 from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.timeparse import parse_time
+from bot.core.community import CommunityService, CommunityStore
+from bot.core.community import texts as community_texts
 from bot.core.daily.model import DailyDefaults
 from bot.core.daily.ports import DailyStore
 from bot.core.daily.service import DailyService
 from bot.core.delivery import UpdateInbox
+from bot.core.games import GameService, GameStore
+from bot.core.games import texts as games_texts
 from bot.core.practice import texts as practice_texts
 from bot.core.practice.grading import GradingRules
 from bot.core.practice.model_grading import ModelGrader, ModelGradingSettings
 from bot.core.practice.ports import PracticeStore
 from bot.core.practice.service import PracticeService, PracticeSettings
 from bot.core.quiz import QuizService, Store
+from bot.core.quiz.reports import ReportService, ReportStore
 from bot.storage.memory import (
+    MemoryCommunityStore,
     MemoryDailyStore,
+    MemoryGameStore,
     MemoryPracticeStore,
+    MemoryReportStore,
     MemoryStore,
     MemoryUpdateInbox,
 )
 from bot.storage.sqlite import (
     Database,
+    SqliteCommunityStore,
     SqliteDailyStore,
+    SqliteGameStore,
     SqlitePracticeStore,
     SqliteQuizStore,
+    SqliteReportStore,
     SqliteUpdateInbox,
 )
 
@@ -68,19 +80,26 @@ class App:
     practice: PracticeService
     daily: DailyService
     inbox: UpdateInbox  # Telegram's fetched updates until processed
+    games: GameService  # /quiz: group games (bot.jobs.games plays them in time)
     metrics: Metrics = NO_METRICS  # bot.ops.OpsMetrics when `[ops] listen` is set
     model_client: ChatCompletionsGrader | None = None  # `[grading] backend = "llm"`: closed here
+    reports: ReportService = field(kw_only=True)  # question reports; held_questions()
+    community: CommunityService = field(kw_only=True)  # a community's own questions, proposals
 
     @property
     def services(self) -> Services:
         """What the adapters serve."""
         return Services(
-            self.quiz, self.bank, self.practice, self.daily, self.inbox, metrics=self.metrics
-        )
+            self.quiz, self.bank, self.practice, self.daily, self.inbox, metrics=self.metrics,
+            games=self.games, reports=self.reports, community=self.community,
+        )  # fmt: skip
 
     async def open(self) -> None:
+        """Open the database, then load every community's own questions into the library
+        (so that looking a question up by id stays a dict lookup on the answer path)."""
         if self.database is not None:
             await self.database.open()
+        await self.community.load()
 
     async def close(self) -> None:
         """Stop practice's card writer (card updates not written yet stay pending in the
@@ -137,12 +156,12 @@ def build(
     inbox: UpdateInbox
     if storage == "memory":
         database = None
-        store, practice_store, daily_store = (
-            MemoryStore(),
-            MemoryPracticeStore(),
-            MemoryDailyStore(),
-        )
+        memory = MemoryStore()
+        store, practice_store, daily_store = memory, MemoryPracticeStore(), MemoryDailyStore()
+        game_store: GameStore = MemoryGameStore(memory)
         inbox = MemoryUpdateInbox()
+        report_store: ReportStore = MemoryReportStore()
+        community_store: CommunityStore = MemoryCommunityStore()
     else:
         database = database or Database(
             config.database.path, busy_timeout_ms=config.database.busy_timeout_ms,
@@ -151,6 +170,9 @@ def build(
         store = SqliteQuizStore(database)
         practice_store, daily_store = SqlitePracticeStore(database), SqliteDailyStore(database)
         inbox = SqliteUpdateInbox(database)
+        report_store = SqliteReportStore(database)
+        community_store = SqliteCommunityStore(database)
+        game_store = SqliteGameStore(database)
     quiz = QuizService(
         bank,
         store,
@@ -159,8 +181,13 @@ def build(
         round_ttl=config.quiz.round_ttl,
         ask_rate=ask_rate or (config.quiz.asks_per_minute, 60.0),
         rng=rng,
-        help_lines=practice_texts.HELP_LINES,
+        help_lines=(
+            *games_texts.HELP_LINES,
+            *community_texts.HELP_LINES,
+            *practice_texts.HELP_LINES,
+        ),
         metrics=metrics,
+        library=Library(bank),  # + each community's own questions, loaded when the app opens
     )
     p, g = config.practice, config.grading
     settings = PracticeSettings(
@@ -179,11 +206,15 @@ def build(
         exporter=anki_files, rng=practice_rng, metrics=metrics, model_grader=model_grader,
     )  # fmt: skip
     practice.attach()
+    reports = ReportService(quiz, report_store, players=store, clock=clock)
     d = config.daily
     daily = DailyService(
-        quiz, daily_store, bank=bank, results=store, clock=clock,
+        quiz, daily_store, bank=bank, results=store, clock=clock, held=reports.held_questions,
         defaults=DailyDefaults(parse_time(d.time), d.timezone, d.answer_window),
     )  # fmt: skip
+    games = GameService(quiz, game_store, clock=clock, rng=rng, held=reports.held_questions)
     return App(
-        config, bank, clock, database, store, quiz, practice, daily, inbox, metrics, model_client
-    )
+        config, bank, clock, database, store, quiz, practice, daily, inbox, games, metrics,
+        model_client, reports=reports,
+        community=CommunityService(quiz.library, community_store, players=store, clock=clock),
+    )  # fmt: skip

@@ -30,6 +30,7 @@ from bot.app.operations import listening, metrics_for
 from bot.config import Config
 from bot.core.bank.question_bank import load_bank
 from bot.core.delivery import Outbox
+from bot.core.games import GameEngine
 
 if TYPE_CHECKING:
     from bot.jobs.backup import Backups
@@ -117,13 +118,24 @@ async def run_jobs(app: App, adapters: list[Adapter], ready_timeout: float) -> N
             log.warning("daily: starting the scheduler before every platform is ready")
     paced = pace(outboxes)
     daily = DailyScheduler(app.daily, paced.values(), scheduler=scheduler, metrics=app.metrics)
+    games = GameEngine(app.games, paced)  # games post through the same paced outboxes
     scheduler.start()
-    try:  # practice's jobs and the backups run whatever happens to the daily question
+    try:  # practice's jobs, games and the backups run whatever happens to the daily question
         practice_jobs.schedule(scheduler, app.practice, paced, app.clock)
+        await _start_games(games)
         await _start_daily(daily)
         await asyncio.Event().wait()
     finally:  # the scheduler stops firing first; both let work in flight finish together
-        await asyncio.gather(scheduler.stop(), daily.stop())
+        await asyncio.gather(scheduler.stop(), daily.stop(), games.stop())
+
+
+async def _start_games(games: GameEngine) -> None:
+    """Play new games from now on and resume the running ones; if the running ones cannot
+    be read now (e.g. the database is busy), new games still play and the log says so."""
+    try:
+        await games.start()
+    except Exception as exc:
+        log.error("games: running games could not be resumed (%s); new games still play", exc)
 
 
 DAILY_START_RETRY = (5.0, 300.0)  # seconds: the first and the longest wait between attempts

@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _questions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     questions = command(
-        sub, "questions", help="check, count and export the question bank",
+        sub, "questions", help="check, count and export the bank; people's reports",
         examples=[("stackprep questions check", "validate the bank in use")],
     )  # fmt: skip
     group = questions.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -182,6 +182,32 @@ def _questions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     export.add_argument(
         "path", nargs="?", type=Path, help="a directory of question files (default: in use)"
     )
+    reports = command(
+        group, "reports", help="people's reports of wrong, unclear or outdated questions",
+        handler=_questions_reports,
+        description="List the reports people sent with the Report button (or /report), "
+        "grouped by question: its topic, how many are open, the count per reason and every "
+        "note. A question with 3 or more open reports is held out of daily picks and games "
+        "until `stackprep questions resolve` closes them.",
+        examples=[
+            ("stackprep questions reports --open", "what is waiting for you"),
+            ("stackprep questions reports", "everything, resolved reports too"),
+        ],
+    )  # fmt: skip
+    reports.add_argument("--open", action="store_true", help="only the open reports")
+    resolve = command(
+        group, "resolve", help="close a question's open reports with a note",
+        handler=_questions_resolve,
+        description="Close every open report of one question, with a note saying what was "
+        "done (fixed in the bank, or why it stays). The question goes back into daily picks "
+        "and games (a running bot sees it within a minute); people may report it again.",
+        examples=[
+            ('stackprep questions resolve dj-template-autoescape-default --note "fixed"',
+             "close its open reports"),
+        ],
+    )  # fmt: skip
+    resolve.add_argument("question_id", metavar="ID", help="the question's id")
+    resolve.add_argument("--note", required=True, help="what was done (at most 500 characters)")
 
 
 def _database(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -366,6 +392,18 @@ def _questions_export(args: argparse.Namespace, config: Config) -> int:
 
     path = args.path or config.quiz.questions_dir
     return bank.export(path, args.format, args.output, sys.stdout)
+
+
+def _questions_reports(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import reports
+
+    return asyncio.run(reports.list_reports(config, sys.stdout, open_only=args.open))
+
+
+def _questions_resolve(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import reports
+
+    return asyncio.run(reports.resolve(config, args.question_id, args.note, sys.stdout))
 
 
 def _db_migrate(args: argparse.Namespace, config: Config) -> int:

@@ -64,6 +64,8 @@ class PacedOutbox:
     ) -> None:
         self.platform = inner.platform
         self.inner = inner
+        # a native poll posted with a time limit closes by itself (Telegram): see GameEngine
+        self.closes_polls = bool(getattr(inner, "closes_polls", False))
         self.limits = limits
         self.max_retries = max_retries
         self.throttled = 0  # 429s answered by the platform

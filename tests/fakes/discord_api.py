@@ -7,7 +7,12 @@ lets a test push dispatches (INTERACTION_CREATE), keeps the messages the bot pos
 can click their buttons, and can be told to fail the next matching request (403, 429...), to
 hold one without ever answering (`hang_next`), to refuse the gateway for a while
 (`gateway_down`), to close it with a close code (`close_gateway`), or to revoke the token
-while the bot runs (`revoke_token`).
+while the bot runs (`revoke_token`). Files a member attaches to a command (`attachment`) are
+served at their URL on the same 127.0.0.1 server, as Discord's CDN serves them; one may come
+with a size that lies, and an endless one never ends unless the reader stops. The bot's DMs
+(`POST /users/@me/channels`, then messages into that channel) are kept like any message; a
+message sent with files (multipart) keeps its JSON part as the body and its files in
+`Recorded.files`.
 
 Traps it encodes (see design.md section 6): JSON responses carry `Content-Type` exactly
 `application/json`; a 429 is retried by discord.py only with a `Via` header; the interaction
@@ -24,7 +29,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +52,7 @@ from bot.core.practice.service import PracticeService
 from bot.core.quiz import Store
 from bot.core.quiz.service import QuizService
 from tests.fakes.app import SEED, make_app
+from tests.fakes.served import serve_bytes
 
 TOKEN = "fake-token-9f3c1e"
 APP_ID = 900000000000000001
@@ -82,6 +88,15 @@ class Recorded:
     status: int = 0
     message_id: int | None = None  # the message this request created, if any
     at: float = field(default_factory=time.monotonic)
+    raw: bytes = b""  # the body as sent
+    files: dict[str, bytes] = field(default_factory=dict)  # a multipart message's files
+
+
+@dataclass
+class _Served:
+    data: bytes
+    endless: bool  # repeat `data` until the reader hangs up (no Content-Length)
+    sent: int = 0  # bytes written so far
 
 
 @dataclass
@@ -91,6 +106,29 @@ class _Failure:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def _option_type(value: object) -> int:
+    """A slash command option's type as Discord sends it: attachment 11, boolean 5,
+    integer 4, string 3."""
+    if isinstance(value, dict):
+        return 11
+    return 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3
+
+
+def _multipart(raw: bytes, content_type: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """A multipart message (discord.py sends files so): its JSON part, and its files by name."""
+    boundary = content_type.split("boundary=", 1)[1].strip('"').encode()
+    body: dict[str, Any] = {}
+    files: dict[str, bytes] = {}
+    for part in raw.split(b"--" + boundary)[1:-1]:
+        head, _, content = part.partition(b"\r\n\r\n")
+        content = content.removesuffix(b"\r\n")
+        if b'name="payload_json"' in head:
+            body = json.loads(content)
+        elif found := re.search(rb'filename="([^"]+)"', head):
+            files[found.group(1).decode()] = content
+    return body, files
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -115,6 +153,8 @@ class FakeDiscord:
         self._token_channels: dict[str, str] = {}
         self._failures: list[_Failure] = []
         self._ids = itertools.count(1_000_000_000_000_000_000)
+        self.cdn: dict[str, _Served] = {}  # attachment path -> what is served there
+        self.downloads: list[str] = []  # attachment paths requested, in order
         self._seq = 0
         self._changed = asyncio.Condition()
         self._by_path: dict[tuple[str, str], list[Recorded]] = {}
@@ -130,6 +170,7 @@ class FakeDiscord:
     async def __aenter__(self) -> FakeDiscord:
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{path:.*}", self._attachment)
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -243,7 +284,7 @@ class FakeDiscord:
     def command(
         self,
         name: str,
-        options: dict[str, str | int] | None = None,
+        options: Mapping[str, object] | None = None,
         *,
         user: FakeUser,
         guild: bool = True,
@@ -253,20 +294,72 @@ class FakeDiscord:
     ) -> dict[str, Any]:
         """An application command interaction (slash command) as the gateway delivers it;
         in `channel` (e.g. `thread_channel()`) and with the bot's computed `app_permissions`
-        there, when given."""
+        there, when given. An option's value may be an `attachment(...)`: Discord sends its
+        id as the value and the file itself under `resolved.attachments`."""
         opts: list[dict[str, Any]] = [
-            {"name": k, "type": 4 if isinstance(v, int) else 3, "value": v}
+            {"name": k, "type": _option_type(v), "value": v["id"] if isinstance(v, dict) else v}
             for k, v in (options or {}).items()
         ]
         if subcommand is not None:
             opts = [{"name": subcommand, "type": 1, "options": opts}]
-        data = {"id": str(next(self._ids)), "name": name, "type": 1, "options": opts}
+        data: dict[str, Any] = {
+            "id": str(next(self._ids)), "name": name, "type": 1, "options": opts
+        }  # fmt: skip
+        files = {v["id"]: v for v in (options or {}).values() if isinstance(v, dict)}
+        if files:
+            data["resolved"] = {"attachments": files}
         payload = self._interaction(2, data, user, guild, channel["id"] if channel else None)
         if channel is not None:
             payload["channel"] = channel
         if app_permissions is not None:
             payload["app_permissions"] = str(app_permissions)
         return payload
+
+    def modal_submit(
+        self, custom_id: str, values: Mapping[str, str], *, user: FakeUser, guild: bool = True
+    ) -> dict[str, Any]:
+        """A modal's submission as the gateway delivers it: each field inside its label (type
+        18), a text input's text under `value`, a menu's choice under `values` (give it as
+        "menu:<choice>")."""
+        components = []
+        for n, (field_id, value) in enumerate(values.items()):
+            if value.startswith("menu:"):
+                inner = {"type": 3, "id": 2 * n + 2, "custom_id": field_id,
+                         "values": [value.removeprefix("menu:")]}  # fmt: skip
+            else:
+                inner = {"type": 4, "id": 2 * n + 2, "custom_id": field_id, "value": value}
+            components.append({"type": 18, "id": 2 * n + 1, "component": inner})
+        data = {"custom_id": custom_id, "components": components}
+        return self._interaction(5, data, user, guild)
+
+    def attachment(
+        self,
+        filename: str,
+        data: bytes,
+        *,
+        size: int | None = None,
+        content_type: str | None = "application/toml",
+        endless: bool = False,
+    ) -> dict[str, Any]:
+        """A file a member attached to a command, as Discord describes it (an option's value
+        for `command`), served at its `url` by this fake. `size` is what Discord says (the
+        real size unless given: a lie tests the bot's own limit); an `endless` file repeats
+        `data` for as long as the reader reads."""
+        attachment_id = next(self._ids)
+        path = f"{CHANNEL_ID}/{attachment_id}/{filename}"
+        self.cdn[path] = _Served(data, endless)
+        url = f"http://127.0.0.1:{self.port}/attachments/{path}"
+        payload: dict[str, Any] = {
+            "id": str(attachment_id), "filename": filename, "url": url, "proxy_url": url,
+            "size": len(data) if size is None else size, "ephemeral": True,
+        }  # fmt: skip
+        if content_type is not None:
+            payload["content_type"] = content_type
+        return payload
+
+    def served(self, attachment: dict[str, Any]) -> int:
+        """How many bytes of this attachment the fake has written to its readers so far."""
+        return self.cdn[attachment["url"].split("/attachments/", 1)[1]].sent
 
     def thread_channel(self, thread_id: int, *, forum_post: bool = False) -> dict[str, Any]:
         """A public thread of the study channel (or a post of a forum channel), as Discord
@@ -280,11 +373,13 @@ class FakeDiscord:
                                 "locked": False},
         }  # fmt: skip
 
-    def autocomplete(self, name: str, option: str, value: str, *, user: FakeUser) -> dict[str, Any]:
-        data = {
-            "id": str(next(self._ids)), "name": name, "type": 1,
-            "options": [{"name": option, "type": 3, "value": value, "focused": True}],
-        }  # fmt: skip
+    def autocomplete(
+        self, name: str, option: str, value: str, *, user: FakeUser, subcommand: str | None = None
+    ) -> dict[str, Any]:
+        opts: list[dict[str, Any]] = [{"name": option, "type": 3, "value": value, "focused": True}]
+        if subcommand is not None:
+            opts = [{"name": subcommand, "type": 1, "options": opts}]
+        data = {"id": str(next(self._ids)), "name": name, "type": 1, "options": opts}
         return self._interaction(4, data, user, True)
 
     def click(self, message_id: int, custom_id: str, *, user: FakeUser) -> dict[str, Any]:
@@ -360,6 +455,7 @@ class FakeDiscord:
         except ValueError:
             body = raw.decode("utf-8", "replace")
         record = Recorded(request.method, path, dict(request.query), body, dict(request.headers))
+        record.raw = raw
         for method, pattern in self._hangs:
             if method == record.method and pattern.fullmatch(path):
                 self._hangs.remove((method, pattern))
@@ -378,6 +474,9 @@ class FakeDiscord:
         return response
 
     def _respond(self, r: Recorded, request: web.Request) -> web.Response:
+        content_type = r.headers.get("Content-Type", "")
+        if isinstance(r.body, str) and content_type.startswith("multipart/"):
+            r.body, r.files = _multipart(r.raw, content_type)  # a message with attachments
         is_webhook = r.path.startswith(("/interactions/", "/webhooks/"))
         if not is_webhook and r.headers.get("Authorization") != f"Bot {self.token}":
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
@@ -402,11 +501,32 @@ class FakeDiscord:
             return _json(self._store_message(self._channel_of_token(m.group(1)), r.body or {}))
         if m := re.fullmatch(rf"/webhooks/{APP_ID}/([^/]+)/messages/@original", r.path):
             return web.Response(status=204) if r.method == "DELETE" else _json(self._any_message())
+        if r.method == "POST" and r.path == "/users/@me/channels":  # open a DM with a user
+            return _json(self._dm_channel(int((r.body or {}).get("recipient_id", 0))))
         if r.method == "POST" and (m := re.fullmatch(r"/channels/(\d+)/messages", r.path)):
             return self._create_message(m.group(1), r.body or {})
         if r.method == "PATCH" and (m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", r.path)):
             return self._edit_message(int(m.group(2)), r.body or {})
         return _json({"message": f"404: Not Found ({r.method} {r.path})", "code": 0}, 404)
+
+    def _dm_channel(self, user_id: int) -> dict[str, Any]:
+        """The DM channel between the bot and a user (the same one `_interaction` uses)."""
+        recipient = FakeUser(user_id, f"User {user_id}").payload()
+        return {"id": str(800000000000000000 + user_id), "type": 1, "recipients": [recipient],
+                "last_message_id": None}  # fmt: skip
+
+    async def _attachment(self, request: web.Request) -> web.StreamResponse:
+        """An attachment's bytes, as the CDN serves them (404 for an unknown one)."""
+        path = request.match_info["path"]
+        self.downloads.append(path)
+        served = self.cdn.get(path)
+        if served is None:
+            return web.Response(status=404, text="not found")
+
+        def sent(size: int) -> None:
+            served.sent += size
+
+        return await serve_bytes(request, served.data, endless=served.endless, sent=sent)
 
     def _bot_user(self) -> dict[str, Any]:
         return {"id": str(BOT_ID), "username": "stackprep", "discriminator": "0",
@@ -582,11 +702,15 @@ async def running_bot(
     setup: Callable[[DiscordAdapter], None] | None = None,
     practice: bool = False,
     daily: bool = False,
+    games: bool = False,
+    community: bool = False,
     **options: Any,
 ) -> AsyncIterator[RunningBot]:
     """The real DiscordAdapter over an app built by the real composition root on a SQLite
-    file, connected to `fake` until exit; with practice's and/or the daily question's
-    commands when asked (queued card updates are written before the database closes)."""
+    file, connected to `fake` until exit; with practice's, the daily question's, the group
+    quiz's and/or a community's own questions' commands when asked (queued card updates are
+    written before the database closes; a test plays games with its own GameEngine over
+    `adapter.outbox`)."""
     app = make_app(
         db_path.parent, db=db_path.name, bank=bank, clock=clock, ask_rate=ask_rate, seed=seed
     )
@@ -594,7 +718,9 @@ async def running_bot(
         tutor = app.practice if practice else None
         adapter = DiscordAdapter(
             Secret(fake.token), app.quiz, guild_ready_timeout=0.1, practice=tutor,
-            daily=app.daily if daily else None, **options,
+            daily=app.daily if daily else None, games=app.games if games else None,
+            community=app.community if community else None,
+            **{"reports": app.reports, **options},  # the Report button is on every result
         )  # fmt: skip
         if setup is not None:
             setup(adapter)

@@ -4,6 +4,13 @@
 The real `Application`, `ExtBot` and handlers run on top of it; only the HTTP transport is
 replaced. Errors are queued per method with `fail(...)` and come back as Telegram sends them
 (status code, description, parameters), so PTB maps them to its own exception types.
+
+Files members send the bot live in `BotFiles` (`FakeBotApi.documents`): `document(...)` makes
+the Document of a message (`document_message`), `getFile` answers for it, and
+`tests.fakes.telegram_server.serve_files` serves its bytes over HTTP on 127.0.0.1 at
+`/file/bot<token>/<file_path>`, as Telegram does (a size that lies, or an endless file, test
+the bot's own limit). sendDocument answers with a message and keeps what was uploaded
+(`uploads`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.adapters.telegram.adapter import TelegramAdapter, build_application
 from bot.adapters.telegram.commands import COMMANDS, CommandSpec
+from bot.adapters.telegram.sending import Budgets
 from bot.core.quiz.service import QuizService
 
 TOKEN = "123456:TEST-secret-token-value"  # a fake token for the loopback API
@@ -36,6 +44,16 @@ BOT_USER = {
     "supports_inline_queries": False,
 }
 GROUP_ID = -1001234
+# a person's private chat takes one message a second after a burst of 5 (sending.py), and the
+# bot 25 a second: a conversation in a test would wait for real, so it may send unpaced
+UNPACED = Budgets(
+    private_rate=1e4,
+    private_burst=1000,
+    group_burst=500,
+    group_count=1000,
+    overall_rate=1e4,
+    overall_burst=1000,
+)
 DATE = 1_764_590_400  # 2025-12-01T12:00:00Z
 
 _ADMIN_RIGHTS = dict.fromkeys(
@@ -46,6 +64,15 @@ _ADMIN_RIGHTS = dict.fromkeys(
         "can_delete_stories",
     ),
     False,
+)  # fmt: skip
+
+
+_RESTRICTED_RIGHTS = (
+    "can_send_messages", "can_send_audios", "can_send_documents", "can_send_photos",
+    "can_send_videos", "can_send_video_notes", "can_send_voice_notes", "can_send_polls",
+    "can_send_other_messages", "can_add_web_page_previews", "can_change_info",
+    "can_invite_users", "can_pin_messages", "can_manage_topics", "can_edit_tag",
+    "can_react_to_messages",
 )  # fmt: skip
 
 
@@ -61,6 +88,66 @@ class Call:
 # any minute per group; beyond, a 429 with the retry_after Telegram would give.
 OVERALL_PER_SECOND = 30
 GROUP_PER_MINUTE = 20
+
+
+@dataclass
+class StoredFile:
+    """One file a member sent: what getFile says about it and what is served at its path."""
+
+    file_id: str
+    path: str  # getFile's file_path
+    data: bytes
+    size: int | None  # file_size as Telegram reports it (None: left out)
+    endless: bool  # served as `data` repeated until the reader hangs up
+    sent: int = 0  # bytes written to readers so far
+
+
+@dataclass
+class BotFiles:
+    """The files of a Bot API double: Documents for messages, getFile, the download path."""
+
+    by_id: dict[str, StoredFile] = field(default_factory=dict)
+    downloads: list[tuple[str, str]] = field(default_factory=list)  # (token, path) requested
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def document(
+        self,
+        data: bytes,
+        *,
+        file_name: str = "questions.toml",
+        mime_type: str | None = "application/toml",
+        size: int | None = -1,
+        endless: bool = False,
+    ) -> dict[str, Any]:
+        """A Document as a message carries it; `size` is the file_size Telegram reports (the
+        real size by default, None to leave it out, or a lie)."""
+        number = next(self._ids)
+        file_id = f"BQACAgIAAx-doc-{number}"
+        reported = len(data) if size == -1 else size
+        self.by_id[file_id] = StoredFile(file_id, f"documents/file_{number}.toml", data,
+                                         reported, endless)  # fmt: skip
+        document: dict[str, Any] = {"file_id": file_id, "file_unique_id": f"AgAD-{number}",
+                                    "file_name": file_name}  # fmt: skip
+        if mime_type is not None:
+            document["mime_type"] = mime_type
+        if reported is not None:
+            document["file_size"] = reported
+        return document
+
+    def get_file(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """getFile's answer: the File with its file_path, or Telegram's error."""
+        stored = self.by_id.get(str(params.get("file_id")))
+        if stored is None:
+            return 400, {"ok": False, "error_code": 400,
+                         "description": "Bad Request: invalid file_id"}  # fmt: skip
+        result: dict[str, Any] = {"file_id": stored.file_id, "file_path": stored.path,
+                                  "file_unique_id": "AgAD-" + stored.file_id[-1]}  # fmt: skip
+        if stored.size is not None:
+            result["file_size"] = stored.size
+        return 200, {"ok": True, "result": result}
+
+    def at(self, path: str) -> StoredFile | None:
+        return next((f for f in self.by_id.values() if f.path == path), None)
 
 
 def _posting(method: str) -> bool:
@@ -104,6 +191,8 @@ class FakeBotApi(BaseRequest):
     throttled: list[Call] = field(default_factory=list)  # calls answered with a 429
     _chat_failures: dict[int, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     _posted: dict[int | None, deque[float]] = field(default_factory=dict)  # None: overall
+    documents: BotFiles = field(default_factory=BotFiles)  # files members sent (getFile)
+    uploads: list[tuple[str, str, bytes]] = field(default_factory=list)  # method, name, bytes
 
     # -- BaseRequest ------------------------------------------------------------------------
 
@@ -144,6 +233,13 @@ class FakeBotApi(BaseRequest):
             if status == 429:
                 self.throttled.append(call)
             return status, json.dumps(body).encode()
+        if name == "getFile":
+            status, answer = self.documents.get_file(params)
+            return status, json.dumps(answer).encode()
+        if name == "sendDocument" and request_data is not None:
+            for filename, content, _ in request_data.multipart_data.values():
+                data = content if isinstance(content, bytes) else content.read()
+                self.uploads.append((name, filename, data))
         if name == "getUpdates":
             await asyncio.sleep(0.005)  # a very short long poll
             served, self.updates = self.updates, []
@@ -222,14 +318,16 @@ class FakeBotApi(BaseRequest):
             poll = poll_json(poll_id, params)
             self._polls[poll_id] = poll
             return self._message(params["chat_id"], next(self._ids), poll=poll)
+        if name == "getChat":
+            return chat_full_info(int(params["chat_id"]))
+        if name == "sendDocument":
+            document = {"file_id": f"up-{next(self._ids)}", "file_unique_id": "up"}
+            return self._message(params["chat_id"], next(self._ids), document=document,
+                                 caption=params.get("caption"))  # fmt: skip
         if name == "stopPoll":
             return {**next(iter(self._polls.values())), "is_closed": True}
         if name == "getChatMember":
-            user = {"id": params["user_id"], "is_bot": False, "first_name": "Member"}
-            extra = _ADMIN_RIGHTS if self.member_status == "administrator" else {}
-            if self.member_status == "creator":
-                extra = {"is_anonymous": False}
-            return {"status": self.member_status, "user": user, **extra}
+            return chat_member(int(params["user_id"]), self.member_status)
         return True  # answerCallbackQuery, setMyCommands, deleteWebhook, ...
 
     @staticmethod
@@ -293,6 +391,33 @@ def chat(chat_id: int) -> dict[str, Any]:
     return {"id": chat_id, "type": "supergroup", "title": "Python interview prep"}
 
 
+def chat_member(user_id: int, status: str) -> dict[str, Any]:
+    """getChatMember's answer: a ChatMember with this status (and its rights, if any)."""
+    member = {"id": user_id, "is_bot": False, "first_name": "Member"}
+    extra: dict[str, Any] = _ADMIN_RIGHTS if status == "administrator" else {}
+    if status == "creator":
+        extra = {"is_anonymous": False}
+    if status == "restricted":
+        extra = {"is_member": True, "until_date": 0, **dict.fromkeys(_RESTRICTED_RIGHTS, False)}
+    return {"status": status, "user": member, **extra}
+
+
+def chat_full_info(chat_id: int) -> dict[str, Any]:
+    """getChat's answer (a ChatFullInfo) for `chat(chat_id)`."""
+    gifts = dict.fromkeys(
+        (
+            "unlimited_gifts",
+            "limited_gifts",
+            "unique_gifts",
+            "premium_subscription",
+            "gifts_from_channels",
+        ),
+        False,
+    )
+    return {**chat(chat_id), "accent_color_id": 0, "max_reaction_count": 11,
+            "accepted_gift_types": gifts}  # fmt: skip
+
+
 def user(user_id: int, first_name: str = "Ada", last_name: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
     if last_name:
@@ -322,6 +447,29 @@ def command(
             **message,
         },
     }
+
+
+def document_message(
+    document: dict[str, Any],
+    *,
+    caption: str | None = "/import",
+    chat_id: int = GROUP_ID,
+    user_id: int = 1,
+    first_name: str = "Ada",
+    message_id: int = 10,
+) -> dict[str, Any]:
+    """A message carrying a file (`BotFiles.document`), its caption a command when it starts
+    with "/" (Telegram marks it as a bot_command entity of the caption)."""
+    message: dict[str, Any] = {
+        "message_id": message_id, "date": DATE, "chat": chat(chat_id),
+        "from": user(user_id, first_name), "document": document,
+    }  # fmt: skip
+    if caption is not None:
+        message["caption"] = caption
+        if caption.startswith("/"):
+            length = len(caption.split()[0]) if caption.split() else 1
+            message["caption_entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    return {"update_id": next(_update_ids), "message": message}
 
 
 def press(

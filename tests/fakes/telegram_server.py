@@ -8,7 +8,10 @@ seconds (capped at LONG_POLL_CAP here) for one to arrive. So a bot that confirms
 processed loses updates when it is killed, as it would against Telegram.
 
 Sent messages and polls get ids; a test reads them back (`sent(...)`) to press the buttons or
-vote in the polls the bot posted.
+vote in the polls the bot posted. Files members sent (`documents`, see
+`tests.fakes.telegram_api.BotFiles`) are answered by getFile and served at
+`/file/bot<token>/<file_path>`, as Telegram serves them; `serve_files` serves them alone, for
+the in-process double (`FakeBotApi.documents`).
 """
 
 from __future__ import annotations
@@ -18,13 +21,22 @@ import contextlib
 import itertools
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from tests.fakes.telegram_api import BOT_USER, DATE, chat, poll_json
+from tests.fakes.served import serve_bytes
+from tests.fakes.telegram_api import (
+    BOT_USER,
+    DATE,
+    BotFiles,
+    chat,
+    chat_full_info,
+    chat_member,
+    poll_json,
+)
 
 LONG_POLL_CAP = 0.2  # seconds: tests need not wait for Telegram's real long polls
 
@@ -38,6 +50,8 @@ class BotApiServer:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     answered: Counter[str] = field(default_factory=Counter)  # callback query id -> answers
     polls: dict[str, int] = field(default_factory=dict)  # poll id -> chat, of polls sent
+    documents: BotFiles = field(default_factory=BotFiles)  # files members sent (getFile)
+    member_status: str = "member"  # what getChatMember says of anyone
     confirmed_below: int = 0
     activity: asyncio.Event = field(default_factory=asyncio.Event)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -76,6 +90,14 @@ class BotApiServer:
         elif method == "answerCallbackQuery":
             self.answered[str(params["callback_query_id"])] += 1
             result = True
+        elif method == "getChatMember":
+            result = chat_member(int(params["user_id"]), self.member_status)
+        elif method == "getChat":
+            result = chat_full_info(int(params["chat_id"]))
+        elif method == "getFile":
+            status, answer = self.documents.get_file(params)
+            return web.Response(text=json.dumps(answer), status=status,
+                                content_type="application/json")  # fmt: skip
         else:
             result = True
         body = json.dumps({"ok": True, "result": result})
@@ -122,12 +144,52 @@ async def serve_bot_api(server: H) -> AsyncIterator[tuple[H, str]]:
     127.0.0.1, and its base URL for `[telegram] api_base_url`."""
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", server.handle)
+    documents = getattr(server, "documents", None)
+    if isinstance(documents, BotFiles):
+        app.router.add_get("/file/bot{token}/{path:.*}", _file_handler(documents))
+    async with _listening(app) as base_url:
+        yield server, base_url
+
+
+@contextlib.asynccontextmanager
+async def _listening(app: web.Application) -> AsyncIterator[str]:
+    """`app` on a free port of 127.0.0.1, and the Bot API base URL there."""
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
     try:
-        yield server, f"http://127.0.0.1:{port}/bot"
+        yield f"http://127.0.0.1:{port}/bot"
     finally:
         await runner.cleanup()
+
+
+def _file_handler(
+    files: BotFiles,
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def download(request: web.Request) -> web.StreamResponse:
+        """A file's bytes at /file/bot<token>/<file_path> (404 for an unknown path)."""
+        path = request.match_info["path"]
+        files.downloads.append((request.match_info["token"], path))
+        stored = files.at(path)
+        if stored is None:
+            return web.Response(status=404, text="Not Found")
+
+        def sent(size: int) -> None:
+            stored.sent += size
+
+        return await serve_bytes(request, stored.data, endless=stored.endless, sent=sent)
+
+    return download
+
+
+@contextlib.asynccontextmanager
+async def serve_files(files: BotFiles) -> AsyncIterator[str]:
+    """Only the download path of `files` on a free port of 127.0.0.1 (for the in-process
+    `FakeBotApi`), and the `base_url` to build the application with: its file URL
+    (`.../file/bot`) is derived from it, while the API calls still go to the FakeBotApi."""
+    app = web.Application()
+    app.router.add_get("/file/bot{token}/{path:.*}", _file_handler(files))
+    async with _listening(app) as base_url:
+        yield base_url

@@ -21,6 +21,7 @@ from discord import app_commands
 
 from bot.adapters.base import AdapterError, Services, error_notice, outcome
 from bot.adapters.discord.commands import daily_commands, quiz_commands
+from bot.adapters.discord.community import DiscordCommunity
 from bot.adapters.discord.connection import (
     FIRST_RETRY,
     REST_TIMEOUT,
@@ -30,22 +31,27 @@ from bot.adapters.discord.connection import (
     stay_connected,
     why_failed,
 )
+from bot.adapters.discord.games import game_commands
 from bot.adapters.discord.interactions import ANY_INSTALL, EVERYWHERE, AnyCommand, Interaction, who
 from bot.adapters.discord.metered import api_trace, command_name
 from bot.adapters.discord.outbox import DiscordOutbox
 from bot.adapters.discord.practice import DiscordPractice
 from bot.adapters.discord.render import NO_MENTIONS, TokenButton, render
+from bot.adapters.discord.reports import DiscordReports
 from bot.core.common.errors import NotAllowed, QuizError
 from bot.core.common.identity import Platform
 from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.replies import Reply
 from bot.core.common.secret import Secret
 from bot.core.common.texts import notice_reply, unknown_command
+from bot.core.community import CommunityService, is_decision_token
 from bot.core.daily.service import DailyService
+from bot.core.games import GameService
 from bot.core.practice.service import PracticeService
 from bot.core.practice.tokens import is_practice_token
 from bot.core.quiz import Asked, QuizService
-from bot.core.quiz.tokens import NextToken, decode
+from bot.core.quiz.reports import ReportService
+from bot.core.quiz.tokens import NextToken, decode, is_report_token
 from bot.log import log_context
 
 log = logging.getLogger(__name__)
@@ -59,7 +65,8 @@ def create_adapter(token: Secret | None, services: Services) -> DiscordAdapter:
         raise AdapterError("set STACKPREP_DISCORD_TOKEN to the bot token to use Discord")
     return DiscordAdapter(
         token, services.quiz, practice=services.practice, daily=services.daily,
-        metrics=services.metrics,
+        metrics=services.metrics, reports=services.reports, games=services.games,
+        community=services.community,
     )  # fmt: skip
 
 
@@ -109,10 +116,14 @@ class StackprepClient(discord.Client):
         await self.adapter.on_button(interaction, token)
 
     async def on_interaction(self, interaction: Interaction) -> None:
-        """Every interaction, in a task of its own: practice's modal submissions."""
+        """Every interaction, in a task of its own: practice's and reports' modal submissions."""
         _log_ids(interaction)
         if self.adapter.practice is not None:
             await self.adapter.practice.on_interaction(interaction)
+        if self.adapter.reports is not None:
+            await self.adapter.reports.on_interaction(interaction)
+        if self.adapter.community is not None:  # the /propose form
+            await self.adapter.community.on_interaction(interaction)
 
     async def on_ready(self) -> None:
         log.info("discord: connected as %s (id %s)", self.user, self.user and self.user.id)
@@ -146,6 +157,9 @@ class DiscordAdapter:
         metrics: Metrics = NO_METRICS,
         rest_timeout_s: float = REST_TIMEOUT,
         first_retry: float = FIRST_RETRY,
+        reports: ReportService | None = None,
+        games: GameService | None = None,
+        community: CommunityService | None = None,
     ) -> None:
         self._token = token
         self.service = service
@@ -160,15 +174,24 @@ class DiscordAdapter:
         )
         self.tree = self.client.tree
         self.outbox = DiscordOutbox(self.client, rest_timeout_s)
-        self.add_commands(*quiz_commands(self, service))
+        self.add_commands(*quiz_commands(self, service, community))
         self.practice: DiscordPractice | None = None
         if practice is not None:  # /practice & co., practice buttons, the answer modal
             self.practice = DiscordPractice(self, practice)
             self.add_commands(*self.practice.commands())
             # its modal submissions reach it through StackprepClient.on_interaction
+        # the Report button's modal (its submissions also reach on_interaction)
+        self.reports = DiscordReports(self, reports) if reports is not None else None
         self.daily = daily
         if daily is not None:  # /daily, for server managers
-            self.add_commands(daily_commands(self, daily))
+            self.add_commands(daily_commands(self, daily, community))
+        self.games = games
+        if games is not None:  # /quiz start|stop|status (the GameEngine posts the games)
+            self.add_commands(game_commands(self, games, community))
+        # /questions ..., /propose (its form's submissions also reach on_interaction)
+        self.community = DiscordCommunity(self, community) if community is not None else None
+        if self.community is not None:
+            self.add_commands(*self.community.commands())
 
     def __repr__(self) -> str:
         return "DiscordAdapter(token=********)"
@@ -228,6 +251,12 @@ class DiscordAdapter:
     # -- answering interactions -------------------------------------------------------------
 
     async def on_button(self, interaction: Interaction, token: str) -> None:
+        if self.community is not None and is_decision_token(token):
+            await self.community.on_button(interaction, token)
+            return
+        if self.reports is not None and is_report_token(token):
+            await self.reports.on_button(interaction, token)
+            return
         if self.practice is not None and is_practice_token(token):
             await self.practice.on_button(interaction, token)
             return

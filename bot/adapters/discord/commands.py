@@ -7,6 +7,7 @@ Names, descriptions and choice labels come from the core's texts.
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
 import discord
@@ -20,11 +21,13 @@ from bot.core.common.errors import NotAllowed
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.common.replies import Reply
 from bot.core.common.timeparse import zone_names
+from bot.core.community import CommunityService
 from bot.core.daily import texts as daily_texts
 from bot.core.daily.service import DailyService
 from bot.core.quiz import QuizService, texts
 
 T = TypeVar("T")
+_LAST_WORD = re.compile(r"(.*[\s,])?([^\s,]*)", re.DOTALL)  # the words before, the last one
 THREADS = frozenset(
     {discord.ChannelType.public_thread, discord.ChannelType.private_thread,
      discord.ChannelType.news_thread}
@@ -55,10 +58,32 @@ class AdminGroup(app_commands.Group):
 
 async def topic_choices(bank: QuestionBank, current: str) -> list[app_commands.Choice[str]]:
     """The topic option's autocomplete (/question and /practice): up to 25 matches."""
+    return _bank_choices(bank, current)
+
+
+def _bank_choices(bank: QuestionBank, current: str) -> list[app_commands.Choice[str]]:
     return [
         app_commands.Choice(name=f"{t.title} ({t.slug})"[:100], value=t.slug)
         for t in bank.search_topics(current)
     ]
+
+
+def place_topic_choices(
+    community: CommunityService | None, bank: QuestionBank, interaction: Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """The topic autocomplete where `interaction` comes from: a server's own topics first,
+    marked as the server's (CommunityService.topic_choices), then the bot's."""
+    if community is None:
+        return _bank_choices(bank, current)
+    found = community.topic_choices(who(interaction)[2], current)
+    return [app_commands.Choice(name=c.label, value=c.slug) for c in found]
+
+
+def last_word(text: str) -> tuple[str, str]:
+    """(everything up to the last word, the last word) of a list typed with spaces or commas:
+    "alpha, be" -> ("alpha, ", "be")."""
+    found = _LAST_WORD.fullmatch(text)
+    return (found.group(1) or "", found.group(2)) if found else ("", text)
 
 
 async def zone_choices(current: str) -> list[app_commands.Choice[str]]:
@@ -68,7 +93,9 @@ async def zone_choices(current: str) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=z, value=z) for z in found[:25]]
 
 
-def quiz_commands(adapter: Responder, service: QuizService) -> list[AnyCommand]:
+def quiz_commands(
+    adapter: Responder, service: QuizService, community: CommunityService | None = None
+) -> list[AnyCommand]:
     describe = texts.COMMAND_DESCRIPTIONS
     options = texts.OPTION_DESCRIPTIONS
     levels = [app_commands.Choice(name=DIFFICULTY_NAMES[i], value=i) for i in (1, 2, 3)]
@@ -90,7 +117,7 @@ def quiz_commands(adapter: Responder, service: QuizService) -> list[AnyCommand]:
 
     @question.autocomplete("topic")
     async def topics_like(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return await topic_choices(service.bank, current)
+        return place_topic_choices(community, service.bank, interaction, current)
 
     @app_commands.command(name="topics", description=describe["topics"])
     async def topics(interaction: Interaction) -> None:
@@ -123,10 +150,13 @@ def quiz_commands(adapter: Responder, service: QuizService) -> list[AnyCommand]:
     return [question, topics, score, leaderboard, help_]
 
 
-def daily_commands(adapter: Responder, daily: DailyService) -> AdminGroup:
+def daily_commands(
+    adapter: Responder, daily: DailyService, community: CommunityService | None = None
+) -> AdminGroup:
     """/daily set|off|status|recap: hidden from members (default_permissions manage_guild,
     re-mappable by the server), checked again on every call by AdminGroup, and the core gets
-    the caller's Manage Server permission as well."""
+    the caller's Manage Server permission as well. The topics option completes its last word
+    (a server's own topics first, with `community`)."""
     d = daily_texts
     sub, option = d.SUBCOMMAND_DESCRIPTIONS, d.OPTION_DESCRIPTIONS
     group = AdminGroup(name="daily", description=d.COMMAND_DESCRIPTION[:100])
@@ -160,6 +190,15 @@ def daily_commands(adapter: Responder, daily: DailyService) -> AdminGroup:
             return
         work = daily.subscribe(chat, words, is_admin=admin)
         await adapter.serve(interaction, work, private=False, what="/daily set")
+
+    @set_.autocomplete("topics")
+    async def topics_like(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        head, last = last_word(current)
+        found = place_topic_choices(community, daily.quiz.bank, interaction, last)
+        return [
+            app_commands.Choice(name=f"{head}{c.name}"[:100], value=f"{head}{c.value}"[:100])
+            for c in found
+        ]
 
     @set_.autocomplete("timezone")
     async def zones(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:

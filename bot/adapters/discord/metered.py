@@ -15,7 +15,8 @@ import aiohttp
 from bot.core.common.identity import Platform
 from bot.core.common.metrics import Metrics
 
-_WORDS = {"button", "practice", "answer"}  # the fixed words of non-command `what`s
+# the fixed words of non-command `what`s
+_WORDS = {"button", "practice", "answer", "report", "form"}
 
 
 def api_trace(metrics: Metrics) -> aiohttp.TraceConfig:

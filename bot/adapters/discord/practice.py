@@ -80,6 +80,46 @@ def modal_text(components: Sequence[Mapping[str, Any]]) -> str:
     return ""
 
 
+async def send_with_file(
+    adapter: Responder,
+    interaction: Interaction,
+    work: Coroutine[Any, Any, tuple[Reply, list[discord.File]]],
+    *,
+    private: bool,
+) -> None:
+    """Defer, then answer with a Reply and its attachments (the chart, the Anki files, a
+    community's export), only to the person when `private`; a failing `work` gets the error
+    policy's reply instead."""
+    command = interaction.command.qualified_name if interaction.command else "file"
+    try:
+        await interaction.response.defer(ephemeral=private, thinking=True)
+    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+        work.close()  # nothing can be sent without the first response
+        log.warning(
+            "discord: could not defer interaction %s (guild %s): %s",
+            interaction.id, interaction.guild_id, why_failed(exc, adapter.rest_limit),
+        )  # fmt: skip
+        return
+    try:
+        reply, files = await work
+    except Exception as exc:
+        adapter.metrics.command(Platform.DISCORD.value, command, outcome(exc))
+        await adapter.deliver(interaction, adapter.notice(interaction, exc, f"/{command}"))
+        return
+    adapter.metrics.command(Platform.DISCORD.value, command, "ok")
+    rendered = render(reply)
+    try:
+        await interaction.followup.send(
+            **rendered.message_kwargs(), files=files, ephemeral=private, wait=True
+        )
+    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+        reason = why_failed(exc, adapter.rest_limit)
+        log.warning("discord: could not send a file: %s", reason)
+        await adapter.deliver(interaction, notice_reply(texts.file_not_sent(reason)))
+    finally:
+        rendered.release()
+
+
 class DiscordPractice:
     """Practice's commands, buttons and modal; the adapter registers `commands()` and routes
     modal submissions to `on_interaction` (see the module docstring)."""
@@ -135,36 +175,7 @@ class DiscordPractice:
     ) -> None:
         """Defer, then answer with a Reply and its attachments (the chart, the Anki files)."""
         _, _, chat = who(interaction)
-        private = not chat.is_private
-        command = interaction.command.qualified_name if interaction.command else "practice"
-        try:
-            await interaction.response.defer(ephemeral=private, thinking=True)
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            work.close()  # nothing can be sent without the first response
-            log.warning(
-                "discord: could not defer interaction %s (guild %s): %s",
-                interaction.id, interaction.guild_id, why_failed(exc, self.adapter.rest_limit),
-            )  # fmt: skip
-            return
-        try:
-            reply, files = await work
-        except Exception as exc:
-            self.adapter.metrics.command(Platform.DISCORD.value, command, outcome(exc))
-            notice = self.adapter.notice(interaction, exc, "practice command")
-            await self.adapter.deliver(interaction, notice)
-            return
-        self.adapter.metrics.command(Platform.DISCORD.value, command, "ok")
-        rendered = render(here(reply, chat))
-        try:
-            await interaction.followup.send(
-                **rendered.message_kwargs(), files=files, ephemeral=private, wait=True
-            )
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            reason = why_failed(exc, self.adapter.rest_limit)
-            log.warning("discord: could not send a practice file: %s", reason)
-            await self.adapter.deliver(interaction, notice_reply(texts.file_not_sent(reason)))
-        finally:
-            rendered.release()
+        await send_with_file(self.adapter, interaction, work, private=not chat.is_private)
 
     # -- commands ---------------------------------------------------------------------------
 

@@ -15,17 +15,19 @@ from typing import Any, Protocol, Self, assert_never, runtime_checkable
 
 import discord
 
-from bot.core.common.replies import Button, Code, Paragraph, Reply
+from bot.core.common.replies import Button, Code, Countdown, Link, Paragraph, Reply
 
 CONTENT_MAX = 2000  # Discord's message content limit
+URL_MAX = 512  # a link button's URL
 NO_MENTIONS = discord.AllowedMentions.none()
 
-# The core's button tokens: `a1.<round>.<label>`, `n1.<topic>.<difficulty>` and practice's
-# `p1.<kind>.<ref>[.<value>]`. The template is deliberately wider than the valid tokens (any
+# The core's button tokens: `a1.<round>.<label>`, `n1.<topic>.<difficulty>`, reports'
+# `r1.<round>[.<word>]`, practice's `p1.<kind>.<ref>[.<value>]` and a proposal's decision
+# `cq1.<proposal>.<a|r>`. The template is deliberately wider than the valid tokens (any
 # version, any payload), so that stale, truncated or tampered ids in our namespace still reach
-# the core and get its clear "no longer open" answer instead of Discord's silent "This
-# interaction failed".
-TOKEN_TEMPLATE = r"(?P<token>[anp]\d{1,2}\.[^\s]{0,96})"  # noqa: S105 - a pattern, no secret
+# the core and get its clear answer ("no longer open", "not valid") instead of Discord's
+# silent "This interaction failed".
+TOKEN_TEMPLATE = r"(?P<token>(?:[anpr]|cq)\d{1,2}\.[^\s]{0,96})"  # noqa: S105 - a pattern
 
 _LEADING_NUMBER = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
 _LANGUAGE = re.compile(r"[^A-Za-z0-9+#-]")
@@ -53,6 +55,11 @@ def render_text(reply: Reply) -> str:
                     parts.append(f"**{escape(text)}**" if bold else escape(text))
             case Code(text=code, language=language):
                 parts.append(code_block(code, language))
+            case Countdown(label=label, until=until):
+                # the client shows "in 25 seconds" and counts it down itself: no edits
+                parts.append(f"⏱ {escape(label)} <t:{int(until.timestamp())}:R>")
+            case Link():
+                pass  # a link button in the view (build_view), never a link in the text
             case _:
                 assert_never(block)
     return fit("\n\n".join(parts) or "\u200b", CONTENT_MAX)
@@ -70,15 +77,30 @@ def fit(text: str, limit: int) -> str:
     return cut[:limit]
 
 
+def links(reply: Reply) -> list[Link]:
+    """The Reply's links that a link button can carry (https, within Discord's 512)."""
+    return [
+        b
+        for b in reply.blocks
+        if isinstance(b, Link) and b.url.startswith("https://") and len(b.url) <= URL_MAX
+    ]
+
+
 def build_view(reply: Reply) -> discord.ui.View | None:
-    """Answer buttons (row 0) and action buttons such as "Next question" (row 1), or None."""
-    if not reply.choices and not reply.actions:
+    """Answer buttons (row 0), then action buttons such as "Next question" and "Report" and
+    the "Learn more" link buttons (row 1; the links on row 2 if row 1 would be full), or
+    None."""
+    found = links(reply)
+    if not reply.choices and not reply.actions and not found:
         return None
     view = discord.ui.View(timeout=None)
     for button in reply.choices:
         view.add_item(TokenButton.make(button, discord.ButtonStyle.primary, row=0))
     for button in reply.actions:
         view.add_item(TokenButton.make(button, discord.ButtonStyle.secondary, row=1))
+    row = 1 if len(reply.actions) + len(found) <= 5 else 2  # five buttons to a row
+    for link in found:
+        view.add_item(discord.ui.Button(label=link.label[:80], url=link.url, row=row))
     return view
 
 

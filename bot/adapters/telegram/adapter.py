@@ -25,7 +25,6 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatMemberStatus
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
@@ -41,8 +40,11 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.adapters.base import AdapterError, Services, error_notice, outcome
+from bot.adapters.telegram import community as community_handlers
 from bot.adapters.telegram import practice as practice_handlers
+from bot.adapters.telegram import reports as report_handlers
 from bot.adapters.telegram.commands import COMMANDS, DAILY_COMMAND
+from bot.adapters.telegram.games import QUIZ_COMMAND
 from bot.adapters.telegram.incoming import (
     App,
     CommandSpec,
@@ -50,6 +52,7 @@ from bot.adapters.telegram.incoming import (
     chat_ref,
     display_name,
     incoming,
+    is_admin,
     thread_of,
     user_ref,
 )
@@ -64,12 +67,15 @@ from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.replies import Reply
 from bot.core.common.secret import Secret
 from bot.core.common.texts import unknown_command
+from bot.core.community import CommunityService
 from bot.core.daily.service import DailyService
 from bot.core.delivery import UpdateInbox
+from bot.core.games import GameService
 from bot.core.practice.service import PracticeService
 from bot.core.practice.tokens import is_practice_token
 from bot.core.quiz import Asked, QuizService, texts
-from bot.core.quiz.tokens import is_next_token
+from bot.core.quiz.reports import ReportService
+from bot.core.quiz.tokens import is_next_token, is_report_token
 from bot.log import log_context
 
 log = logging.getLogger(__name__)
@@ -92,8 +98,8 @@ def build_application(
     Both transports (PTB's defaults unless given) report the Bot API's error answers to
     `metrics`; getUpdates' also keeps `reach` (whether the Bot API answers)."""
     builder: Any = ApplicationBuilder().token(token).job_queue(None).concurrent_updates(True)
-    if base_url:
-        builder = builder.base_url(base_url)
+    if base_url:  # and its file server beside it (the path members' files come from)
+        builder = builder.base_url(base_url).base_file_url(community_handlers.file_base(base_url))
     request = MeteredRequest(request or HTTPXRequest(connection_pool_size=256), metrics)
     polling = get_updates_request or HTTPXRequest(connection_pool_size=1)
     builder = builder.request(request).get_updates_request(MeteredRequest(polling, metrics, reach))
@@ -110,6 +116,9 @@ class TelegramAdapter:
     commands: Sequence[CommandSpec] = COMMANDS
     practice: PracticeService | None = None  # /practice & co. and free-text answers in DMs
     daily: DailyService | None = None  # /daily set|off|status|recap for group admins
+    games: GameService | None = None  # /quiz (bot/adapters/telegram/games.py)
+    reports: ReportService | None = None  # the Report button, its reasons and note replies
+    community: CommunityService | None = None  # /questions, /import, /propose (community.py)
     inbox: UpdateInbox | None = None  # fetched updates until processed; run() needs one
     backoff: Backoff = field(default_factory=Backoff)  # retries of an unreachable Bot API
     metrics: Metrics = NO_METRICS  # handled updates by command and outcome
@@ -127,8 +136,14 @@ class TelegramAdapter:
         self.outbox = TelegramOutbox(self.app.bot, self.service)
         self.app.add_handler(TypeHandler(Update, _log_ids), group=-1)  # first, for every update
         only_new = filters.UpdateType.MESSAGE
+        if self.reports is not None:  # before practice's: a reply to the note prompt
+            self.app.add_handler(MessageHandler(report_handlers.NOTE_REPLIES, self._on_note))
         if self.daily is not None:
             self.commands = (*self.commands, DAILY_COMMAND)
+        if self.games is not None:
+            self.commands = (*self.commands, QUIZ_COMMAND)
+        if self.community is not None:  # before practice's and the table: /import, proposals
+            self.commands = (*self.commands, *community_handlers.install(self))
         if self.practice is not None:
             self.commands = (*self.commands, *practice_handlers.PRACTICE_COMMANDS)
             private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & only_new
@@ -232,12 +247,7 @@ class TelegramAdapter:
         )
 
     async def require_admin(self, inc: Incoming, command: str) -> None:
-        if inc.chat.is_private:
-            raise NotAllowed(texts.group_admins_only(command))
-        if inc.anonymous_admin:
-            return
-        member = await self.app.bot.get_chat_member(inc.chat_id, int(inc.user.user_id))
-        if member.status not in {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}:
+        if not await is_admin(self.app, inc):
             raise NotAllowed(texts.group_admins_only(command))
 
     # -- handlers ---------------------------------------------------------------------------
@@ -288,6 +298,10 @@ class TelegramAdapter:
             if self.practice is not None and is_practice_token(query.data):
                 await practice_handlers.on_button(self, query, chat_id)
                 return
+            if self.reports is not None and is_report_token(query.data):
+                thread = thread_of(message) if isinstance(message, Message) else None
+                await report_handlers.on_button(self, query, chat_id, thread)
+                return
             if is_next_token(query.data) and not self.sending.has_room(chat_id):
                 await query.answer(BUSY, show_alert=True)  # before a round is opened unseen
                 return
@@ -319,6 +333,13 @@ class TelegramAdapter:
         if self._has_room(inc.chat_id, inc.thread_id):
             await self._handle(update, lambda: practice_handlers.answer(self, inc, text), inc)
 
+    async def _on_note(self, update: Update, context: Context) -> None:
+        inc, message = incoming(update, []), update.effective_message
+        if inc is None or not isinstance(message, Message):
+            return
+        if self._has_room(inc.chat_id, inc.thread_id):
+            await self._handle(update, lambda: report_handlers.note(self, inc, message), inc)
+
     async def _on_poll_answer(self, update: Update, context: Context) -> None:
         answer = update.poll_answer
         if answer is None or answer.user is None or not answer.option_ids:
@@ -337,7 +358,7 @@ class TelegramAdapter:
                 raise
             # The poll shows right/wrong itself. The core offers a next step only in private
             # rounds; then follow up in the DM (a private chat's id is the user's id).
-            if reply.actions:
+            if any(is_next_token(b.token) for b in reply.actions):
                 self.later(voter.id, lambda: self.outbox.send_reply(voter.id, reply))
 
         await self._handle(update, work, None)
@@ -428,6 +449,8 @@ class TelegramAdapter:
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("telegram: update %s failed", update_id, exc_info=context.error)
 
+    handle, has_room = _handle, _has_room  # the guard, for handlers of other modules (Guarded)
+
 
 async def _tell(tell: Callable[[str], Awaitable[object]] | None, text: str) -> None:
     if tell is None:
@@ -470,5 +493,6 @@ def create_adapter(
     )  # fmt: skip
     return TelegramAdapter(
         services.quiz, app, practice=services.practice, daily=services.daily,
-        inbox=services.inbox, metrics=services.metrics, reach=reach,
+        inbox=services.inbox, metrics=services.metrics, reach=reach, reports=services.reports,
+        games=services.games, community=services.community,
     )  # fmt: skip

@@ -1,6 +1,7 @@
 """What a Telegram command handler gets: the command (`Incoming`), its table entry
 (`CommandSpec`), and the `Host` that runs it (the adapter, as a protocol, so command modules
-never import the adapter itself)."""
+never import the adapter itself); `Guarded`, the adapter as handlers registered outside the
+table use it."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from telegram import Chat, Message, Update, User
-from telegram.constants import ChatType
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import Application
 
 from bot.adapters.telegram.outbox import TelegramOutbox
 from bot.core.common.identity import ChatRef, Platform, UserRef
 from bot.core.common.replies import Reply
+from bot.core.community import CommunityService
 from bot.core.daily.service import DailyService
+from bot.core.games import GameService
 from bot.core.practice.service import PracticeService
 from bot.core.quiz import QuizService
+from bot.core.quiz.reports import ReportService
 
 NAME_MAX = 64
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -48,6 +52,9 @@ class Host(Protocol):
     service: QuizService
     practice: PracticeService | None
     daily: DailyService | None
+    games: GameService | None
+    reports: ReportService | None
+    community: CommunityService | None
     outbox: TelegramOutbox
     app: App
 
@@ -56,6 +63,22 @@ class Host(Protocol):
     async def say(self, inc: Incoming, text: str) -> None: ...
 
     def later(self, chat_id: int, send: Callable[[], Awaitable[object]]) -> None: ...
+
+
+class Guarded(Host, Protocol):
+    """The adapter as a module registering its own handlers needs it (community.py,
+    proposing.py): one update's work run under the adapter's guard (the error policy; what
+    it sends collected and queued on its chats), and whether a chat's queue takes more.
+    `tell`: an Incoming (a message quoting it) or how to tell the person (an alert)."""
+
+    async def handle(
+        self,
+        update: Update,
+        work: Callable[[], Awaitable[None]],
+        tell: Incoming | Callable[[str], Awaitable[object]] | None,
+    ) -> None: ...
+
+    def has_room(self, chat_id: int, thread_id: int | None) -> bool: ...
 
 
 CommandFn = Callable[[Host, Incoming], Awaitable[None]]
@@ -69,6 +92,17 @@ class CommandSpec:
     aliases: tuple[str, ...] = ()
     admin: bool = False  # group admins only, and listed only for them
     listed: bool = True
+
+
+async def is_admin(app: App, inc: Incoming) -> bool:
+    """Whether the sender is an admin of the group (owner or administrator, by getChatMember
+    on every use; an admin posting anonymously as the group is one); never in a private chat."""
+    if inc.chat.is_private:
+        return False
+    if inc.anonymous_admin:
+        return True
+    member = await app.bot.get_chat_member(inc.chat_id, int(inc.user.user_id))
+    return member.status in {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 
 
 def user_ref(user: User) -> UserRef:

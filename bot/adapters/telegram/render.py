@@ -14,17 +14,22 @@ from typing import assert_never
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.core.common.replies import Block, Code, Paragraph, Reply
+from bot.core.common.replies import Block, Code, Countdown, Link, Paragraph, Reply
 
 MESSAGE_MAX = 4096
 ALERT_MAX = 200
 CALLBACK_DATA_MAX = 64
+URL_MAX = 2048  # a link's URL kept in the text
 _SEPARATOR = "\n\n"
 _LANGUAGE_RE = re.compile(r"[a-z0-9+#-]{1,20}")
 
 
 def escape(text: str) -> str:
     return html.escape(text, quote=False)
+
+
+def _host(url: str) -> str:
+    return url.removeprefix("https://").removeprefix("http://").split("/", 1)[0][:100]
 
 
 def utf16_len(text: str) -> int:
@@ -51,6 +56,18 @@ def _block(block: Block, limit: int) -> tuple[str, int]:
             visible = _fit(code.strip("\n"), limit)
             attr = f' class="language-{language}"' if _LANGUAGE_RE.fullmatch(language) else ""
             markup = f"<pre><code{attr}>{escape(visible)}</code></pre>"
+        case Countdown() as countdown:
+            visible = _fit(f"⏱ {countdown.text}", limit)
+            markup = escape(visible)
+        case Link(label=label, url=url):
+            # a link in the text (the senders turn link previews off), its host beside it
+            host = _host(url)
+            visible = f"{label} ({host})"
+            if url.startswith("https://") and len(url) <= URL_MAX:
+                href = html.escape(url, quote=True)
+                markup = f'<a href="{href}">{escape(label)}</a> ({escape(host)})'
+            else:
+                markup = escape(visible)
         case _:
             assert_never(block)
     return markup, utf16_len(visible)

@@ -120,7 +120,9 @@ def _str_list(value: object) -> list[str] | None:
     return [v.strip() for v in value]
 
 
-def _parse_choices(raw: object, where: str, issues: _Issues) -> tuple[AnswerChoice, ...]:
+def _parse_choices(
+    raw: object, where: str, issues: _Issues, community: bool = False
+) -> tuple[AnswerChoice, ...]:
     if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
         issues.add(where, "'choices' must be a list of tables ([[questions.choices]])")
         return ()
@@ -137,7 +139,7 @@ def _parse_choices(raw: object, where: str, issues: _Issues) -> tuple[AnswerChoi
         if why is not None and (not isinstance(why, str) or len(why.strip()) > MAX_WHY):
             issues.add(cw, f"'why' must be a string of at most {MAX_WHY} characters")
             why = None
-        if not correct and not why:
+        if not correct and not why and not community:
             issues.add(cw, "a wrong choice needs a one-line 'why'")
         choices.append(AnswerChoice(text, correct, why.strip() if why else None))
     if not 3 <= len(choices) <= 4:
@@ -194,7 +196,11 @@ def _parse_misconceptions(raw: object, where: str, issues: _Issues) -> tuple[Mis
     return tuple(found)
 
 
-def _parse_question(raw: dict[str, Any], topic: str, n: int, issues: _Issues) -> Question | None:
+def _parse_question(
+    raw: dict[str, Any], topic: str, n: int, issues: _Issues, community: bool = False
+) -> Question | None:
+    """One question; `community`: a community's own (multiple choice only: the free-text
+    fields, references and the wrong choices' 'why' are optional, checked when present)."""
     qid = raw.get("id")
     if not isinstance(qid, str) or not ID_RE.match(qid):
         issues.add(f"question {n}", f"'id' must be a slug matching {ID_RE.pattern}, got {qid!r}")
@@ -207,7 +213,8 @@ def _parse_question(raw: dict[str, Any], topic: str, n: int, issues: _Issues) ->
         difficulty = 1
     prompt = _text(raw, "prompt", qid, issues, MAX_PROMPT) or ""
     explanation = _text(raw, "explanation", qid, issues, MAX_EXPLANATION) or ""
-    model_answer = _text(raw, "model_answer", qid, issues, 2000) or ""
+    optional = community and "model_answer" not in raw
+    model_answer = "" if optional else _text(raw, "model_answer", qid, issues, 2000) or ""
     sentences = count_sentences(model_answer)
     if model_answer and not 2 <= sentences <= 6:
         issues.add(qid, f"'model_answer' must be 2-6 sentences, has {sentences}")
@@ -219,8 +226,8 @@ def _parse_question(raw: dict[str, Any], topic: str, n: int, issues: _Issues) ->
     if not isinstance(language, str) or not SLUG_RE.match(language):
         issues.add(qid, "'language' must be a short lowercase name such as python or sql")
         language = "python"
-    references = _str_list(raw.get("references"))
-    if not references:
+    references = _str_list(raw.get("references", [] if community else None))
+    if references is None or (not references and not community):
         issues.add(qid, "needs at least one reference to official documentation")
         references = []
     for ref in references:
@@ -231,8 +238,10 @@ def _parse_question(raw: dict[str, Any], topic: str, n: int, issues: _Issues) ->
     if tag_list is None or not all(SLUG_RE.match(t) for t in tag_list):
         issues.add(qid, "'tags' must be a list of lowercase slugs")
         tag_list = []
-    choices = _parse_choices(raw.get("choices"), qid, issues)
-    key_points = _parse_key_points(raw.get("key_points"), model_answer, qid, issues)
+    choices = _parse_choices(raw.get("choices"), qid, issues, community)
+    key_points: tuple[KeyPoint, ...] = ()
+    if not community or "key_points" in raw:
+        key_points = _parse_key_points(raw.get("key_points"), model_answer, qid, issues)
     misconceptions = _parse_misconceptions(raw.get("misconceptions"), qid, issues)
     if len(issues.items) > before:
         return None
@@ -245,23 +254,35 @@ def _parse_question(raw: dict[str, Any], topic: str, n: int, issues: _Issues) ->
 
 
 def parse_topic_file(
-    text: str, filename: str, loads: Callable[[str], dict[str, Any]] = tomllib.loads
+    text: str,
+    filename: str,
+    loads: Callable[[str], dict[str, Any]] = tomllib.loads,
+    *,
+    community: bool = False,
 ) -> ParsedFile:
     """Parse one `questions/<topic>.toml`; every problem is reported with file and question id.
-    `loads` reads the TOML (a cache of parsed files may stand in for tomllib)."""
-    issues = _Issues(filename)
+    `loads` reads the TOML (a cache of parsed files may stand in for tomllib); `community`:
+    a community's own file (see parse_topic_data)."""
     try:
         data = loads(text)
     except tomllib.TOMLDecodeError as exc:
-        issues.add(None, f"not valid TOML: {exc}")
-        return ParsedFile(None, (), tuple(issues.items))
+        return ParsedFile(None, (), (f"{filename}: not valid TOML: {exc}",))
+    return parse_topic_data(data, filename, community=community)
+
+
+def parse_topic_data(data: dict[str, Any], filename: str, *, community: bool = False) -> ParsedFile:
+    """Validate one topic file's parsed TOML. `community`: a community's own questions, which
+    only multiple choice reaches: `model_answer`, `key_points`, `misconceptions`, `references`
+    and a wrong choice's `why` are optional (checked when present), and the file may have any
+    name (the topic is its `topic`)."""
+    issues = _Issues(filename)
     _unknown_keys(data, _FILE_KEYS, "file", issues)
     stem = filename.rsplit("/", 1)[-1].removesuffix(".toml")
     slug = data.get("topic")
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         issues.add(None, f"'topic' must be a lowercase slug, got {slug!r}")
-        slug = stem
-    elif slug != stem:
+        slug = stem if SLUG_RE.match(stem) else "topic"
+    elif slug != stem and not community:
         issues.add(None, f"'topic' is {slug!r} but the file is named {stem}.toml")
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
@@ -271,7 +292,9 @@ def parse_topic_file(
     if not isinstance(raw_questions, list) or not all(isinstance(q, dict) for q in raw_questions):
         issues.add(None, "'questions' must be a list of tables ([[questions]])")
         raw_questions = []
-    questions = [_parse_question(q, slug, n, issues) for n, q in enumerate(raw_questions, 1)]
+    questions = [
+        _parse_question(q, slug, n, issues, community) for n, q in enumerate(raw_questions, 1)
+    ]
     return ParsedFile(
         Topic(slug, title.strip()), tuple(q for q in questions if q), tuple(issues.items)
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +19,44 @@ class Code:
     language: str = "python"
 
 
-Block = Paragraph | Code
+@dataclass(frozen=True, slots=True)
+class Countdown:
+    """A deadline, shown the way each platform counts down best (Discord: a timestamp the
+    client counts down itself, so the message is never edited to tick)."""
+
+    label: str  # e.g. "Closes"
+    until: datetime  # aware, UTC
+
+    @property
+    def text(self) -> str:
+        """Plain text: the time of day in UTC (Telegram, logs, tests)."""
+        return f"{self.label} at {self.until:%H:%M:%S} UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link to read more (a question's first reference): Discord shows a link button,
+    Telegram a link in the text (previews off), the console the URL. Never markdown in text."""
+
+    label: str  # e.g. "Learn more"
+    url: str  # https (the bank's validator refuses anything else)
+
+    @property
+    def text(self) -> str:
+        """Plain text: the label and the URL (console, logs, tests)."""
+        return f"{self.label}: {self.url}"
+
+
+LEARN_MORE = "Learn more"
+
+
+def learn_more(references: Sequence[str]) -> tuple[Link, ...]:
+    """The "Learn more" link to a question's first reference; none without an https one."""
+    first = references[0] if references else ""
+    return (Link(LEARN_MORE, first),) if first.startswith("https://") else ()
+
+
+Block = Paragraph | Code | Countdown | Link
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +89,7 @@ class QuizPoll:
     options: tuple[str, ...]
     correct_index: int
     explanation: str
+    open_seconds: int | None = None  # closes by itself this long after posting (a game's)
 
 
 POLL_QUESTION_MAX = 300

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import date
 
 from bot.core.bank.question_bank import QuestionBank
@@ -13,7 +14,15 @@ from bot.core.common.errors import EmptyBank
 from bot.core.daily import texts
 
 
-def daily_pool(bank: QuestionBank, topics: Iterable[str], difficulty: int | None) -> list[Question]:
+def daily_pool(
+    bank: QuestionBank,
+    topics: Iterable[str],
+    difficulty: int | None,
+    held: AbstractSet[str] = frozenset(),
+) -> list[Question]:
+    """The questions a place's filters allow, without the `held` ones (reported, awaiting an
+    operator: bot/core/quiz/reports.py), unless nothing else is left: a place's schedule is
+    never stopped by reports."""
     wanted = set(topics)
     pool = [
         q
@@ -22,7 +31,8 @@ def daily_pool(bank: QuestionBank, topics: Iterable[str], difficulty: int | None
     ]
     if not pool:
         raise EmptyBank(texts.NO_QUESTIONS_FOR_FILTERS)
-    return sorted(pool, key=lambda q: q.id)
+    kept = [q for q in pool if q.id not in held] if held else pool
+    return sorted(kept or pool, key=lambda q: q.id)
 
 
 def _cycle_order(ids: tuple[str, ...], cycle: int) -> list[str]:

@@ -52,6 +52,7 @@ from bot.core.quiz import (
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Subscription], None]
+HeldQuestions = Callable[[], Awaitable[frozenset[str]]]  # ReportService.held_questions
 RECAP_SIZE = 5
 
 
@@ -93,9 +94,11 @@ class DailyService:
         clock: Clock | None = None,
         defaults: DailyDefaults | None = None,
         max_attempts: int = 4,
+        held: HeldQuestions | None = None,
     ) -> None:
         """`quiz` opens and finds the daily rounds; `results` (the quiz's store) gives a
-        round's stats and a week's top players for reveals and recaps."""
+        round's stats and a week's top players for reveals and recaps; `held`: the question
+        ids that picks leave out (reported ones awaiting an operator)."""
         self.quiz = quiz
         self.store = store
         self.bank = bank
@@ -103,6 +106,7 @@ class DailyService:
         self.defaults = defaults or DailyDefaults()
         self.clock = clock or SystemClock()
         self.max_attempts = max_attempts
+        self._held = held
         self._listeners: list[Listener] = []
 
     def on_change(self, listener: Listener) -> None:
@@ -147,8 +151,9 @@ class DailyService:
         """`/daily set [HH:MM] [timezone] [topics] [difficulty] [window]`: the full schedule;
         what is left out comes from the defaults (the weekly recap setting is kept)."""
         self._require_admin(chat, is_admin)
-        args = parse_set_args(words, self.bank)
-        daily_pool(self.bank, args.topics, args.difficulty)  # EmptyBank if nothing fits
+        bank = self.quiz.library.for_scope(chat.scope)  # this community's own topics too
+        args = parse_set_args(words, bank)
+        daily_pool(bank, args.topics, args.difficulty)  # EmptyBank if nothing fits
         existing = await self.store.subscription_for(chat)
         now = self.clock.now()
         sub = Subscription(
@@ -200,8 +205,11 @@ class DailyService:
 
     # -- runs (called by the scheduler) -----------------------------------------------------
 
-    def question_for(self, sub: Subscription, day: date) -> Question:
-        return daily_pick(daily_pool(self.bank, sub.topics, sub.difficulty), day)
+    def question_for(
+        self, sub: Subscription, day: date, held: frozenset[str] = frozenset()
+    ) -> Question:
+        bank = self.quiz.library.for_scope(sub.chat.scope)  # its community's own questions too
+        return daily_pick(daily_pool(bank, sub.topics, sub.difficulty, held), day)
 
     async def run_post(self, sub: Subscription, day: date, outbox: Outbox) -> RunResult:
         """Post `sub`'s question of local `day` (on Mondays after the weekly recap), once."""
@@ -210,15 +218,16 @@ class DailyService:
         closes = fire_at + sub.window
         if not sub.active or now >= closes:
             return RunResult(Outcome.SKIPPED)
+        held = await self._held() if self._held is not None else frozenset()
         try:
-            pick = self.question_for(sub, day)
+            pick = self.question_for(sub, day, held)
         except QuizError as exc:  # its topics or level left the bank (EmptyBank, UnknownTopic)
             reason = f"no questions match its topics and level any more ({exc.message})"
             log.warning("daily: %s disabled: %s", sub.chat.key, reason)
             await self._deactivate(sub, reason)
             return RunResult(Outcome.FAILED, error=reason)
         claim, _ = await self.store.claim(sub.id, day, pick.id, fire_at, closes)
-        question = self.bank.get(claim.question_id)
+        question = self.quiz.library.get(claim.question_id)
         if question is None:
             log.error("daily: question %s of claim %d left the bank", claim.question_id, claim.id)
             return RunResult(Outcome.FAILED, claim, error="the question is no longer in the bank")
@@ -231,7 +240,7 @@ class DailyService:
 
         async def send() -> str | None:
             rnd = await self._round_for(sub, claim, question)
-            reply = question_reply(question, rnd, self._title(question.topic))
+            reply = question_reply(question, rnd, self.quiz.library.title(question))
             reply = daily_texts.daily_question(
                 reply, day, claim.closes_at.astimezone(sub.zone), sub.timezone
             )
@@ -247,7 +256,7 @@ class DailyService:
         sub = await self.store.subscription(claim.subscription_id)
         posted = await self.store.delivery(claim.id, DeliveryKind.QUESTION)
         rnd = await self.quiz.get_round(claim.round_id) if claim.round_id else None
-        question = self.bank.get(claim.question_id)
+        question = self.quiz.library.get(claim.question_id)
         if (
             sub is None
             or rnd is None
@@ -265,7 +274,7 @@ class DailyService:
             stats = await self.results.round_stats(rnd.id)
             if message_ref:
                 closed = daily_texts.closed_question(
-                    question_reply(question, rnd, self._title(question.topic)), claim.day
+                    question_reply(question, rnd, self.quiz.library.title(question)), claim.day
                 )
                 try:
                     await outbox.edit(sub.chat, message_ref, closed)
@@ -344,9 +353,6 @@ class DailyService:
                 if rnd is not None:
                     return rnd
         return asked.round
-
-    def _title(self, topic: str) -> str:
-        return self.bank.titles.get(topic, topic)
 
 
 async def _nothing() -> str | None:

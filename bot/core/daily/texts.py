@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from bot.core.bank.questions import DIFFICULTY_NAMES, Question
 from bot.core.common.identity import Platform, shown_name
-from bot.core.common.replies import POLL_QUESTION_MAX, Paragraph, QuizPoll, Reply
+from bot.core.common.replies import POLL_QUESTION_MAX, Link, Paragraph, QuizPoll, Reply
 from bot.core.common.texts import TZ_LIST_URL
 from bot.core.daily.model import DailyDefaults, Subscription
 from bot.core.quiz import RankedRow, Round, RoundStats, reveal_reply
@@ -94,12 +94,15 @@ def closed_question(reply: Reply, day: date) -> Reply:
 
 
 def daily_reveal(question: Question, rnd: Round, stats: RoundStats, day: date) -> Reply:
+    """The reveal with its "Learn more" link last and its Report button."""
     header = Paragraph(f"📅 The answer to {day_name(day)}'s daily question", bold=True)
     prompt = Paragraph(question.prompt)
+    reveal = reveal_reply(question, rnd, stats)
+    body = [b for b in reveal.blocks if not isinstance(b, Link)]
     if stats.answered == 0:
-        nobody = Paragraph("Nobody answered this one. Tomorrow is a new chance!")
-        return Reply((header, prompt, *reveal_reply(question, rnd, stats).blocks, nobody))
-    return Reply((header, prompt, *reveal_reply(question, rnd, stats).blocks))
+        body.append(Paragraph("Nobody answered this one. Tomorrow is a new chance!"))
+    links = [b for b in reveal.blocks if isinstance(b, Link)]
+    return replace(reveal, blocks=(header, prompt, *body, *links))
 
 
 def weekly_recap(week: str, rows: Sequence[RankedRow], place: str) -> Reply:

@@ -20,6 +20,7 @@ import logging
 
 from fsrs import Rating
 
+from bot.core.bank.library import is_community_id
 from bot.core.common.errors import StorageUnavailable
 from bot.core.practice.ports import ChoiceAnswer, PendingChoices, PracticeStore
 from bot.core.practice.srs import CardState, Review, Source, Srs, new_card
@@ -178,6 +179,8 @@ class CardWriter:
     def _review(
         self, cards: dict[tuple[int, str], CardState], a: ChoiceAnswer
     ) -> tuple[CardState, Review] | None:
+        if is_community_id(a.question_id):
+            return None  # a community's own question: practice never asks those, so no card
         key = (a.player_id, a.question_id)
         card = cards.get(key) or new_card(a.player_id, a.question_id, a.topic, a.at)
         rating = Rating.Good if a.correct else Rating.Again

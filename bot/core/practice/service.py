@@ -312,7 +312,7 @@ class PracticeService:
             session, position=session.position + 1, answered=session.answered + 1,
             recalled=session.recalled + int(right),
         )  # fmt: skip
-        return await self._present(session, now, (replace(reply, actions=()),))
+        return await self._present(session, now, (reply,))  # with its Report button
 
     async def own_words(self, user: UserRef, name: str, session_id: str) -> Step:
         """The "Answer in my own words" button: ask for the text (adapters show a prompt)."""

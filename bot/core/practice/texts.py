@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.core.bank.questions import DIFFICULTY_NAMES, Question
-from bot.core.common.replies import Block, Button, Code, Paragraph, Reply
+from bot.core.common.replies import Block, Button, Code, Paragraph, Reply, learn_more
 from bot.core.common.texts import TZ_LIST_URL
 from bot.core.practice.grading import Gate, Grade, PointResult, Suggestion
 from bot.core.practice.ports import DueSummary, Session, TopicProgress
@@ -189,6 +189,7 @@ def graded_reply(
     blocks.extend(Paragraph(f"⚠️ {feedback}") for feedback in grade.misconceptions)
     blocks.append(Paragraph("Model answer", bold=True))
     blocks.append(Paragraph(question.model_answer))
+    blocks.extend(learn_more(question.references))  # the question's first reference
     blocks.append(
         Paragraph(
             f"How well did you recall it? My suggestion: {RATING_LABELS[suggested]} "

@@ -14,6 +14,7 @@ from bot.core.quiz.ports import (
     Store,
     TopicStat,
 )
+from bot.core.quiz.report_texts import report_button
 from bot.core.quiz.rounds import Round, RoundKind
 from bot.core.quiz.scoring import (
     AnswerContext,
@@ -21,6 +22,7 @@ from bot.core.quiz.scoring import (
     BoardRow,
     RankedRow,
     ScoringRules,
+    game_points,
     iso_week,
     rank_rows,
 )
@@ -47,9 +49,11 @@ __all__ = [
     "Solver",
     "Store",
     "TopicStat",
+    "game_points",
     "iso_week",
     "question_reply",
     "quiz_poll",
     "rank_rows",
+    "report_button",
     "reveal_reply",
 ]

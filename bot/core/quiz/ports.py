@@ -83,6 +83,14 @@ class Store(Players, Results, Protocol):
 
     async def get_round(self, round_id: str) -> Round | None: ...
 
+    async def close_round(self, round_id: str, at: datetime) -> None:
+        """Close a round early (a stopped game): no answer counts from `at` on."""
+        ...
+
+    async def hint_round(self, round_id: str, at: datetime) -> None:
+        """Record when a game's hint went out: answers from `at` on earn less."""
+        ...
+
     async def last_seen(self, player_id: int, place: str) -> dict[str, datetime]:
         """question id -> when this player last saw it in this place."""
         ...

@@ -16,6 +16,7 @@ class RoundKind(StrEnum):
     ASK = "ask"  # /question, self-served
     DAILY = "daily"  # the daily question of a study channel
     PRACTICE = "practice"  # a private practice session
+    GAME = "game"  # one question of a timed group quiz (/quiz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class Round:
     closes_at: datetime | None
     asked_by: int | None = None  # player id of the asker (None for daily posts)
     day: date | None = None  # the place's local date, for daily rounds
+    hint_at: datetime | None = None  # a game's hint time: answers from then on earn less
 
     def is_open(self, now: datetime) -> bool:
         return self.closes_at is None or now < self.closes_at

@@ -18,7 +18,10 @@ class ScoringRules:
     streak_step: int = 2  # daily: +2 per consecutive day ...
     streak_cap: int = 20  # ... capped
     repeat_window: timedelta = timedelta(days=7)  # self-served: a question scores once per week
-    daily_cap: int = 200  # self-served: points per person per UTC day
+    daily_cap: int = 200  # self-served and games: points per person per UTC day
+    game_speed_fraction: float = 0.5  # games: up to +50% of base for speed ...
+    game_full_speed: float = 0.2  # ... all of it in the first fifth of the window, then less
+    game_hint_factor: float = 0.5  # games: an answer after the hint earns half
 
 
 class AnswerContext(NamedTuple):
@@ -71,12 +74,32 @@ def award(
         return Award(False, 0)
     if rnd.kind is RoundKind.PRACTICE:
         return Award(True, 0)  # practice feeds learning, not the leaderboard
+    full, speed = base, 0
+    if rnd.kind is RoundKind.GAME:
+        full = game_points(rules, base, rnd, at)
+        speed = max(0, full - base)
     if ctx.last_scored_at is not None and at - ctx.last_scored_at < rules.repeat_window:
         return Award(True, 0, capped="repeat")
     room = max(0, rules.daily_cap - ctx.points_today)
-    if room < base:
+    if room < full:
         return Award(True, room, room, capped="daily_cap")
-    return Award(True, base, base)
+    return Award(True, full, full - speed, speed)
+
+
+def game_points(rules: ScoringRules, base: int, rnd: Round, at: datetime) -> int:
+    """A right answer's points in a game, before the board's caps: the base plus a speed share
+    (all of it in the first fifth of the window, then falling linearly to none at the close),
+    scaled down for an answer after the hint. Never negative; never more for a later answer."""
+    closes = rnd.closes_at or rnd.opened_at
+    window = (closes - rnd.opened_at).total_seconds()
+    elapsed = min(max(0.0, (at - rnd.opened_at).total_seconds()), window)
+    share = elapsed / window if window > 0 else 1.0
+    full_until = rules.game_full_speed
+    left = 1.0 if share <= full_until else max(0.0, (1.0 - share) / (1.0 - full_until))
+    points = base + round(base * rules.game_speed_fraction * left)
+    if rnd.hint_at is not None and at >= rnd.hint_at:
+        points = round(points * rules.game_hint_factor)
+    return max(0, points)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from aiolimiter import AsyncLimiter
 
+from bot.core.bank.library import Library, content_scope
 from bot.core.bank.question_bank import QuestionBank, parse_difficulty, pick_least_recent
 from bot.core.bank.questions import LABELS, Question
 from bot.core.common.clock import Clock, SystemClock
@@ -88,10 +89,14 @@ class QuizService:
         rng: random.Random | None = None,
         help_lines: Sequence[str] = (),
         metrics: Metrics = NO_METRICS,
+        library: Library | None = None,
     ) -> None:
         """`help_lines`: other features' lines for /help and the welcome (e.g. practice's);
-        `metrics`: where answers and asked questions are reported (bot.ops when enabled)."""
-        self.bank = bank
+        `metrics`: where answers and asked questions are reported (bot.ops when enabled);
+        `library`: the shipped `bank` plus each community's own questions (a place picks from
+        its community's; answers find any question by id)."""
+        self.bank = bank  # the shipped questions (practice, the global CLI commands)
+        self.library = library or Library(bank)
         self.store = store
         self.clock = clock or SystemClock()
         self.rules = rules or ScoringRules()
@@ -120,16 +125,17 @@ class QuizService:
         question_id: str | None = None,
     ) -> Asked:
         """`/question [topic] [difficulty]`, or a specific question (e.g. from a deep link)."""
+        bank = self.library.for_scope(content_scope(chat))  # shipped + this community's own
         if question_id is not None:
-            question = self.bank.get(question_id)
+            question = bank.get(question_id)
             if question is None:
                 raise QuizError(texts.no_such_question(question_id))
             player = await self.store.player(user, name)
             await self._check_rate(player)
         else:
-            slug = self.bank.resolve_topic(topic)
+            slug = bank.resolve_topic(topic)
             level = parse_difficulty(None if difficulty is None else str(difficulty))
-            pool = self.bank.candidates(slug, level)
+            pool = bank.candidates(slug, level)
             player = await self.store.player(user, name)
             await self._check_rate(player)
             seen = await self.store.last_seen(player, chat.key)
@@ -149,8 +155,11 @@ class QuizService:
         *,
         asked_by: int | None = None,
         day: date | None = None,
+        hint_at: datetime | None = None,
+        poll_seconds: int | None = None,
     ) -> Asked:
-        """Open a round of `question` in `chat` (also used by the daily scheduler)."""
+        """Open a round of `question` in `chat` (also used by the daily scheduler and games:
+        `hint_at` is a game's hint time; `poll_seconds` closes a native poll by itself)."""
         rnd = Round(
             id=new_round_id(),
             question_id=question.id,
@@ -161,14 +170,27 @@ class QuizService:
             closes_at=closes_at,
             asked_by=asked_by,
             day=day,
+            hint_at=hint_at,
         )
         await self.store.create_round(rnd)
         self._remember(rnd)
         self.metrics.asked(chat.platform.value, kind.value)
-        reply = texts.question_reply(
-            question, rnd, self.bank.titles.get(question.topic, question.topic)
-        )
-        return Asked(reply, rnd, question, quiz_poll(question, rnd))
+        reply = self.question_reply(question, rnd)
+        return Asked(reply, rnd, question, quiz_poll(question, rnd, poll_seconds))
+
+    async def hint_round(self, round_id: str, at: datetime) -> None:
+        """A game's hint went out at `at`: answers from then on earn less."""
+        await self.store.hint_round(round_id, at)
+        self._rounds.pop(round_id, None)
+
+    def question_reply(self, question: Question, rnd: Round) -> Reply:
+        """The question as posted in `rnd`: its options in the round's order, with buttons."""
+        return texts.question_reply(question, rnd, self.library.title(question))
+
+    async def close_round(self, round_id: str, at: datetime) -> None:
+        """Close a round early (a stopped game): answers from `at` on are refused."""
+        await self.store.close_round(round_id, at)
+        self._rounds.pop(round_id, None)
 
     async def _check_rate(self, player: int) -> None:
         limiter = self._limiters.get(player)
@@ -217,7 +239,7 @@ class QuizService:
     ) -> Reply:
         started = time.perf_counter()
         rnd = await self.get_round(round_id)
-        question = self.bank.get(rnd.question_id) if rnd else None
+        question = self.library.get(rnd.question_id) if rnd else None
         if rnd is None or question is None or label not in LABELS[: len(rnd.order)]:
             raise InvalidAnswer()
         if chat is not None and not rnd.chat.same_place(chat):
@@ -326,8 +348,10 @@ class QuizService:
 
     # -- information ------------------------------------------------------------------------
 
-    def topics(self) -> Reply:
-        return texts.topics_reply(self.bank.topics())
+    def topics(self, chat: ChatRef | None = None) -> Reply:
+        """`/topics`: the bot's own, and in a community its own topics too."""
+        bank = self.library.for_scope(content_scope(chat)) if chat is not None else self.bank
+        return texts.topics_reply(bank.topics())
 
     def topic_slugs(self) -> list[str]:
         return [t.slug for t in self.bank.topics()]
@@ -339,8 +363,9 @@ class QuizService:
         return texts.welcome_reply(platform, self._help_lines)
 
 
-def quiz_poll(question: Question, rnd: Round) -> QuizPoll | None:
-    """The question as a native quiz poll, if it has no code and fits the poll limits."""
+def quiz_poll(question: Question, rnd: Round, seconds: int | None = None) -> QuizPoll | None:
+    """The question as a native quiz poll, if it has no code and fits the poll limits;
+    `seconds`: the poll closes by itself that long after it is posted (games)."""
     options = tuple(question.choices[i].text for i in rnd.order)
     if (
         question.code
@@ -350,5 +375,9 @@ def quiz_poll(question: Question, rnd: Round) -> QuizPoll | None:
     ):
         return None
     return QuizPoll(
-        question.prompt, options, rnd.order.index(question.correct_index), question.explanation
+        question.prompt,
+        options,
+        rnd.order.index(question.correct_index),
+        question.explanation,
+        open_seconds=seconds,
     )

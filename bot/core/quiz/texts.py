@@ -9,8 +9,9 @@ from datetime import date
 from bot.core.bank.question_bank import TopicInfo
 from bot.core.bank.questions import DIFFICULTY_NAMES, LABELS, Question
 from bot.core.common.identity import Platform, shown_name
-from bot.core.common.replies import Button, Code, Paragraph, Reply
+from bot.core.common.replies import Block, Button, Code, Paragraph, Reply, learn_more
 from bot.core.quiz.ports import PlayerStats, RoundStats, TopicStat
+from bot.core.quiz.report_texts import CONSOLE_HELP_LINE, report_button
 from bot.core.quiz.rounds import Round
 from bot.core.quiz.scoring import Award, BoardRow, RankedRow
 from bot.core.quiz.tokens import answer_token
@@ -46,8 +47,8 @@ def points_line(award: Award, repeat_days: int) -> str:
         return f"No points: you already scored this question in the last {repeat_days} days."
     if award.capped == "daily_cap":
         if award.points:
-            return f"+{award.points} points (you reached today's limit for self-served questions)."
-        return "No points: you reached today's limit for self-served questions."
+            return f"+{award.points} points (you reached today's limit for /question and games)."
+        return "No points: you reached today's limit for /question and games."
     if award.points == 0:
         return "Practice answers don't count for the leaderboard."
     extras = []
@@ -73,7 +74,7 @@ def answer_reply(
     right = question.choices[question.correct_index]
     chosen = question.choices[rnd.choice_index(label)]
     verdict = "✅ Right!" if award.correct else f"❌ Not quite: you chose {label}."
-    blocks: list[Paragraph | Code] = [
+    blocks: list[Block] = [
         Paragraph(verdict, bold=True),
         Paragraph(f"Answer: {right_label}) {right.text}"),
         Paragraph(question.explanation),
@@ -82,12 +83,14 @@ def answer_reply(
         blocks.append(Paragraph(f"Why not {label}: {chosen.why}"))
     points = points_line(award, repeat_days)
     blocks.append(Paragraph(points))
+    blocks.extend(learn_more(question.references))
     summary = f"{verdict} Answer: {right_label}. {points}"
     if len(summary) + len(question.explanation) + 1 <= 200:
         summary = f"{verdict} Answer: {right_label}. {question.explanation} {points}"
+    report = report_button(rnd.id)
     return Reply(
         tuple(blocks),
-        actions=(next_button,) if next_button else (),
+        actions=(next_button, report) if next_button else (report,),
         private=True,
         summary=summary[:200],
     )
@@ -181,7 +184,7 @@ def score_reply(
 def reveal_reply(question: Question, rnd: Round, stats: RoundStats) -> Reply:
     right = question.choices[question.correct_index]
     pct = f"{100 * stats.correct / stats.answered:.0f}%" if stats.answered else "—"
-    blocks: list[Paragraph | Code] = [
+    blocks: list[Block] = [
         Paragraph(f"Answer: {rnd.correct_label(question)}) {right.text}", bold=True),
         Paragraph(question.explanation),
         Paragraph(f"{stats.answered} answered, {pct} right."),
@@ -189,7 +192,8 @@ def reveal_reply(question: Question, rnd: Round, stats: RoundStats) -> Reply:
     if stats.fastest:
         fastest = ", ".join(f"{shown_name(s.name)} ({s.seconds:.0f}s)" for s in stats.fastest)
         blocks.append(Paragraph(f"Fastest: {fastest}"))
-    return Reply(tuple(blocks))
+    blocks.extend(learn_more(question.references))
+    return Reply(tuple(blocks), actions=(report_button(rnd.id),))
 
 
 def help_reply(platform: Platform, more: Sequence[str] = ()) -> Reply:
@@ -204,6 +208,7 @@ def help_reply(platform: Platform, more: Sequence[str] = ()) -> Reply:
     ]
     if platform is Platform.CONSOLE:
         lines.append("A, B, C or D — answer the open question")
+        lines.append(CONSOLE_HELP_LINE)
         lines.append("/quit — leave (your score is saved)")
     return Reply(
         (

@@ -51,6 +51,13 @@ class MemoryStore:
         self._names[player_id] = name
         return player_id
 
+    def name_of(self, player_id: int) -> str:
+        return self._names[player_id]
+
+    def answers(self) -> list[tuple[tuple[str, int], _Answer]]:
+        """Every answer by (round id, player id) (the memory game store reads these)."""
+        return list(self._answers.items())
+
     async def player_stats(self, player_id: int) -> PlayerStats:
         return self._stats.get(player_id, PlayerStats())
 
@@ -67,6 +74,16 @@ class MemoryStore:
 
     async def get_round(self, round_id: str) -> Round | None:
         return self._rounds.get(round_id)
+
+    async def hint_round(self, round_id: str, at: datetime) -> None:
+        rnd = self._rounds.get(round_id)
+        if rnd is not None:
+            self._rounds[round_id] = replace(rnd, hint_at=at)
+
+    async def close_round(self, round_id: str, at: datetime) -> None:
+        rnd = self._rounds.get(round_id)
+        if rnd is not None and (rnd.closes_at is None or at < rnd.closes_at):
+            self._rounds[round_id] = replace(rnd, closes_at=at)
 
     async def last_seen(self, player_id: int, place: str) -> dict[str, datetime]:
         return dict(self._seen.get((player_id, place), {}))
@@ -116,7 +133,7 @@ class MemoryStore:
         topic = self._topics.setdefault((a.player_id, a.topic), [0, 0])
         topic[0] += 1
         topic[1] += int(award.correct)
-        if rnd.kind is RoundKind.ASK and award.points > 0:
+        if rnd.kind in (RoundKind.ASK, RoundKind.GAME) and award.points > 0:
             self._days[(a.player_id, a.day)] += award.points
         streak = award.daily_streak
         self._stats[a.player_id] = replace(

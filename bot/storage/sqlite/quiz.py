@@ -168,30 +168,44 @@ class SqliteQuizStore:
     async def create_round(self, rnd: Round) -> None:
         await self._db.write(
             "INSERT INTO rounds (id, question_id, platform, chat_id, community_id, kind, "
-            "choice_order, opened_at, closes_at, asked_by, day) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "choice_order, opened_at, closes_at, asked_by, day, hint_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 rnd.id, rnd.question_id, rnd.chat.platform.value, rnd.chat.chat_id,
                 rnd.chat.community_id, rnd.kind.value, ",".join(map(str, rnd.order)),
                 to_ts(rnd.opened_at), to_ts(rnd.closes_at) if rnd.closes_at else None,
                 rnd.asked_by, rnd.day.isoformat() if rnd.day else None,
+                to_ts(rnd.hint_at) if rnd.hint_at else None,
             ),
         )  # fmt: skip
 
     async def get_round(self, round_id: str) -> Round | None:
         rows = await self._db.read(
             "SELECT id, question_id, platform, chat_id, community_id, kind, choice_order, "
-            "opened_at, closes_at, asked_by, day FROM rounds WHERE id = ?",
+            "opened_at, closes_at, asked_by, day, hint_at FROM rounds WHERE id = ?",
             (round_id,),
         )
         if not rows:
             return None
-        rid, qid, platform, chat_id, community, kind, order, opened, closes, asker, day = rows[0]
+        rid, qid, platform, chat_id, community, kind, order, opened, closes, asker, day, hint = (
+            rows[0]
+        )
         return Round(
             id=rid, question_id=qid, chat=ChatRef(Platform(platform), chat_id, community),
             kind=RoundKind(kind), order=tuple(int(i) for i in order.split(",")),
             opened_at=from_ts(opened), closes_at=from_ts(closes) if closes is not None else None,
             asked_by=asker, day=date.fromisoformat(day) if day else None,
+            hint_at=from_ts(hint) if hint is not None else None,
         )  # fmt: skip
+
+    async def hint_round(self, round_id: str, at: datetime) -> None:
+        await self._db.write("UPDATE rounds SET hint_at = ? WHERE id = ?", (to_ts(at), round_id))
+
+    async def close_round(self, round_id: str, at: datetime) -> None:
+        await self._db.write(
+            "UPDATE rounds SET closes_at = ? WHERE id = ? AND (closes_at IS NULL OR closes_at > ?)",
+            (to_ts(at), round_id, to_ts(at)),
+        )
 
     async def last_seen(self, player_id: int, place: str) -> dict[str, datetime]:
         rows = await self._db.read(

@@ -48,7 +48,14 @@ EPHEMERAL = 64
 
 
 def custom_ids(message: dict[str, Any]) -> list[str]:
-    return [c["custom_id"] for row in message["components"] for c in row["components"]]
+    """The custom_ids of a message's buttons (link buttons have a url instead)."""
+    return [
+        c["custom_id"] for row in message["components"] for c in row["components"] if "url" not in c
+    ]
+
+
+def link_urls(message: dict[str, Any]) -> list[str]:
+    return [c["url"] for row in message["components"] for c in row["components"] if "url" in c]
 
 
 def config_for(tmp_path: Path, token: str) -> Config:
@@ -174,10 +181,12 @@ async def test_cli_discord_sync_into_one_guild(
             "topics",
             *("practice", "stop", "due", "progress", "export", "remind", "plan", "mock"),
             "daily",  # the daily question, for server managers
+            "quiz",  # the group quiz: /quiz start|stop|status
+            *("questions", "propose"),  # a server's own questions, members' proposals
         }
         assert not fake.matching("PUT", rf"/applications/{APP_ID}/commands")
     out = capsys.readouterr().out
-    assert f"registered 14 commands in server {GUILD_ID}" in out
+    assert f"registered 17 commands in server {GUILD_ID}" in out
     monkeypatch.setenv("STACKPREP_DISCORD_TOKEN", "not-the-token")
     async with FakeDiscord():
         assert await asyncio.to_thread(cli.main, ["--config", str(config), "discord", "sync"]) == 1
@@ -248,7 +257,8 @@ async def test_question_in_a_dm_shows_code_as_code_and_offers_next_question(
         assert answer.body["data"]["content"].startswith(f"**❌ Not quite: you chose {wrong}.**")
         assert "Why not" in answer.body["data"]["content"]
         private = fake.message_of(answer)
-        assert custom_ids(private) == ["n1.-.0"]  # the "Next question" button
+        assert custom_ids(private) == ["n1.-.0", f"r1.{rnd.id}"]  # "Next question", "Report"
+        assert link_urls(private) == [question.references[0]]  # "Learn more"
 
         following = await fake.interact(fake.click(int(private["id"]), "n1.-.0", user=ANN))
         assert following.body["type"] == 4 and "flags" not in following.body["data"]

@@ -69,7 +69,11 @@ async def test_a_click_scores_once_and_only_once_with_a_private_reply(
         assert data["content"].startswith("**✅ Right!**")
         assert f"Answer: {right}) GET" in data["content"]
         assert data["content"].endswith("+10 points.")
-        assert "components" not in data  # in a server: no "Next question" button
+        # in a server: no "Next question" button; "Report" and the "Learn more" link
+        row = [c for r in data["components"] for c in r["components"]]
+        assert [(c["label"], c.get("custom_id"), c["style"]) for c in row] == [
+            ("Report", f"r1.{round_id}", 2), ("Learn more", None, 5),
+        ]  # fmt: skip
         assert await stats(bot.service, ANN) == (1, 1, 10)
 
         # a second click, even on another option, changes nothing and says so privately

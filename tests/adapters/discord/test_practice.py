@@ -144,7 +144,8 @@ async def test_a_practice_session_in_a_dm_with_the_answer_modal(
         )  # fmt: skip
         content = graded.body["data"]["content"]
         assert "Key points:" in content and "Model answer" in content
-        ratings = buttons(graded.body["data"])
+        *ratings, learn_more = buttons(graded.body["data"])
+        assert (learn_more["label"], learn_more["style"]) == ("Learn more", 5)  # a link button
         assert [b["custom_id"] for b in ratings] == [f"p1.r.{session_id}.{n}" for n in (1, 2, 3, 4)]
         assert sum(b["label"].startswith("★ ") for b in ratings) == 1
         assert ratings[2]["label"].endswith("Good · 10 min")

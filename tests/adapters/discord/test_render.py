@@ -96,3 +96,28 @@ def test_names_on_a_leaderboard_cannot_mention_or_reorder() -> None:
     assert not mention.search(rendered.content), rendered.content
     assert "\u202e" not in rendered.content
     assert rendered.message_kwargs()["allowed_mentions"].to_dict() == {"parse": []}
+
+
+def test_a_link_is_a_link_button_and_never_text() -> None:
+    from bot.core.common.replies import Link
+
+    reply = Reply(
+        (Paragraph("Answer: B"), Link("Learn more", "https://docs.python.org/3/library/")),
+        actions=(Button("Report", "r1.abcdefgh"),),
+    )
+    rendered = render(reply)
+    assert rendered.content == "Answer: B"  # no markdown link in the text
+    assert rendered.view is not None
+    items = rendered.view.children
+    assert [(i.row, getattr(i, "custom_id", None)) for i in items] == [
+        (1, "r1.abcdefgh"),
+        (1, None),
+    ]
+    link = items[1]
+    assert isinstance(link, discord.ui.Button) and link.style is discord.ButtonStyle.link
+    assert (link.label, link.url) == ("Learn more", "https://docs.python.org/3/library/")
+    # not https (or too long for a button): no button at all, and still nothing in the text
+    for url in ("javascript:alert(1)", "https://x.example/" + "a" * 600):
+        only = render(Reply((Paragraph("x"), Link("Learn more", url))))
+        assert only.view is None and only.content == "x"
+    assert re.fullmatch(TOKEN_TEMPLATE, "r1.abcdefgh.wrong")  # report buttons reach the core

@@ -219,8 +219,15 @@ async def test_button_press_in_a_dm_follows_up_with_the_answer_and_a_next_button
     assert follow_up.params["text"].startswith("<b>✅ Right!</b>\n\nAnswer: ")
     assert "ys and xs name the same list object" in follow_up.params["text"]
     assert follow_up.params["reply_markup"] == {
-        "inline_keyboard": [[{"text": "Next question", "callback_data": "n1.-.0"}]]
+        "inline_keyboard": [
+            [
+                {"text": "Next question", "callback_data": "n1.-.0"},
+                {"text": "Report", "callback_data": f"r1.{rnd.id}"},
+            ]
+        ]
     }
+    assert '">Learn more</a> (' in follow_up.params["text"]  # the first reference, a link
+    assert follow_up.params["link_preview_options"] == {"is_disabled": True}
     assert await points(sqlite_store, DM_ID) == (20, 1, 1)
 
     tg.api.clear()

@@ -24,3 +24,16 @@ def test_names_on_a_leaderboard_cannot_mention_run_a_command_or_reorder() -> Non
     assert not COMMAND.search(html), html
     assert "<b>bold" not in html and "bold&lt;" in html  # HTML escaped, not parsed
     assert not set(html) & set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067")
+
+
+def test_a_link_is_an_escaped_anchor_with_its_host_beside_it() -> None:
+    from bot.core.common.replies import Link, Paragraph, Reply
+
+    url = 'https://docs.python.org/3/library/stdtypes.html?a=1&b="2"#str'
+    (html,) = html_messages(Reply((Paragraph("Why"), Link("Learn more", url))))
+    assert html == (
+        'Why\n\n<a href="https://docs.python.org/3/library/stdtypes.html?a=1&amp;b=&quot;2&quot;'
+        '#str">Learn more</a> (docs.python.org)'
+    )
+    (plain,) = html_messages(Reply((Link("Learn <more>", "javascript:alert(1)"),)))
+    assert plain == "Learn &lt;more&gt; (javascript:alert(1))"  # not https: text, no anchor

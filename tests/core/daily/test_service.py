@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.app.bootstrap import App
+from bot.core.bank.library import Library
 from bot.core.bank.question_bank import QuestionBank
 from bot.core.bank.questions import LABELS, Topic
 from bot.core.common.errors import EmptyBank, NotAllowed, QuizError, RoundClosed
@@ -207,6 +208,7 @@ async def test_topics_that_left_the_bank_disable_the_place_with_the_reason(
     daily.bank = daily.quiz.bank = QuestionBank(
         [t for t in bank_topics(bank) if t.slug == "beta"], beta
     )
+    daily.quiz.library = Library(daily.quiz.bank)  # what a place picks from
     result = await daily.run_post(s, TODAY, outbox)
     assert result.outcome is Outcome.FAILED
     assert outbox.sent == []

@@ -238,8 +238,8 @@ def store_answers_directly(app: App, players: int, rounds: int) -> None:
         ((1000 + p, f"p{p}") for p in range(players)),
     )
     conn.executemany(
-        "INSERT INTO rounds VALUES (?, ?, 'telegram', '-100', '-100', 'ask', '0,1,2', 0, NULL, "
-        "NULL, NULL)",
+        "INSERT INTO rounds (id, question_id, platform, chat_id, community_id, kind, "
+        "choice_order, opened_at) VALUES (?, ?, 'telegram', '-100', '-100', 'ask', '0,1,2', 0)",
         ((f"r{r:06d}", QUESTIONS[r % 3]) for r in range(rounds)),
     )
     conn.executemany(

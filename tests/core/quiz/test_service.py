@@ -83,7 +83,8 @@ async def test_right_answer_scores_once_and_second_press_is_refused(
 async def test_dm_answer_offers_next_question(service: QuizService) -> None:
     asked = await service.ask(u(1), "Ada", DM)
     reply = await service.answer(u(1), "Ada", token(asked, right_label(asked)))
-    assert [a.label for a in reply.actions] == ["Next question"]
+    assert [a.label for a in reply.actions] == ["Next question", "Report"]
+    assert reply.actions[1].token == f"r1.{asked.round.id}"
     following = await service.press(u(1), "Ada", DM, reply.actions[0].token)
     assert isinstance(following, Asked)
     assert following.question.id != asked.question.id  # least recently seen first
