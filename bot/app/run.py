@@ -87,7 +87,8 @@ def platform_adapters(config: Config, services: Services) -> list[Adapter]:
 
 async def run_jobs(app: App, adapters: list[Adapter], ready_timeout: float) -> None:
     """The scheduler over the outboxes of the running adapters, until cancelled: the daily
-    question's posts and reveals, practice's reminder and timeout jobs, and the scheduled
+    question's posts and reveals, practice's reminder and timeout jobs, the group games
+    (GameEngine, over the same paced outboxes; running ones resumed) and the scheduled
     backups of the database ([database] backup_every)."""
     outboxes: list[Outbox] = [o for a in adapters if (o := getattr(a, "outbox", None))]
     backups = scheduled_backups(app)

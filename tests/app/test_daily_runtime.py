@@ -14,7 +14,7 @@ from bot.app.bootstrap import App, build
 from bot.cli.entry import main
 from bot.config import load_config
 from bot.core.bank.question_bank import load_bank
-from bot.core.common.identity import ChatRef, Platform
+from bot.core.common.identity import ChatRef, Platform, UserRef
 from bot.core.daily.model import DailyDefaults, DeliveryKind, DeliveryState
 from bot.core.delivery import DeliveryFailed
 from tests.fakes.app import make_app
@@ -104,6 +104,32 @@ async def test_runtime_starts_the_scheduler_once_the_platform_is_ready(tmp_path:
         async with asyncio.timeout(5):
             await adapter.outbox.until(1)
         assert adapter.outbox.sent[0].kind == "question"
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        await app.close()
+
+
+async def test_the_runtime_plays_games_and_resumes_the_running_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_jobs starts the game engine over the same (paced) outboxes: a game started while
+    it runs gets its first question, and one left running by an earlier run is resumed."""
+    app = await _app(tmp_path / "bot.db")
+    monkeypatch.setattr(app.games, "start_delay", timedelta(0))
+    user = UserRef(Platform.TELEGRAM, "5")
+    other = ChatRef(Platform.TELEGRAM, "-1002", "-1002")
+    try:
+        await app.games.start(user, "Eve", other, "3")  # left from before this run
+        adapter = FakeAdapter()
+        adapter.ready.set()
+        task = asyncio.create_task(runtime.run_jobs(app, [adapter], ready_timeout=5))  # type: ignore[list-item]
+        async with asyncio.timeout(5):
+            await adapter.outbox.until(1)  # the resumed game's first question
+            await app.games.start(user, "Eve", GROUP, "3")
+            await adapter.outbox.until(2)
+        assert {s.chat.chat_id for s in adapter.outbox.questions()} == {"-1001", "-1002"}
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -8,13 +8,17 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app.bootstrap import App
+import pytest
+
+from bot.app.bootstrap import App, Storage, build
+from bot.core.bank.question_bank import QuestionBank
 from bot.core.common.errors import AlreadyAnswered
 from bot.core.common.identity import ChatRef, Platform, UserRef
 from bot.core.games import Game, GameSettings, GameState, Phase
-from bot.core.quiz import RoundKind
+from bot.core.quiz import RoundKind, ScoringRules
 from bot.storage.sqlite import Database
 from bot.storage.sqlite.migrations import migrations
+from tests.fakes.app import make_config
 from tests.fakes.clock import FixedClock
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -143,25 +147,29 @@ async def test_a_database_from_before_games_takes_game_rounds_after_migrating(
             pass
 
 
-async def test_game_points_count_toward_the_daily_cap(app: App, clock: FixedClock) -> None:
-    """Games and /question share the daily cap: a game's points fill player_days too."""
-    question = app.bank.get("alpha-one")
-    assert question is not None
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+async def test_games_and_question_share_the_daily_cap(
+    tmp_path: Path, clock: FixedClock, bank: QuestionBank, storage: Storage
+) -> None:
+    """A day's points from games and /question together stop at the daily cap (here 40),
+    whichever came first: games alone cannot farm the board, nor /question after them."""
+    config = make_config(tmp_path, scoring=ScoringRules(daily_cap=40))
+    app = build(config, storage=storage, bank=bank, clock=clock, ask_rate=(1000, 60.0))
     user = UserRef(Platform.DISCORD, "7")
-    now = clock.now()
-    asked = await app.quiz.open_round(
-        question, CHAT, RoundKind.GAME, now, now + timedelta(seconds=30)
-    )
-    right = asked.round.correct_label(question)
-    reply = await app.quiz.answer_choice(user, "Dee", asked.round.id, right, chat=CHAT)
-    assert "+" in reply.plain_text()
-    try:
-        await app.quiz.answer_choice(user, "Dee", asked.round.id, right, chat=CHAT)
-        raise AssertionError("answered twice")
-    except AlreadyAnswered:
-        pass
-    ask = await app.quiz.open_round(question, CHAT, RoundKind.ASK, now, now + timedelta(hours=1))
-    again = await app.quiz.answer_choice(
-        user, "Dee", ask.round.id, ask.round.correct_label(question), chat=CHAT
-    )
-    assert "already scored this question" in again.plain_text()  # the game's scoring counted
+    async with app:
+        now = clock.now()
+        said = []
+        for question in sorted(bank.questions, key=lambda q: q.id)[:4]:
+            kind = RoundKind.GAME if len(said) < 3 else RoundKind.ASK
+            asked = await app.quiz.open_round(
+                question, CHAT, kind, now, now + timedelta(seconds=30)
+            )
+            right = asked.round.correct_label(question)
+            reply = await app.quiz.answer_choice(user, "Dee", asked.round.id, right, chat=CHAT)
+            said.append(reply.plain_text())
+        player = await app.store.player(user, "Dee")
+        assert (await app.store.player_stats(player)).points == 40
+        assert any("today's limit for /question and games" in s for s in said[:3])
+        assert "No points: you reached today's limit" in said[3]  # the /question after them
+        with pytest.raises(AlreadyAnswered):  # and a game question answers once
+            await app.quiz.answer_choice(user, "Dee", asked.round.id, right, chat=CHAT)

@@ -159,7 +159,7 @@ class ConsoleAdapter:
             async for line in self._lines():
                 if not await self.handle(line):
                     break
-            if self.games is not None and self.games.playing:
+            if self.games is not None and await self.games.stop():  # a step in flight ends
                 self._say(console_texts.GAME_LEFT_RUNNING)
             self.console.print(Text(console_texts.BYE, style="dim"))
         except OutputClosed:

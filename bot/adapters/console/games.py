@@ -110,11 +110,15 @@ class ConsoleGames:
             self._started = True
             await self.engine.start()
 
-    async def stop(self) -> None:
-        """Stop playing; a running game stays stored and resumes at the next start."""
-        if self._started:
-            self._started = False
-            await self.engine.stop()
+    async def stop(self) -> bool:
+        """Stop playing (a step in flight, such as the final standings, finishes first);
+        True if a game was left running, stored to resume at the next start."""
+        if not self._started:
+            return False
+        self._started = False
+        playing = self.engine.playing > 0
+        await self.engine.stop()
+        return playing and bool(await self.games.running())
 
     @property
     def playing(self) -> bool:

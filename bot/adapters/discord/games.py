@@ -24,42 +24,16 @@ from discord import app_commands
 from bot.adapters.discord import texts as discord_texts
 from bot.adapters.discord.commands import missing_to_post, place_topic_choices
 from bot.adapters.discord.interactions import ANY_INSTALL, Interaction, Responder, who
-from bot.core.bank.question_bank import QuestionBank
 from bot.core.bank.questions import DIFFICULTY_NAMES
 from bot.core.common.errors import NotAllowed
 from bot.core.common.identity import ChatRef
 from bot.core.common.replies import Reply
 from bot.core.community import CommunityService
-from bot.core.games import COUNT_RANGE, DEFAULT_COUNT, DEFAULT_SECONDS, SECONDS_RANGE, GameService
-from bot.core.games.args import validated
-from bot.core.games.model import GameSettings
+from bot.core.games import COUNT_RANGE, SECONDS_RANGE, GameService
+from bot.core.games.args import game_settings
 
 # servers and DMs with the bot; not group DMs (the bot cannot post a game's questions there)
 GAME_PLACES = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=False)
-
-
-def game_settings(
-    bank: QuestionBank,
-    *,
-    count: int | None,
-    topic: str | None,
-    difficulty: int | None,
-    seconds: int | None,
-    hints: bool | None,
-) -> GameSettings:
-    """Settings from /quiz start's options, checked as the typed form is (`validated`): the
-    numbers in range, the difficulty 1-3, the topic a known one (its slug, title or a unique
-    prefix); QuizError with the person's message otherwise. Discord enforces the options'
-    ranges in its client, but an interaction may carry anything."""
-    return validated(
-        GameSettings(
-            count=DEFAULT_COUNT if count is None else count,
-            seconds=DEFAULT_SECONDS if seconds is None else seconds,
-            topic=bank.resolve_topic(topic),
-            difficulty=difficulty,
-            hints=bool(hints),
-        )
-    )
 
 
 def is_admin(interaction: Interaction) -> bool:

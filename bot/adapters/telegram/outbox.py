@@ -13,7 +13,6 @@ text or close a poll.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any, Literal
 
 from telegram import LinkPreviewOptions, Message, Poll, ReplyParameters
@@ -29,7 +28,6 @@ from bot.core.delivery import ChatGone, DeliveryFailed, RetryLater
 from bot.core.quiz.service import Asked, QuizService
 
 log = logging.getLogger(__name__)
-POLL_MIN_SECONDS = 5  # Telegram's shortest open_period / nearest close_date
 
 # Bad Request descriptions that mean the bot can no longer post in a chat.
 _GONE = (
@@ -61,7 +59,7 @@ class TelegramOutbox:
     """Posts Replies and questions to Telegram chats; implements `bot.core.delivery.Outbox`."""
 
     platform = Platform.TELEGRAM
-    closes_polls = True  # a game's poll closes by itself at its deadline: no stopPoll needed
+    closes_polls = True  # a game's poll closes by itself (open_period): no stopPoll needed
 
     def __init__(self, bot: ExtBot[Any], service: QuizService) -> None:
         self._bot = bot
@@ -114,7 +112,6 @@ class TelegramOutbox:
         poll = asked.poll
         if poll is None:
             return await self.send_reply(chat_id, asked.reply, thread_id=thread_id, retries=retries)
-        close_date, open_period = self._poll_close(asked)
         message = await self._bot.send_poll(
             chat_id,
             poll.question,
@@ -123,8 +120,10 @@ class TelegramOutbox:
             type=Poll.QUIZ,
             correct_option_ids=[_OPTION_IDS[poll.correct_index]],
             explanation=poll.explanation,
-            open_period=open_period,
-            close_date=close_date,
+            # a game's poll closes by itself, its time counted from when Telegram has it (the
+            # engine starts the round's time when the post is out, also after a wait for the
+            # chat's budget), so no stopPoll is needed at the deadline
+            open_period=None if poll.open_seconds is None else max(5, poll.open_seconds),
             message_thread_id=thread_id,
             rate_limit_args=retries,
         )
@@ -138,19 +137,6 @@ class TelegramOutbox:
             log.exception("telegram: poll %s of round %s was sent but not linked",
                           message.poll.id, asked.round.id)  # fmt: skip
         return message
-
-    def _poll_close(self, asked: Asked) -> tuple[datetime | None, int | None]:
-        """(close_date, open_period) of a poll with a time limit (a game's): it closes at the
-        round's own deadline, however long the send waited for the chat's budget, so votes
-        Telegram takes are votes the round takes; at least 5 s, as Telegram requires."""
-        poll, closes = asked.poll, asked.round.closes_at
-        if poll is None or poll.open_seconds is None:
-            return None, None
-        if closes is None:
-            return None, poll.open_seconds
-        if (closes - self._service.clock.now()).total_seconds() >= POLL_MIN_SECONDS:
-            return closes, None
-        return None, POLL_MIN_SECONDS
 
     # -- the Outbox protocol (typed errors) -------------------------------------------------
 

@@ -72,13 +72,30 @@ def parse_game_args(text: str, bank: QuestionBank) -> GameSettings:
                 difficulty = parse_difficulty(word)
             except UnknownDifficulty:
                 topic = bank.resolve_topic(word)  # UnknownTopic: its message names the topics
+    return game_settings(
+        bank, count=count, seconds=seconds, topic=topic, difficulty=difficulty, hints=hints
+    )
+
+
+def game_settings(
+    bank: QuestionBank,
+    *,
+    count: int | None = None,
+    seconds: int | None = None,
+    topic: str | None = None,
+    difficulty: int | None = None,
+    hints: bool | None = False,
+) -> GameSettings:
+    """Settings from separate values (the typed form's words, Discord's options): the
+    defaults for what is missing, the topic resolved (slug, title or a unique prefix), every
+    number checked; QuizError with the person's message otherwise."""
     return validated(
         GameSettings(
             count=DEFAULT_COUNT if count is None else count,
             seconds=DEFAULT_SECONDS if seconds is None else seconds,
-            topic=topic,
+            topic=bank.resolve_topic(topic),
             difficulty=difficulty,
-            hints=hints,
+            hints=bool(hints),
         )
     )
 

@@ -16,7 +16,9 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.core.common.clock import Clock
 from bot.core.common.identity import Platform
@@ -24,11 +26,26 @@ from bot.core.common.replies import Reply
 from bot.core.delivery import ChatGone, DeliveryFailed, Outbox
 from bot.core.games.model import Game, Phase
 from bot.core.games.service import GameService
+from bot.core.quiz import Asked
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 RETRY_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0)  # a failing step is tried again after these
+LATE_START = 1.0  # seconds a question's post may wait for the budget before its time moves
+STALE = timedelta(minutes=10)  # a game resumed this long after its deadline just ends
+
+
+@dataclass(eq=False)
+class _Play:
+    """One game's task and what a stop needs to know of it."""
+
+    task: asyncio.Task[None] | None = None
+    napping: bool = False  # asleep between steps: a stop may cancel it at once
+    stopped: Game | None = None  # the game as a stop left it
+    posted: str | None = None  # the current question's post, known before it is recorded
+    closed: bool = False  # the current question's post was closed already
 
 
 class GameEngine:
@@ -44,8 +61,8 @@ class GameEngine:
         self.outboxes = dict(outboxes)
         self.clock = clock or games.clock
         self._sleep = sleep
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._side: set[asyncio.Task[bool]] = set()
+        self._plays: dict[str, _Play] = {}
+        self._stopping = False
         # seconds from each deadline to the moment its close began (the last 10,000; bench)
         self.closed_late: deque[float] = deque(maxlen=10_000)
 
@@ -66,129 +83,213 @@ class GameEngine:
         self._launch(game)
 
     def _launch(self, game: Game) -> bool:
-        if game.chat.platform not in self.outboxes or game.id in self._tasks:
+        if self._stopping or game.chat.platform not in self.outboxes or game.id in self._plays:
             return False
-        task = asyncio.get_running_loop().create_task(self._run(game), name=f"game {game.id}")
-        self._tasks[game.id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(game.id, None))
+        play = self._plays[game.id] = _Play()
+        play.task = asyncio.get_running_loop().create_task(
+            self._run(game, play), name=f"game {game.id}"
+        )
         return True
 
     @property
     def playing(self) -> int:
-        return len(self._tasks)
+        return len(self._plays)
 
-    async def stop(self) -> None:
-        """Stop playing (the games stay running in the store: the next start resumes them)."""
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop playing (the games stay running in the store: the next start resumes them);
+        a step in flight gets up to `grace` seconds to finish."""
+        self._stopping = True
         for listener, listeners in (
             (self.launch, self.games.started_listeners),
             (self._ended, self.games.ended_listeners),
         ):
             if listener in listeners:
                 listeners.remove(listener)
-        tasks: list[asyncio.Task[None] | asyncio.Task[bool]] = [*self._tasks.values(), *self._side]
+        # a task asleep stops at once; one in the middle of a step (a post, its record)
+        # finishes that step and stops at its next nap, so nothing is left half done
+        for play in list(self._plays.values()):
+            if play.napping and play.task is not None:
+                play.task.cancel()
+        tasks = [p.task for p in self._plays.values() if p.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _ended(self, game: Game) -> None:
-        """A game was stopped: end its task and close its open question's post."""
-        task = self._tasks.pop(game.id, None)
-        if task is not None:
-            task.cancel()
-        if game.message_ref is not None and game.phase is Phase.ASKING:
-            side = asyncio.get_running_loop().create_task(self._close_post(game))
-            self._side.add(side)
-            side.add_done_callback(self._side.discard)
+        """A game was stopped. A task asleep between steps ends at once; one in the middle
+        of a step (a post in flight) finishes it and then sees the stop. Either way its task
+        closes the question's post on the way out, once."""
+        play = self._plays.get(game.id)
+        if play is None:
+            return
+        play.stopped = game
+        if play.napping and play.task is not None:
+            play.task.cancel()
 
-    async def _run(self, game: Game) -> None:
+    async def _run(self, game: Game, play: _Play) -> None:
+        try:
+            try:
+                await self._play(game, play)
+            except asyncio.CancelledError:
+                if play.stopped is None:  # the engine stops: the game stays, to be resumed
+                    raise
+            if play.stopped is not None and not self._stopping:
+                await self._close_stopped(play)
+        finally:
+            self._plays.pop(game.id, None)
+
+    async def _play(self, game: Game, play: _Play) -> None:
+        """Step the game until it is over; a failing step (or the read after it) is tried
+        again after RETRY_DELAYS, the count starting afresh after every step that works. A
+        chat that is gone, or a step failing every time, ends the game where it stands."""
         failures = 0
         current: Game | None = game
-        while current is not None:
+        wait = 0.0
+        while current is not None and play.stopped is None:
+            at: Game = current
             try:
-                await self._play(current)
-                return
+                if wait:  # after a failure: read the game again, as it stands now
+                    reloaded = await self._nap(play, wait, self.games.reload(at))
+                    wait = 0.0
+                    if reloaded is None:
+                        return
+                    at = reloaded
+                current = await self._step(at, play)
+                failures = 0
             except asyncio.CancelledError:
                 raise
             except ChatGone as exc:
-                await self.games.abandon(current, f"the chat is gone ({exc.reason})")
+                await self.games.abandon(game, f"the chat is gone ({exc.reason})")
                 return
             except Exception as exc:
                 if failures >= len(RETRY_DELAYS):
-                    await self.games.abandon(current, f"it kept failing ({_why(exc)})")
+                    await self.games.abandon(game, f"it kept failing ({_why(exc)})")
                     return
-                delay = RETRY_DELAYS[failures]
+                wait = RETRY_DELAYS[failures]
                 failures += 1
-                log.warning("game %s in %s: %s; trying again in %.0f s", current.id,
-                            current.chat.key, _why(exc), delay,
+                log.warning("game %s in %s: %s; trying again in %.0f s", game.id,
+                            game.chat.key, _why(exc), wait,
                             exc_info=not isinstance(exc, DeliveryFailed))  # fmt: skip
-                await self._sleep(delay)
-                current = await self.games.reload(current)
 
-    async def _play(self, game: Game) -> None:
+    async def _nap(self, play: _Play, seconds: float, then: Awaitable[T]) -> T:
+        """Sleep (a stop may cancel it), then `then`."""
+        play.napping = True
+        try:
+            if self._stopping:  # the engine stops: no new step
+                raise asyncio.CancelledError
+            if seconds > 0:
+                await self._sleep(seconds)
+        except BaseException:
+            if asyncio.iscoroutine(then):
+                then.close()
+            raise
+        finally:
+            play.napping = False
+        return await then
+
+    async def _step(self, game: Game, play: _Play) -> Game | None:
+        """Take the game's next step from where it is stored; the game after it, or None
+        when it is over (or someone else moved it on: then it is read again)."""
         outbox = self.outboxes[game.chat.platform]
-        current: Game | None = game
-        while current is not None:
-            game = current
-            if game.phase is Phase.REVEALED:
-                pause = self.games.start_delay if game.position < 0 else self.games.pause
-                await self._sleep(pause.total_seconds())
-                if game.position >= game.count - 1:
-                    finished = await self.games.finish(game)
-                    if finished is not None:
-                        ended, reply = finished
-                        await outbox.post(ended.chat, reply, nonce=f"game:{game.id}:final")
-                    return
-                opened = await self.games.open_next(game)
-                if opened is None:
-                    current = await self.games.reload(game)
-                    continue
-                game, asked = opened
-                ref = await outbox.post_question(
-                    game.chat, asked, nonce=f"game:{game.id}:{game.position}"
-                )
-                current = await self.games.posted(game, ref)
-                continue
-            current = await self._ask(outbox, game)
-
-    async def _ask(self, outbox: Outbox, game: Game) -> Game | None:
-        """Play out the open question from wherever it stands; returns the game revealed."""
+        if game.phase is Phase.REVEALED:
+            if game.position >= game.count - 1:
+                reply = await self.games.final(game)
+                await self._nap(play, self.games.pause.total_seconds(), _done())
+                await outbox.post(game.chat, reply, nonce=f"game:{game.id}:final")
+                await self.games.finished(game)
+                return None
+            pause = self.games.start_delay if game.position < 0 else self.games.pause
+            if game.deadline is not None and self.clock.now() - game.deadline > STALE:
+                await self._interrupted(game, outbox)
+                return None
+            await self._nap(play, pause.total_seconds(), _done())
+            opened = await self.games.open_next(game)
+            if opened is None:
+                return await self.games.reload(game)
+            return await self._post(outbox, play, *opened)
         deadline = game.deadline
         assert deadline is not None
-        nonce = f"game:{game.id}:{game.position}"
-        if game.message_ref is None and self._left(deadline) > 1.0:
-            asked = await self.games.reasked(game)  # resumed before its post went out
+        if self.clock.now() - deadline > STALE:
+            await self._interrupted(game, outbox)
+            return None
+        if game.message_ref is None and self._left(deadline) <= LATE_START:
+            # its time ran out before its post ever went out: nobody saw it; ask it afresh
+            opened = await self.games.reopen(game)
+            if opened is None:
+                return await self.games.reload(game)
+            return await self._post(outbox, play, *opened)
+        if game.message_ref is None:  # resumed before its post went out: post it now
+            asked = await self.games.reasked(game)
             if asked is not None:
-                ref = await outbox.post_question(game.chat, asked, nonce=nonce)
-                moved = await self.games.posted(game, ref)
-                if moved is None:
-                    return await self.games.reload(game)
-                game = moved
-        if game.settings.hints and not game.hint_sent:
-            await self._until(deadline - timedelta(seconds=game.settings.seconds / 2))
-            if self._left(deadline) > 0:
-                hinted = await self.games.hint(game)
-                if hinted is None:
-                    return await self.games.reload(game)
-                game, reply = hinted
-                await outbox.post(game.chat, reply, nonce=f"{nonce}:hint")
-                await self.games.hint_posted(game)
-        await self._until(deadline)
+                ref = await outbox.post_question(game.chat, asked, nonce=self._nonce(game))
+                play.posted, play.closed = ref, False
+                return await self.games.posted(game, ref) or await self.games.reload(game)
+        if game.settings.hints and not game.hint_sent and self._left(deadline) > 1.0:
+            halfway = deadline - timedelta(seconds=game.settings.seconds / 2)
+            await self._nap(play, self._left(halfway), _done())
+            hinted = await self.games.hint(game)  # recorded first: never posted twice
+            if hinted is None:
+                return await self.games.reload(game)
+            game, reply = hinted
+            await outbox.post(game.chat, reply, nonce=f"{self._nonce(game)}:hint")
+            await self.games.hint_posted(game)
+            return game
+        await self._nap(play, self._left(deadline), _done())
         self.closed_late.append(-self._left(deadline))
         reveal = await self.games.reveal(game)
         if reveal is not None and not await self._close_post(game, reveal):
-            await outbox.post(game.chat, reveal, nonce=f"{nonce}:reveal")
-        return await self.games.revealed(game)
+            await outbox.post(game.chat, reveal, nonce=f"{self._nonce(game)}:reveal")
+        play.closed = True
+        return await self.games.revealed(game) or await self.games.reload(game)
 
-    async def _close_post(self, game: Game, reveal: Reply | None = None) -> bool:
-        """The one edit of a question's post: its buttons go, and the reveal (if given) takes
-        the top of it. False where nothing was edited (no post, a poll that closed by itself
+    async def _post(self, outbox: Outbox, play: _Play, game: Game, asked: Asked) -> Game | None:
+        """Post a question just opened; if the post waited for the platform's budget, its
+        time starts when it went out (nobody loses any of it)."""
+        ref = await outbox.post_question(game.chat, asked, nonce=self._nonce(game))
+        play.posted, play.closed = ref, False
+        posted = await self.games.posted(game, ref)
+        if posted is None:
+            return await self.games.reload(game)
+        now = self.clock.now()
+        if (now - asked.round.opened_at).total_seconds() > LATE_START:
+            posted = await self.games.retime(posted, started=now)
+        return posted or await self.games.reload(game)
+
+    async def _interrupted(self, game: Game, outbox: Outbox) -> None:
+        """Resumed long after its deadline (the bot was down): the game ends with the
+        standings so far rather than restarting in a chat that moved on."""
+        reply = await self.games.final(game, interrupted=True)
+        await outbox.post(game.chat, reply, nonce=f"game:{game.id}:final")
+        await self.games.finished(game)
+
+    async def _close_stopped(self, play: _Play) -> None:
+        """Close a stopped game's open question once, with its answer, unless the engine's
+        own close got there first."""
+        game = play.stopped
+        assert game is not None
+        if game.phase is not Phase.ASKING or play.closed:
+            return
+        ref = game.message_ref or play.posted
+        if ref is None:
+            return
+        try:
+            reveal = await self.games.reveal(game)
+            await self._close_post(replace(game, message_ref=ref), reveal, stopped=True)
+        except Exception as exc:  # only cosmetic: the round closed with the stop
+            log.info("game %s: could not close its last post: %s", game.id, _why(exc))
+
+    async def _close_post(self, game: Game, reveal: Reply | None, *, stopped: bool = False) -> bool:
+        """The one edit of a question's post: its buttons go, the reveal takes the top of it.
+        False where nothing was edited (no post, a poll that closed by itself at its deadline
         on a platform with `closes_polls`, the edit failed): then the reveal is posted. A
         failed edit is only logged: the round itself closed at its deadline."""
         if game.message_ref is None:
             return False
         outbox = self.outboxes[game.chat.platform]
         # at its deadline a poll closes by itself; stopped early, it is closed by the edit
-        polls_close = reveal is not None and bool(getattr(outbox, "closes_polls", False))
+        polls_close = not stopped and bool(getattr(outbox, "closes_polls", False))
         closed = await self.games.closed(game, reveal=reveal, polls_close_themselves=polls_close)
         if closed is None:
             return False
@@ -200,13 +301,16 @@ class GameEngine:
             return False
         return True
 
+    @staticmethod
+    def _nonce(game: Game) -> str:
+        return f"game:{game.id}:{game.position}:{game.round_id}"
+
     def _left(self, when: datetime) -> float:
         return (when - self.clock.now()).total_seconds()
 
-    async def _until(self, when: datetime) -> None:
-        left = self._left(when)
-        if left > 0:
-            await self._sleep(left)
+
+async def _done() -> None:
+    """Nothing to do after a nap."""
 
 
 def _why(exc: Exception) -> str:

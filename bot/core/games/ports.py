@@ -28,6 +28,10 @@ class GameStore(Protocol):
         (compare and set); False when someone else moved it on or ended it first."""
         ...
 
+    async def recent_questions(self, chat_key: str, games: int) -> list[str]:
+        """The question ids of the chat's last `games` games, the latest game's first."""
+        ...
+
     async def game_answers(self, game: Game) -> list[GameAnswer]:
         """Every answer to the game's rounds, with the answerer's current name."""
         ...

@@ -13,7 +13,7 @@ import random
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core.bank.library import content_scope
 from bot.core.bank.questions import LABELS, Question
@@ -30,6 +30,7 @@ from bot.core.quiz import Asked, QuizService, Round, RoundKind, game_points, qui
 log = logging.getLogger(__name__)
 
 GameListener = Callable[[Game], None]
+RECENT_GAMES = 10  # a new game avoids the questions of this many of the chat's last games
 HeldQuestions = Callable[[], Awaitable[frozenset[str]]]
 
 
@@ -86,7 +87,7 @@ class GameService:
         if len(pool) < COUNT_RANGE[0]:
             raise QuizError(texts.too_few(len(pool)))
         player = await self.quiz.store.player(user, name)
-        picked = self._rng.sample(pool, min(chosen.count, len(pool)))
+        picked = await self._pick(chat, pool, chosen.count)
         game = Game(
             id=new_game_id(), chat=chat, starter_id=player,
             starter_name=clean_name(name) or "someone", settings=chosen,
@@ -100,7 +101,20 @@ class GameService:
         for listener in list(self.started_listeners):
             listener(stored)
         title = bank.titles.get(chosen.topic, chosen.topic) if chosen.topic else None
-        return texts.started(stored, title, int(self.start_delay.seconds))
+        return texts.started(stored, title, round(self.start_delay.total_seconds()))
+
+    async def _pick(self, chat: ChatRef, pool: list[Question], count: int) -> list[Question]:
+        """`count` questions, none played in this chat's recent games if the pool allows,
+        else the ones played longest ago; in random order."""
+        recent = await self.store.recent_questions(chat.key, RECENT_GAMES)
+        age = {qid: n for n, qid in enumerate(recent)}  # 0: played in the latest game
+        fresh = [q for q in pool if q.id not in age]
+        picked = self._rng.sample(fresh, min(count, len(fresh)))
+        if len(picked) < count:
+            stale = sorted((q for q in pool if q.id in age), key=lambda q: -age[q.id])
+            picked += stale[: count - len(picked)]
+            self._rng.shuffle(picked)
+        return picked
 
     async def stop(self, user: UserRef, name: str, chat: ChatRef, *, admin: bool) -> Reply:
         """`/quiz stop`: by the starter or an admin; the current question closes at once."""
@@ -145,10 +159,20 @@ class GameService:
     async def open_next(self, game: Game) -> tuple[Game, Asked] | None:
         """Open the next question's round; None if the game moved on meanwhile."""
         position = game.position + 1
-        question = self.library.get(game.question_ids[position])
-        if question is None:  # the bank changed under a game resumed after a restart
-            bank = self.library.for_scope(content_scope(game.chat))
-            question = self._rng.choice(bank.candidates(None, None))
+        opened = await self._open(game, position, game.question_ids[position])
+        if opened is None:
+            return None
+        moved, asked = opened
+        if not await self.store.update(moved, game):
+            return None
+        return moved, asked
+
+    async def _open(self, game: Game, position: int, question_id: str) -> tuple[Game, Asked] | None:
+        """A new round of the question at `position` (after `game`'s rounds so far), and the
+        game moved to it (not stored yet)."""
+        question = self.library.get(question_id) or await self._stand_in(game)
+        if question is None:
+            return None
         seconds = game.settings.seconds
         now = self.clock.now()
         deadline = now + timedelta(seconds=seconds)
@@ -160,9 +184,19 @@ class GameService:
             round_ids=(*game.round_ids, asked.round.id), message_ref=None, deadline=deadline,
             hint_sent=False,
         )  # fmt: skip
-        if not await self.store.update(moved, game):
-            return None
         return moved, self._asked(moved, asked)
+
+    async def _stand_in(self, game: Game) -> Question | None:
+        """A question for one that left the bank under a game (resumed after a restart with
+        another bank): one of the game's topic and level not in the game and not held."""
+        bank = self.library.for_scope(content_scope(game.chat))
+        held = await self._held() if self._held is not None else frozenset()
+        try:
+            pool = bank.candidates(game.settings.topic, game.settings.difficulty)
+        except QuizError:
+            pool = []
+        fresh = [q for q in pool if q.id not in game.question_ids and q.id not in held]
+        return self._rng.choice(fresh) if fresh else None
 
     async def current(self, game: Game) -> tuple[Question, Round] | None:
         """The question and round being played (None if either is gone)."""
@@ -204,8 +238,9 @@ class GameService:
         if found is None or moved is None:
             return None
         question, rnd = found
-        wrong = [LABELS[i] for i, index in enumerate(rnd.order) if index != question.correct_index]
-        return moved, texts.hint(moved, self._rng.choice(wrong))
+        wrong = [(LABELS[i], question.choices[index].text) for i, index in enumerate(rnd.order)
+                 if index != question.correct_index]  # fmt: skip
+        return moved, texts.hint(moved, *self._rng.choice(wrong))
 
     async def hint_posted(self, game: Game) -> None:
         """The hint is out: answers from now on earn less (from when people could see it,
@@ -241,26 +276,62 @@ class GameService:
         question, rnd = found
         stats = await self.quiz.store.round_stats(rnd.id)
         standings = await self.standings(game)
-        return texts.reveal(game, question, rnd, stats, standings, int(self.pause.seconds))
+        return texts.reveal(
+            game, question, rnd, stats, standings, round(self.pause.total_seconds())
+        )
 
     async def revealed(self, game: Game) -> Game | None:
         return await self._moved(game, phase=Phase.REVEALED)
 
-    async def finish(self, game: Game) -> tuple[Game, Reply] | None:
-        """End a game whose last question was revealed: the final standings."""
+    async def final(self, game: Game, *, interrupted: bool = False) -> Reply:
+        """The final standings of a game whose last question was revealed (or that is
+        ended because it was interrupted too long): posted first, then `finished` records
+        the end, so a failed or crashed post is made again rather than lost."""
+        ended = replace(game, ended_at=self.clock.now())
+        return texts.final(ended, await self.standings(ended), _played(ended), interrupted)
+
+    async def finished(self, game: Game) -> bool:
         ended = replace(game, state=GameState.FINISHED, ended_at=self.clock.now())
         if not await self.store.update(ended, game):
-            return None
+            return False
         log.info("game %s in %s finished", game.id, game.chat.key)
-        return ended, texts.final(ended, await self.standings(ended), _played(ended))
+        return True
 
-    async def abandon(self, game: Game, why: str) -> None:
-        """End a game that cannot go on (its chat is gone); nothing is posted."""
-        ended = replace(game, state=GameState.STOPPED, ended_at=self.clock.now())
-        if await self.store.update(ended, game):
-            log.warning("game %s in %s ended: %s", game.id, game.chat.key, why)
-            for listener in list(self.ended_listeners):
-                listener(ended)
+    async def abandon(self, game: Game, why: str) -> bool:
+        """End a game that cannot go on (its chat is gone, its posts keep failing) from
+        wherever it stands now; nothing is posted. False if it had ended already."""
+        for _ in range(5):
+            current = await self.reload(game)
+            if current is None:
+                return False
+            ended = replace(current, state=GameState.STOPPED, ended_at=self.clock.now())
+            if await self.store.update(ended, current):
+                log.warning("game %s in %s ended: %s", game.id, game.chat.key, why)
+                for listener in list(self.ended_listeners):
+                    listener(ended)
+                return True
+        return False
+
+    async def retime(self, game: Game, *, started: datetime) -> Game | None:
+        """The question's post went out late (it waited for the platform's budget): its
+        time starts now that people can see it, so nobody loses any of it."""
+        if game.round_id is None:
+            return game
+        deadline = started + timedelta(seconds=game.settings.seconds)
+        await self.quiz.retime_round(game.round_id, started, deadline)
+        return await self._moved(game, deadline=deadline)
+
+    async def reopen(self, game: Game) -> tuple[Game, Asked] | None:
+        """Ask the current question afresh: its time ran out before its post ever went out
+        (a restart, failed posts), so nobody saw it; a new round, full time."""
+        back = replace(game, position=game.position - 1, round_ids=game.round_ids[:-1])
+        opened = await self._open(back, game.position, game.question_ids[game.position])
+        if opened is None:
+            return None
+        moved, asked = opened
+        if not await self.store.update(moved, game):
+            return None
+        return moved, asked
 
     async def standings(self, game: Game) -> list[Standing]:
         """Each player's game points (base and speed share, before the boards' caps), right

@@ -8,7 +8,14 @@ from datetime import datetime
 from bot.core.bank.questions import DIFFICULTY_NAMES, LABELS, Question
 from bot.core.common.identity import shown_name
 from bot.core.common.replies import Block, Countdown, Paragraph, Reply, learn_more
-from bot.core.games.model import COUNT_RANGE, SECONDS_RANGE, Game, GameSettings, Standing
+from bot.core.games.model import (
+    COUNT_RANGE,
+    SECONDS_RANGE,
+    Game,
+    GameSettings,
+    GameState,
+    Standing,
+)
 from bot.core.quiz import Round, RoundStats, report_button
 
 STANDINGS_TOP = 5  # after each question
@@ -126,8 +133,9 @@ def question(game: Game, question: Question, rnd: Round, topic_title: str, base:
         f"{DIFFICULTY_NAMES[question.difficulty]}"
     )
     body = tuple(b for b in base.blocks[1:])  # the quiz's header line is replaced by ours
+    # the deadline right under the header: a cut at the platform's length takes the end
     return Reply(
-        (Paragraph(header, bold=True), *body, Countdown("Closes", rnd.closes_at)),
+        (Paragraph(header, bold=True), Countdown("Closes", rnd.closes_at), *body),
         choices=base.choices,
     )
 
@@ -149,11 +157,13 @@ def closed(game: Game, base: Reply, reveal: Reply | None = None) -> Reply:
     )
 
 
-def hint(game: Game, struck: str) -> Reply:
+def hint(game: Game, label: str, text: str) -> Reply:
+    """`label`) `text`: the option struck out, by its text too (a Telegram poll's options
+    carry no letters)."""
     return Reply(
         (
             Paragraph(
-                f"💡 Hint for question {game.position + 1}: it is not {struck}. "
+                f"💡 Hint for question {game.position + 1}: it is not {label}) {text}. "
                 "Answers from now on earn half."
             ),
         )
@@ -190,26 +200,37 @@ def reveal(
         blocks.append(Paragraph("Standings", bold=True))
         blocks.append(Paragraph(table(standings[:STANDINGS_TOP])))
     blocks.extend(learn_more(question.references))
-    if not game.is_last:
+    if not game.is_last and game.state is GameState.RUNNING:  # not once it is stopped
         blocks.append(Paragraph(f"Next question in {pause_seconds} s."))
     return Reply(tuple(blocks), actions=(report_button(rnd.id),))
 
 
+def ranked(standings: Sequence[Standing]) -> list[tuple[int, Standing]]:
+    """Competition ranks: equal points and right answers share a rank."""
+    out: list[tuple[int, Standing]] = []
+    for position, s in enumerate(standings, 1):
+        same = out and (out[-1][1].points, out[-1][1].right) == (s.points, s.right)
+        out.append((out[-1][0] if same else position, s))
+    return out
+
+
 def table(standings: Sequence[Standing]) -> str:
     """Ranked lines; equal points and right answers share a rank."""
-    lines: list[str] = []
-    rank = 0
-    previous: tuple[int, int] | None = None
-    for position, s in enumerate(standings, 1):
-        if (s.points, s.right) != previous:
-            rank, previous = position, (s.points, s.right)
-        lines.append(f"{rank}. {shown_name(s.name)} — {s.points} pts ({s.right} right)")
-    return "\n".join(lines)
+    return "\n".join(
+        f"{rank}. {shown_name(s.name)} — {s.points} pts ({s.right} right)"
+        for rank, s in ranked(standings)
+    )
 
 
-def final(game: Game, standings: Sequence[Standing], played: int) -> Reply:
+def final(
+    game: Game, standings: Sequence[Standing], played: int, interrupted: bool = False
+) -> Reply:
+    """The end: who won, and one line per player with their points and a mark per question
+    (right, wrong, not answered), so 20 players of 20 questions fit one message."""
     stopped = game.ended_by is not None
-    if not stopped:
+    if interrupted:
+        title = f"⏹ Game over: interrupted for too long after {played} of {game.count} questions"
+    elif not stopped:
         title = f"🏁 Game over: {game.count} questions"
     elif played == 0:
         title = f"🛑 Game stopped by {shown_name(game.ended_by or '')} before the first question"
@@ -233,13 +254,12 @@ def final(game: Game, standings: Sequence[Standing], played: int) -> Reply:
     else:
         names = ", ".join(shown_name(w.name) for w in winners)
         blocks.append(Paragraph(f"🏆 A tie at {top.points} points: {names}!", bold=True))
-    lines = table(standings[:FINAL_ROWS])
-    detail = "\n".join(
-        f"{shown_name(s.name)}: {marks(s.results)} ({s.right} of {played} right)"
-        for s in standings[:FINAL_ROWS]
-    )
-    blocks.append(Paragraph(lines))
-    blocks.append(Paragraph(detail))
+    lines = [
+        f"{rank}. {shown_name(s.name)} — {s.points} pts, {s.right} of {played} right "
+        f"{marks(s.results)}"
+        for rank, s in ranked(standings[:FINAL_ROWS])
+    ]
+    blocks.append(Paragraph("\n".join(lines)))
     if len(standings) > FINAL_ROWS:
         blocks.append(Paragraph(f"… and {len(standings) - FINAL_ROWS} more players."))
     if len(standings) == 1:
@@ -249,7 +269,7 @@ def final(game: Game, standings: Sequence[Standing], played: int) -> Reply:
 
 def marks(results: Sequence[bool | None]) -> str:
     """One mark per question played: right, wrong, or not answered."""
-    return " ".join("✅" if r else "❌" if r is False else "·" for r in results)
+    return "".join("✅" if r else "❌" if r is False else "·" for r in results)
 
 
 def stop_refused(game: Game) -> str:

@@ -87,6 +87,10 @@ class Store(Players, Results, Protocol):
         """Close a round early (a stopped game): no answer counts from `at` on."""
         ...
 
+    async def retime_round(self, round_id: str, opened_at: datetime, closes_at: datetime) -> None:
+        """Move a round's window (a game's question whose post went out late)."""
+        ...
+
     async def hint_round(self, round_id: str, at: datetime) -> None:
         """Record when a game's hint went out: answers from `at` on earn less."""
         ...

@@ -155,11 +155,11 @@ class QuizService:
         *,
         asked_by: int | None = None,
         day: date | None = None,
-        hint_at: datetime | None = None,
         poll_seconds: int | None = None,
     ) -> Asked:
-        """Open a round of `question` in `chat` (also used by the daily scheduler and games:
-        `hint_at` is a game's hint time; `poll_seconds` closes a native poll by itself)."""
+        """Open a round of `question` in `chat` (also used by the daily scheduler and games;
+        `poll_seconds` closes a native poll by itself; a game's hint time comes later, from
+        `hint_round`, once the hint is out)."""
         rnd = Round(
             id=new_round_id(),
             question_id=question.id,
@@ -170,13 +170,18 @@ class QuizService:
             closes_at=closes_at,
             asked_by=asked_by,
             day=day,
-            hint_at=hint_at,
         )
         await self.store.create_round(rnd)
         self._remember(rnd)
         self.metrics.asked(chat.platform.value, kind.value)
         reply = self.question_reply(question, rnd)
         return Asked(reply, rnd, question, quiz_poll(question, rnd, poll_seconds))
+
+    async def retime_round(self, round_id: str, opened_at: datetime, closes_at: datetime) -> None:
+        """Start a round's time later (a game's question whose post waited for the
+        platform's budget): opened then, closing `closes_at`."""
+        await self.store.retime_round(round_id, opened_at, closes_at)
+        self._rounds.pop(round_id, None)
 
     async def hint_round(self, round_id: str, at: datetime) -> None:
         """A game's hint went out at `at`: answers from then on earn less."""

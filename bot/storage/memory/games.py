@@ -44,6 +44,11 @@ class MemoryGameStore:
         self._games[game.id] = game
         return True
 
+    async def recent_questions(self, chat_key: str, games: int) -> list[str]:
+        mine = [g for g in self._games.values() if g.chat.key == chat_key]
+        mine.sort(key=lambda g: (g.created_at, g.id), reverse=True)
+        return list(dict.fromkeys(qid for g in mine[:games] for qid in g.question_ids))
+
     async def game_answers(self, game: Game) -> list[GameAnswer]:
         rounds = set(game.round_ids)
         found = [

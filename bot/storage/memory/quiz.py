@@ -75,6 +75,11 @@ class MemoryStore:
     async def get_round(self, round_id: str) -> Round | None:
         return self._rounds.get(round_id)
 
+    async def retime_round(self, round_id: str, opened_at: datetime, closes_at: datetime) -> None:
+        rnd = self._rounds.get(round_id)
+        if rnd is not None:
+            self._rounds[round_id] = replace(rnd, opened_at=opened_at, closes_at=closes_at)
+
     async def hint_round(self, round_id: str, at: datetime) -> None:
         rnd = self._rounds.get(round_id)
         if rnd is not None:

@@ -107,6 +107,13 @@ class SqliteGameStore:
         )
         return changed == 1
 
+    async def recent_questions(self, chat_key: str, games: int) -> list[str]:
+        rows = await self._db.read(
+            "SELECT questions FROM games WHERE chat_key = ? ORDER BY created_at DESC, id LIMIT ?",
+            (chat_key, games),
+        )
+        return list(dict.fromkeys(qid for (ids,) in rows for qid in json.loads(ids)))
+
     async def game_answers(self, game: Game) -> list[GameAnswer]:
         rows = await self._db.read(
             "SELECT a.player_id, p.name, a.round_id, a.correct, a.answered_at "

@@ -198,6 +198,12 @@ class SqliteQuizStore:
             hint_at=from_ts(hint) if hint is not None else None,
         )  # fmt: skip
 
+    async def retime_round(self, round_id: str, opened_at: datetime, closes_at: datetime) -> None:
+        await self._db.write(
+            "UPDATE rounds SET opened_at = ?, closes_at = ? WHERE id = ?",
+            (to_ts(opened_at), to_ts(closes_at), round_id),
+        )
+
     async def hint_round(self, round_id: str, at: datetime) -> None:
         await self._db.write("UPDATE rounds SET hint_at = ? WHERE id = ?", (to_ts(at), round_id))
 

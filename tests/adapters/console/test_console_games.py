@@ -31,6 +31,7 @@ from bot.core.quiz import Asked
 from tests.core.properties import ANY_TEXT, THROUGH_SERVICES
 from tests.fakes.app import make_app
 from tests.fakes.clock import FakeTimers, FixedClock
+from tests.fakes.games import finished
 from tests.fakes.paths import TEST_BANK
 
 WAIT = 5.0  # real seconds to wait for the console to print what a line or a timer caused
@@ -139,7 +140,12 @@ async def test_a_solo_game_right_wrong_and_late_with_the_timer_and_final_standin
     await timers.advance(3)  # the start delay: question 1
     q1 = piped.question
     shown = await piped.shows("Question 1/3")
-    assert "⏱ Closes in 15 s" in shown and "Answer with A, B" in shown
+    header, countdown, *_ = shown.splitlines()
+    assert header.startswith("Question 1/3 · ")
+    assert q1.round.closes_at is not None
+    # the deadline right under the header, and only there
+    assert countdown == f"⏱ Closes in 15 s (at {q1.round.closes_at:%H:%M:%S} UTC)"
+    assert shown.count("⏱") == 1 and "Answer with A, B" in shown
     await timers.advance(2)
     result = await piped.send(right(q1), "Right!")  # answered as for /question: privately
     assert f"+{full_points(q1)} points" in result
@@ -173,10 +179,12 @@ async def test_a_solo_game_right_wrong_and_late_with_the_timer_and_final_standin
 
     await timers.advance(5, sleepers=0)  # the pause after the last reveal, then the end
     final = await piped.shows("A game of one")
-    assert "🏁 Game over: 3 questions" in final
-    assert f"🏆 Winner: ada with {full_points(q1)} points!" in final
-    assert "ada: ✅ ❌ · (1 of 3 right)" in final
-    assert "A game of one: its points count under the usual limits." in final
+    assert final.rstrip("\n").split("\n") == [
+        "🏁 Game over: 3 questions",
+        f"🏆 Winner: ada with {full_points(q1)} points!",
+        f"1. ada — {full_points(q1)} pts, 1 of 3 right ✅❌·",  # right, wrong, not answered
+        "A game of one: its points count under the usual limits.",
+    ]
     bye = await piped.end()
     assert texts.GAME_LEFT_RUNNING not in bye and "Bye!" in bye
     assert piped.screen.getvalue().count(" s left") == 2  # only question 3's two ticks
@@ -196,8 +204,15 @@ async def test_stop_midway_and_status(app: App, piped: Piped, timers: FakeTimers
     assert "question 1 of 3, 16 s left" in status
     stopped = await piped.send("/quiz stop", "Nobody answered.")
     assert "🛑 Game stopped by ada after 1 of 3 questions" in stopped
-    await timers.settle()
-    assert "Question 1/3 (closed)" in piped.since() + stopped  # the post's one close
+    assert piped.console.games is not None
+    await finished(piped.console.games.engine)  # the game's task closes its question
+    # the post's one close, shown by its reveal (the question is not printed again)
+    closed = stopped + piped.since()
+    assert closed.count("⏱ Time! Question 1/3") == 1
+    assert f"⏱ Time! Question 1/3: the answer is {right(asked)}) " in closed
+    assert "Nobody answered this one." in closed
+    assert "Next question" not in closed  # the game is over
+    assert "The question was:" not in closed and asked.question.prompt not in closed
     late = await piped.send(right(asked), "closed")  # the question closed with the game
     assert "This round is closed." in late
     await piped.send("/quiz status", "No game is running here")

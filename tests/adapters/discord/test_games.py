@@ -9,8 +9,8 @@ question's time, then falling linearly to nothing at the close.
 
 from __future__ import annotations
 
-import asyncio
 import copy
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 
 from bot.adapters.discord import texts as discord_texts
 from bot.adapters.discord.adapter import DiscordAdapter
-from bot.adapters.discord.games import game_settings
 from bot.config import Secret
 from bot.core.bank.question_bank import QuestionBank, load_bank
 from bot.core.common.errors import InvalidAnswer, QuizError, UnknownDifficulty
@@ -33,6 +32,7 @@ from bot.core.common.identity import ChatRef, Platform, UserRef
 from bot.core.common.texts import FOREIGN_BUTTON
 from bot.core.games import COUNT_RANGE, SECONDS_RANGE, GameEngine
 from bot.core.games import texts as game_texts
+from bot.core.games.args import game_settings
 from tests.fakes.app import memory_app
 from tests.fakes.clock import FakeTimers, FixedClock
 from tests.fakes.community import community_file
@@ -48,6 +48,7 @@ from tests.fakes.discord_api import (
     RunningBot,
     running_bot,
 )
+from tests.fakes.games import finished
 from tests.fakes.paths import TEST_BANK
 
 ANN, BOB, CY = FakeUser(201, "Ann"), FakeUser(202, "Bob"), FakeUser(203, "Cy")
@@ -82,15 +83,6 @@ async def engine_over(bot: RunningBot, timers: FakeTimers) -> AsyncIterator[Game
         yield engine
     finally:
         await engine.stop()
-
-
-async def finished(engine: GameEngine) -> None:
-    """Until the engine plays no game (its last posts are real I/O): a few seconds at most."""
-    for _ in range(500):
-        if engine.playing == 0:
-            return
-        await asyncio.sleep(0.01)
-    raise TimeoutError("the game did not end")
 
 
 def public(callback: Recorded) -> str:
@@ -167,16 +159,31 @@ class Tally:
     marks: list[str] = field(default_factory=list)
 
 
-def table(tallies: list[Tally]) -> list[str]:
-    """The standings as Discord shows them: best first (points, then right answers, then the
-    faster); equal points and right answers share a rank; "1." escaped so it is no list."""
+def ranked(tallies: list[Tally]) -> list[tuple[int, Tally]]:
+    """Best first (points, then right answers, then the faster); equal points and right
+    answers share a rank."""
     ordered = sorted(tallies, key=lambda t: (-t.points, -t.right, t.seconds))
-    lines, rank, previous = [], 0, None
+    out: list[tuple[int, Tally]] = []
+    rank, previous = 0, None
     for position, t in enumerate(ordered, 1):
         if (t.points, t.right) != previous:
             rank, previous = position, (t.points, t.right)
-        lines.append(f"{rank}\\. {t.name} — {t.points} pts ({t.right} right)")
-    return lines
+        out.append((rank, t))
+    return out
+
+
+def table(tallies: list[Tally]) -> list[str]:
+    """The standings after a question as Discord shows them ("1." escaped so it is no list)."""
+    return [f"{rank}\\. {t.name} — {t.points} pts ({t.right} right)" for rank, t in ranked(tallies)]
+
+
+def final_table(tallies: list[Tally], played: int) -> list[str]:
+    """The final standings: one line per player, a mark per question played (right, wrong,
+    not answered) after the count of right answers."""
+    return [
+        f"{rank}\\. {t.name} — {t.points} pts, {t.right} of {played} right {''.join(t.marks)}"
+        for rank, t in ranked(tallies)
+    ]
 
 
 async def test_a_five_question_game_with_three_players_end_to_end(
@@ -208,9 +215,12 @@ async def test_a_five_question_game_with_three_players_end_to_end(
             seen.append(q)
             assert q.opened == clock.now()
             content = message["content"]
-            assert content.startswith(f"**Question {number}/5 · ")
+            header, countdown, body = content.split("\n\n", 2)
+            assert header.startswith(f"**Question {number}/5 · ")
             deadline = int(clock.now().timestamp()) + WINDOW
-            assert content.endswith(f"⏱ Closes <t:{deadline}:R>")  # counted down by clients
+            # right under the header, counted down by clients
+            assert countdown == f"⏱ Closes <t:{deadline}:R>"
+            assert "⏱" not in body
             assert [b["custom_id"] for b in message["components"][0]["components"]] == [
                 f"a1.{q.round_id}.{label}"
                 for label in "ABCD"[: len(message["components"][0]["components"])]
@@ -249,12 +259,7 @@ async def test_a_five_question_game_with_three_players_end_to_end(
             # the reveal takes the top of the closed post, the question stays below it
             reveal = fake.messages[int(message["id"])]["content"]
             assert reveal.startswith(f"**⏱ Time! Question {number}/5: the answer is {q.right}")
-            assert (
-                f"**The question was:**\n\n{content.split(chr(10) * 2, 1)[1]}".split(
-                    "\n\n⏱ Closes"
-                )[0]
-                in reveal
-            )
+            assert reveal.endswith(f"\n\n**The question was:**\n\n{body}")  # no countdown
             if number == 2:  # a click from a client that still shows the buttons
                 assert await press(fake, q, q.right, CY) == "This round is closed."
             rights = sorted((at, u.name) for at, u, right in answers if right)
@@ -269,13 +274,16 @@ async def test_a_five_question_game_with_three_players_end_to_end(
         await timers.advance(5, sleepers=0)  # the pause after the last reveal, then the end
         await finished(engine)
         final = posts(fake)[-1].body["content"]
-        ranked = table(list(tallies.values()))
-        winner = min(tallies.values(), key=lambda t: (-t.points, -t.right, t.seconds))
-        assert final.startswith("**🏁 Game over: 5 questions**")
-        assert f"**🏆 Winner: {winner.name} with {winner.points} points!**" in final
-        assert "\n".join(ranked) in final
-        for t in tallies.values():
-            assert f"{t.name}: {' '.join(t.marks)} ({t.marks.count('✅')} of 5 right)" in final
+        (_, winner), (second, _), _ = ranked(list(tallies.values()))
+        assert second == 2  # no tie for the lead
+        assert all(t.right == t.marks.count("✅") for t in tallies.values())
+        assert final == "\n\n".join(
+            [
+                "**🏁 Game over: 5 questions**",
+                f"**🏆 Winner: {winner.name} with {winner.points} points!**",
+                "\n".join(final_table(list(tallies.values()), 5)),
+            ]
+        )
         # exactly one edit per question, each closing its own post
         assert [e.path.rsplit("/", 1)[1] for e in fake.matching("PATCH", EDITS)] == [
             q.message["id"] for q in seen
@@ -318,10 +326,22 @@ async def test_stop_by_others_is_refused_an_admin_stops_and_one_game_per_channel
         stopped = public(await fake.interact(fake.command("quiz", user=ADA, subcommand="stop")))
         assert stopped.startswith("**🛑 Game stopped by Ada after 1 of 3 questions**")
         assert "**🏆 Winner: Cy with " in stopped  # the points: see the test below
-        (edit,) = await fake.wait_for("PATCH", EDITS)  # its open question closed at once
-        assert edit.path.endswith(f"/{q.message['id']}") and edit.body["components"] == []
         assert await press(fake, q, q.right, BOB) == "This round is closed."
-        await finished(engine)
+        await finished(engine)  # the game's task closes its open question: one edit
+        (edit,) = fake.matching("PATCH", EDITS)
+        assert edit.path.endswith(f"/{q.message['id']}")
+        # the answer buttons gone, Report and Learn more kept, as at the deadline
+        kept = [b["label"] for row in edit.body["components"] for b in row["components"]]
+        assert kept == ["Report", "Learn more"]
+        # the reveal of the question on top, the question itself below it
+        closed = edit.body["content"]
+        assert closed.startswith(f"**⏱ Time! Question 1/3: the answer is {q.right}")
+        assert "1 answered, 1 right." in closed and "Fastest right: Cy (4.0 s)" in closed
+        assert "Next question" not in closed  # the game is over
+        points = documented_points(q.level, 4)
+        assert f"**Standings**\n\n1\\. Cy — {points} pts (1 right)\n\n" in closed
+        body = q.message["content"].split("\n\n", 2)[2]
+        assert closed.endswith(f"\n\n**The question was:**\n\n{body}")
         before = len(posts(fake))
         await timers.advance(120)
         assert len(posts(fake)) == before  # nothing more from the stopped game
@@ -359,12 +379,13 @@ async def test_a_restart_in_question_3_resumes_it_with_its_time_left_and_scores_
     tmp_path: Path, bank: QuestionBank, clock: FixedClock, timers: FakeTimers
 ) -> None:
     db = tmp_path / "q.db"
-    tallies = {u.name: Tally(u.name) for u in (ANN, BOB, CY)}
+    tallies = {u.name: Tally(u.name, marks=["·"] * 5) for u in (ANN, BOB, CY)}
 
-    def scored(user: FakeUser, q: Shown, seconds: float) -> int:
+    def scored(user: FakeUser, number: int, q: Shown, seconds: float) -> int:
         points = documented_points(q.level, seconds)
         t = tallies[user.name]
         t.points, t.right, t.seconds = t.points + points, t.right + 1, t.seconds + seconds
+        t.marks[number - 1] = "✅"
         return points
 
     async with FakeDiscord() as fake:
@@ -377,16 +398,17 @@ async def test_a_restart_in_question_3_resumes_it_with_its_time_left_and_scores_
             await timers.advance(3)
             q1 = await shown(bot, bank, question_posts(fake)[-1])
             await timers.advance(2)
-            assert f"+{scored(ANN, q1, 2)} points" in await press(fake, q1, q1.right, ANN)
+            assert f"+{scored(ANN, 1, q1, 2)} points" in await press(fake, q1, q1.right, ANN)
             await timers.advance(28 + 5)
             q2 = await shown(bot, bank, question_posts(fake)[-1])
             await timers.advance(3)
-            assert f"+{scored(BOB, q2, 3)} points" in await press(fake, q2, q2.right, BOB)
+            assert f"+{scored(BOB, 2, q2, 3)} points" in await press(fake, q2, q2.right, BOB)
             await timers.advance(27 + 5)
             q3 = await shown(bot, bank, question_posts(fake)[-1])
             await timers.advance(10)
-            assert f"+{scored(ANN, q3, 10)} points" in await press(fake, q3, q3.right, ANN)
-            await press(fake, q3, q3.wrong, BOB)
+            assert f"+{scored(ANN, 3, q3, 10)} points" in await press(fake, q3, q3.right, ANN)
+            assert (await press(fake, q3, q3.wrong, BOB)).startswith("**❌ Not quite")
+            tallies["Bob"].marks[2] = "❌"
         # the engine, the client and the app stop with question 3 open for 20 s more
         clock.advance(seconds=5)  # the restart takes 5 s
         async with running_bot(fake, db, bank, clock, games=True) as bot:
@@ -404,7 +426,7 @@ async def test_a_restart_in_question_3_resumes_it_with_its_time_left_and_scores_
                 again = await press(fake, q3, q3.wrong, ANN)  # answered before the restart
                 assert again == f"You have already answered this one. The answer is {q3.right}."
                 await timers.advance(1)
-                assert f"+{scored(CY, q3, 16)} points" in await press(fake, q3, q3.right, CY)
+                assert f"+{scored(CY, 3, q3, 16)} points" in await press(fake, q3, q3.right, CY)
                 await timers.advance(13)  # 29 s into question 3: still open
                 assert len(fake.matching("PATCH", EDITS)) == 2
                 await timers.advance(1)  # its deadline, as before the restart
@@ -421,13 +443,50 @@ async def test_a_restart_in_question_3_resumes_it_with_its_time_left_and_scores_
             finally:
                 await engine.stop()
             final = posts(fake)[-1].body["content"]
-            assert final.startswith("**🏁 Game over: 5 questions**")
-            assert "\n".join(table(list(tallies.values()))) in final
+            (_, winner), (second, _), _ = ranked(list(tallies.values()))
+            assert second == 2  # no tie for the lead
+            assert final == "\n\n".join(
+                [
+                    "**🏁 Game over: 5 questions**",
+                    f"**🏆 Winner: {winner.name} with {winner.points} points!**",
+                    "\n".join(final_table(list(tallies.values()), 5)),
+                ]
+            )
             assert len(question_posts(fake)) == 5 and len(fake.matching("PATCH", EDITS)) == 5
             for user in (ANN, BOB, CY):  # each right answer scored once on the boards
                 ref = UserRef(Platform.DISCORD, str(user.id))
                 stats = await bot.app.store.player_stats(await bot.app.store.player(ref, user.name))
                 assert stats.points == tallies[user.name].points
+
+
+async def test_a_hint_strikes_out_a_wrong_option_by_its_letter_and_its_text(
+    tmp_path: Path, bank: QuestionBank, clock: FixedClock, timers: FakeTimers
+) -> None:
+    async with (
+        FakeDiscord() as fake,
+        running_bot(fake, tmp_path / "q.db", bank, clock, games=True) as bot,
+        engine_over(bot, timers),
+    ):
+        public(await fake.interact(start(fake, ANN, count=3, seconds=20, hints=True)))
+        await timers.settle(1)
+        for number in (1, 2, 3):
+            await timers.advance(3 if number == 1 else 5)
+            message = question_posts(fake)[-1]
+            q = await shown(bot, bank, message)
+            await timers.advance(9)
+            before = len(posts(fake))
+            await timers.advance(1)  # halfway: the hint, a post of its own
+            (hint,) = posts(fake)[before:]
+            said = re.fullmatch(
+                rf"💡 Hint for question {number}: it is not ([A-D])\) (.+)\. "
+                r"Answers from now on earn half\.",
+                hint.body["content"],
+            )
+            assert said is not None, hint.body["content"]
+            label, text = said.groups()
+            assert label != q.right  # a wrong option, as the question shows it
+            assert f"\n{label}) {text}\n" in message["content"] + "\n"
+            await timers.advance(10)
 
 
 async def test_forged_and_garbled_game_buttons_get_the_clear_message(

@@ -5,10 +5,10 @@ votes come as real poll_answer updates, presses as real callback queries."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import html
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +28,7 @@ from bot.core.games import GameEngine
 from bot.core.quiz.rounds import Round
 from tests.fakes.app import make_app
 from tests.fakes.clock import FakeTimers, FixedClock
+from tests.fakes.games import finished
 from tests.fakes.telegram_api import (
     GROUP_ID,
     TOKEN,
@@ -224,22 +225,61 @@ class Expected:
         answered = [t for t in self.tallies.values() if set(t.marks) - {"·"}]
         return sorted(answered, key=lambda t: (-t.points, -t.right, t.seconds, t.joined))
 
-    def table(self, rows: int) -> str:
-        lines, rank, previous = [], 0, None
+    def ranks(self, rows: int) -> list[tuple[int, Tally]]:
+        """The first `rows`, best first; equal points and right answers share a rank."""
+        out: list[tuple[int, Tally]] = []
+        rank, previous = 0, None
         for position, t in enumerate(self.ranked()[:rows], 1):
             if (t.points, t.right) != previous:
                 rank, previous = position, (t.points, t.right)
-            lines.append(f"{rank}. {t.player.name} — {t.points} pts ({t.right} right)")
-        return "\n".join(lines)
+            out.append((rank, t))
+        return out
+
+    def table(self, rows: int) -> str:
+        """The standings after a question."""
+        return "\n".join(
+            f"{rank}. {t.player.name} — {t.points} pts ({t.right} right)"
+            for rank, t in self.ranks(rows)
+        )
+
+    def final_table(self, played: int) -> str:
+        """The final standings: one line per player, with a mark per question played."""
+        return "\n".join(
+            f"{rank}. {t.player.name} — {t.points} pts, {t.right} of {played} right "
+            f"{''.join(t.marks)}"
+            for rank, t in self.ranks(20)
+        )
 
 
-async def finished(engine: GameEngine) -> None:
-    """Until the engine plays no game (in real time, a few seconds at most)."""
-    for _ in range(500):
-        if engine.playing == 0:
-            return
-        await asyncio.sleep(0.01)
-    raise TimeoutError("the game did not end")
+def assert_closed_by_the_stop(
+    api: FakeBotApi, q: Posted, ref: str | None, number: int, right_by: str
+) -> None:
+    """A stop closed the open question `q` (number `number` of 3, its post: `ref`, answered
+    once, rightly, by `right_by`) with one call: a poll is stopped
+    (Telegram shows its answer; nothing else is posted about it), a message with buttons is
+    edited once into the question's reveal above the question, its answer buttons replaced by
+    Report."""
+    closes = [c for c in api.calls if c.method in {"stopPoll", "editMessageText"}]
+    chat_id = q.call.params["chat_id"]
+    assert not [t for t in texts_to(api, chat_id) if "⏱ Time!" in t]  # no reveal post
+    if q.poll_id is not None:
+        [stop] = closes
+        assert stop.method == "stopPoll" and ref == f"poll:{stop.params['message_id']}"
+        return
+    [edit] = closes
+    assert edit.method == "editMessageText" and edit.params["chat_id"] == chat_id
+    assert ref == f"msg:{edit.params['message_id']}"
+    buttons = edit.params["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for row in buttons for b in row] == ["Report"]
+    text = html.unescape(edit.params["text"])
+    right_text = q.question.choices[q.question.correct_index].text
+    assert text.startswith(
+        f"<b>⏱ Time! Question {number}/3: the answer is {q.right_label}) {right_text}</b>"
+    )
+    assert "1 answered, 1 right." in text and f"Fastest right: {right_by} (" in text
+    assert "Next question" not in text  # the game is over
+    body = html.unescape(q.call.params["text"]).split("\n\n", 2)[2]
+    assert text.endswith(f"\n\n<b>The question was:</b>\n\n{body}")
 
 
 def logged_failures(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -286,16 +326,19 @@ async def test_a_five_question_game_with_three_players_plays_through_to_an_exact
             assert len([c for c in tg.api.calls if is_question(c)]) == number
             kinds.append("poll" if q.poll_id else "buttons")
             if q.poll_id:  # a native quiz poll that closes by itself at the question's end
-                # it closes by itself at the round's own deadline (not open_period after the
-                # send, which may wait for the group's budget): no stopPoll
-                assert q.call.params["close_date"] == int(q.at(WINDOW).timestamp())
-                assert "open_period" not in q.call.params
+                # it closes by itself its time after Telegram has it (the round's time starts
+                # when the post is out): no stopPoll
+                assert q.call.params["open_period"] == WINDOW
+                assert "close_date" not in q.call.params
                 assert q.call.params["question"].startswith(f"[{number}/5] ")
                 assert q.call.params["is_anonymous"] is False and q.call.params["type"] == "quiz"
             else:
                 text = html.unescape(q.call.params["text"])
-                assert text.startswith(f"<b>Question {number}/5 · ")
-                assert "⏱ Closes at " in text
+                header, countdown, body = text.split("\n\n", 2)
+                assert header.startswith(f"<b>Question {number}/5 · ")
+                # the deadline right under the header, and nowhere else
+                assert countdown == f"⏱ Closes at {q.at(WINDOW):%H:%M:%S} UTC"
+                assert "⏱" not in body
             expected.question()
             for seconds, who, right in answers:
                 await advance_to(timers, clock, q.at(seconds))
@@ -360,11 +403,14 @@ async def test_a_five_question_game_with_three_players_plays_through_to_an_exact
     ranked = expected.ranked()
     winner = ranked[0]
     assert winner.points > ranked[1].points  # this game has one winner
-    assert final.startswith("<b>🏁 Game over: 5 questions</b>")
-    assert f"🏆 Winner: {winner.player.name} with {winner.points} points!" in final
-    assert expected.table(20) in final  # all six
-    for t in ranked:
-        assert f"{t.player.name}: {' '.join(t.marks)} ({t.right} of 5 right)" in final
+    assert all(t.right == t.marks.count("✅") for t in ranked)
+    assert final == "\n\n".join(
+        [
+            "<b>🏁 Game over: 5 questions</b>",
+            f"<b>🏆 Winner: {winner.player.name} with {winner.points} points!</b>",
+            expected.final_table(5),  # all six, sharing rank 4 at no points
+        ]
+    )
     assert await app.games.store.running_in(f"telegram:{GROUP_ID}") is None
     assert logged_failures(caplog) == []
     # the boards: each right answer once, in full (no cap reached in one game)
@@ -415,20 +461,19 @@ async def test_a_second_quiz_is_told_where_the_game_is_and_only_the_starter_or_a
         assert refused["reply_parameters"]["message_id"] == 23
         assert await app.games.store.running_in(f"telegram:{GROUP_ID}") is not None
 
-        tg.api.clear()  # a group admin: the final standings, in public; the poll closes
+        tg.api.clear()  # a group admin: the final standings, in public; the question closes
         tg.api.member_status = "administrator"
         await answer(tg, q, ANN, right=True)
+        (game,) = await app.games.store.running_games()
         await tg.send(command("/quiz stop", user_id=CY.user_id, first_name=CY.name))
-        await timers.settle()
+        await finished(engine)  # the game's task closes its open question, once
         stopped = texts_to(tg.api, GROUP_ID)[-1]
         assert stopped.startswith("<b>🛑 Game stopped by Cy after 1 of 3 questions</b>")
         assert "🏆 Winner: Ann with" in stopped
         stop_call = next(c for c in tg.api.calls if c.params.get("text", "").startswith("<b>🛑"))
         assert "reply_parameters" not in stop_call.params
-        closing = "stopPoll" if q.poll_id else "editMessageText"
-        assert [c.method for c in tg.api.calls if c.method == closing] == [closing]
+        assert_closed_by_the_stop(tg.api, q, game.message_ref, 1, "Ann")
         assert await app.games.store.running_in(f"telegram:{GROUP_ID}") is None
-        assert engine.playing == 0
 
         tg.api.clear()  # nothing to stop now
         await tg.send(command("/quiz stop", user_id=CY.user_id, first_name=CY.name))
@@ -453,13 +498,130 @@ async def test_a_game_of_one_in_a_private_chat_is_stopped_by_its_starter_without
             assert "Next question" not in str(calls[1].params.get("reply_markup"))
         else:
             assert calls == []
+        (game,) = await app.games.store.running_games()
+        tg.api.clear()
         await tg.send(command("/quiz stop", chat_id=DM_ID, user_id=ANN.user_id, first_name="Ann"))
-        await timers.settle()
+        await finished(engine)  # the game's task closes its open question, once
         assert "getChatMember" not in [c.method for c in tg.api.calls]
         final = texts_to(tg.api, DM_ID)[-1]
         assert final.startswith("<b>🛑 Game stopped by Ann after 1 of 3 questions</b>")
         assert "A game of one: its points count under the usual limits." in final
-        assert engine.playing == 0
+        assert_closed_by_the_stop(tg.api, q, game.message_ref, 1, "Ann")
+
+
+async def test_a_stop_edits_an_open_question_with_buttons_once_into_its_reveal(
+    sqlite_app: App, clock: FixedClock, timers: FakeTimers
+) -> None:
+    app = sqlite_app
+    async with telegram(app, timers) as (tg, engine):
+        await engine.start()
+        # the topic's three questions, its one code question (sent with buttons) among them
+        await tg.send(command("/quiz 3 alpha 20s", user_id=ANN.user_id, first_name=ANN.name))
+        await timers.settle(1)
+        await timers.advance(3)
+        q, number = await latest_question(tg, app), 1
+        while q.poll_id is not None:  # play polls out until the question with buttons
+            await advance_to(timers, clock, q.at(20))
+            await timers.advance(5)
+            q, number = await latest_question(tg, app), number + 1
+        assert number <= 3 and q.call.method == "sendMessage"
+        await advance_to(timers, clock, q.at(3))
+        await answer(tg, q, BOB, right=True)
+        (game,) = await app.games.store.running_games()
+        tg.api.clear()
+        await tg.send(command("/quiz stop", user_id=ANN.user_id, first_name=ANN.name))
+        await finished(engine)  # the game's task closes its open question, once
+        stopped = texts_to(tg.api, GROUP_ID)[-1]
+        assert stopped.startswith(f"<b>🛑 Game stopped by Ann after {number} of 3 questions</b>")
+        assert_closed_by_the_stop(tg.api, q, game.message_ref, number, "Bob")
+        # a press from a client that still shows the buttons
+        [alert] = await answer(tg, q, CY, right=True)
+        assert alert.params["text"] == "This round is closed."
+
+
+async def test_a_hint_strikes_out_a_wrong_option_by_its_letter_and_its_own_text(
+    sqlite_app: App, clock: FixedClock, timers: FakeTimers
+) -> None:
+    """A poll's options carry no letters: the hint names the option by its text too, the
+    one the poll (or the message) shows under that letter."""
+    app = sqlite_app
+    async with telegram(app, timers) as (tg, engine):
+        await engine.start()
+        await tg.send(command("/quiz 3 alpha 20s hints", user_id=ANN.user_id, first_name="Ann"))
+        await timers.settle(1)
+        kinds = set()
+        for number in (1, 2, 3):  # the topic's three questions: polls and one with buttons
+            await timers.advance(3 if number == 1 else 5)
+            q = await latest_question(tg, app)
+            kinds.add(q.call.method)
+            await advance_to(timers, clock, q.at(9))
+            assert not [t for t in texts_to(tg.api, GROUP_ID) if t.startswith("💡")]
+            before = len(tg.api.calls)
+            await advance_to(timers, clock, q.at(10))  # halfway: the hint, and nothing else
+            [hint] = [c for c in tg.api.calls[before:] if c.method != "answerCallbackQuery"]
+            assert hint.method == "sendMessage" and "reply_markup" not in hint.params
+            said = re.fullmatch(
+                rf"💡 Hint for question {number}: it is not ([A-D])\) (.+)\. "
+                r"Answers from now on earn half\.",
+                html.unescape(hint.params["text"]),
+            )
+            assert said is not None, hint.params["text"]
+            label, text = said.groups()
+            assert label != q.right_label
+            if q.poll_id is not None:
+                options = q.call.params["options"]
+                shown = options["ABCD".index(label)]
+                assert (shown["text"] if isinstance(shown, dict) else shown) == text
+            else:
+                assert f"\n{label}) {text}\n" in html.unescape(q.call.params["text"]) + "\n"
+            await advance_to(timers, clock, q.at(20))
+            tg.api.clear()
+        assert kinds == {"sendPoll", "sendMessage"}
+
+
+async def test_a_question_whose_posts_failed_until_its_time_ran_out_is_asked_afresh(
+    sqlite_app: App, clock: FixedClock, timers: FakeTimers
+) -> None:
+    """Nobody saw it: instead of revealing it, the question is asked again with its full
+    time, in a new round."""
+    app = sqlite_app
+    async with telegram(app, timers) as (tg, engine):
+        await engine.start()
+        await tg.send(command("/quiz 3 10s", user_id=ANN.user_id, first_name=ANN.name))
+        await timers.settle(1)
+        tg.api.fail_chat(GROUP_ID, 502, "Bad Gateway", times=3)
+        await timers.advance(3)  # the start delay: question 1 opens; its post fails
+        (game,) = await app.games.store.running_games()
+        first = game.round_id
+        assert first is not None and game.message_ref is None
+        await timers.advance(2)  # tried again after 2 s: fails
+        await timers.advance(5)  # and after 5 s more: fails; its 10 s are over
+        (game,) = await app.games.store.running_games()
+        assert (game.position, game.round_id, game.message_ref) == (0, first, None)
+        await timers.advance(15)  # the next try: asked afresh
+        attempts = [c for c in tg.api.calls if is_question(c)]
+        assert len(attempts) == 4
+        q = await latest_question(tg, app)
+        (game,) = await app.games.store.running_games()
+        assert game.position == 0 and game.round_ids == (q.rnd.id,) and q.rnd.id != first
+        assert game.message_ref is not None
+        assert (q.rnd.opened_at, q.rnd.closes_at) == (clock.now(), q.at(10))
+        assert game.deadline == q.at(10)
+        if q.poll_id is not None:  # the poll closes by itself after the new round's time
+            assert q.call.params["open_period"] == 10
+        else:
+            assert f"⏱ Closes at {q.at(10):%H:%M:%S} UTC" in html.unescape(q.call.params["text"])
+        assert not [t for t in texts_to(tg.api, GROUP_ID) if "⏱ Time!" in t]  # no reveal
+        await answer(tg, q, BOB, right=True)  # at once: the full points
+        await advance_to(timers, clock, q.at(10))
+        reveal = next(
+            html.unescape(str(c.params["text"]))
+            for c in tg.api.calls
+            if c.method in {"sendMessage", "editMessageText"} and "⏱ Time!" in str(c.params)
+        )
+        assert reveal.startswith("<b>⏱ Time! Question 1/3: the answer is")
+        assert "1 answered, 1 right." in reveal
+        assert f"1. Bob — {points(q, 0)} pts (1 right)" in reveal
 
 
 async def test_settings_the_parser_refuses_are_told_quoting_the_command(
@@ -556,9 +718,14 @@ async def test_a_restart_during_question_3_resumes_it_with_its_time_left_and_sco
     ranked = expected.ranked()
     assert {t.player.name for t in ranked} == {"Ann", "Bob"}
     assert ranked[0].points > ranked[1].points  # one winner
-    assert f"🏆 Winner: {ranked[0].player.name} with {ranked[0].points} points!" in final
-    assert expected.table(20) in final
-    assert "Ann: ✅ · ✅ · · (2 of 5 right)" in final and "Bob: · ✅ ✅ · · (2 of 5 right)" in final
+    assert {t.player.name: "".join(t.marks) for t in ranked} == {"Ann": "✅·✅··", "Bob": "·✅✅··"}
+    assert final == "\n\n".join(
+        [
+            "<b>🏁 Game over: 5 questions</b>",
+            f"<b>🏆 Winner: {ranked[0].player.name} with {ranked[0].points} points!</b>",
+            expected.final_table(5),
+        ]
+    )
     async with make_app(tmp_path, bank=bank, clock=clock, seed=seed) as third:
         for t in ranked:  # on the boards too: each right answer once
             user = UserRef(Platform.TELEGRAM, str(t.player.user_id))

@@ -3,7 +3,6 @@ loopback outbox: questions, hints, closes, reveals, standings, stop, and a resta
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from bot.core.games import GameEngine, GameSettings
 from bot.core.quiz import Asked, RoundKind
 from tests.fakes.app import make_app
 from tests.fakes.clock import FakeTimers, FixedClock
+from tests.fakes.games import finished
 from tests.fakes.outbox import FakeOutbox
 
 CHAT = ChatRef(Platform.TELEGRAM, "-100", "-100")
@@ -45,15 +45,6 @@ def wrong_label(asked: Asked) -> str:
 
 async def press(app: App, user: UserRef, name: str, asked: Asked, label: str) -> Reply:
     return await app.quiz.answer_choice(user, name, asked.round.id, label, chat=CHAT)
-
-
-async def finished(engine: GameEngine) -> None:
-    """Wait (in real time, a few seconds at most) until the engine plays no game."""
-    for _ in range(500):
-        if engine.playing == 0:
-            return
-        await asyncio.sleep(0.01)
-    raise TimeoutError("the game did not end")
 
 
 @pytest.fixture
@@ -109,7 +100,9 @@ async def test_a_game_plays_through_with_standings_and_a_winner(
     await finished(engine)
     final = outbox.sent[-1].reply.plain_text()
     assert "Game over" in final and f"Winner: Bob with {bob} points" in final
-    assert "Ann: ✅ · · (1 of 3 right)" in final and "Cy: ❌ · · (0 of 3 right)" in final
+    assert f"1. Bob — {bob} pts, 3 of 3 right ✅✅✅" in final
+    assert f"2. Ann — {ann} pts, 1 of 3 right ✅··" in final
+    assert "3. Cy — 0 pts, 0 of 3 right ❌··" in final
     assert await app.games.store.running_in(CHAT.key) is None
     assert engine.playing == 0
 
@@ -130,9 +123,10 @@ async def test_one_game_per_chat_and_only_the_starter_or_an_admin_stops_it(
     assert "stopped by Bob after 1 of 3" in stopped.plain_text()
     with pytest.raises(RoundClosed):  # the open question closed with the game
         await press(app, CY, "Cy", asked, right_label(asked))
-    await timers.settle()
+    await finished(engine)  # the stopped game's task closes its question, with the answer
     assert [s.kind for s in outbox.sent] == ["question", "edit"]
-    assert engine.playing == 0
+    closed = outbox.sent[-1].reply
+    assert not closed.choices and closed.plain_text().startswith("⏱ Time! Question 1/3")
     await app.games.start(BOB, "Bob", CHAT, "3")  # the chat is free again
 
 
@@ -188,7 +182,7 @@ async def test_a_restart_resumes_the_open_question_and_scores_nothing_twice(
         await timers.advance(5, sleepers=0)
         await finished(engine)
         final = outbox.sent[-1].reply.plain_text()
-        assert "Game over" in final and "Ann: · ✅ · (1 of 3 right)" in final
+        assert "Game over" in final and "1. Ann — " in final and ", 1 of 3 right ·✅·" in final
         assert f"Winner: Ann with {expected(q2, 10, 30)} points" in final  # scored once
         assert await second.games.store.running_games() == []
         await engine.stop()
