@@ -22,10 +22,11 @@ from typing import TypeVar
 
 from bot.core.common.clock import Clock
 from bot.core.common.identity import Platform
-from bot.core.common.replies import Reply
+from bot.core.common.replies import Paragraph, Reply
 from bot.core.delivery import ChatGone, DeliveryFailed, Outbox
+from bot.core.games import texts
 from bot.core.games.model import Game, Phase
-from bot.core.games.service import GameService
+from bot.core.games.service import GameService, NoQuestion
 from bot.core.quiz import Asked
 
 log = logging.getLogger(__name__)
@@ -202,21 +203,29 @@ class GameEngine:
                 return None
             pause = self.games.start_delay if game.position < 0 else self.games.pause
             if game.deadline is not None and self.clock.now() - game.deadline > STALE:
-                await self._interrupted(game, outbox)
+                await self._end_early(game, outbox, texts.INTERRUPTED)
                 return None
             await self._nap(play, pause.total_seconds(), _done())
-            opened = await self.games.open_next(game)
+            try:
+                opened = await self.games.open_next(game)
+            except NoQuestion:
+                await self._end_early(game, outbox, texts.NO_MORE_QUESTIONS)
+                return None
             if opened is None:
                 return await self.games.reload(game)
             return await self._post(outbox, play, *opened)
         deadline = game.deadline
         assert deadline is not None
         if self.clock.now() - deadline > STALE:
-            await self._interrupted(game, outbox)
+            await self._end_early(game, outbox, texts.INTERRUPTED)
             return None
         if game.message_ref is None and self._left(deadline) <= LATE_START:
             # its time ran out before its post ever went out: nobody saw it; ask it afresh
-            opened = await self.games.reopen(game)
+            try:
+                opened = await self.games.reopen(game)
+            except NoQuestion:
+                await self._end_early(game, outbox, texts.NO_MORE_QUESTIONS)
+                return None
             if opened is None:
                 return await self.games.reload(game)
             return await self._post(outbox, play, *opened)
@@ -239,7 +248,10 @@ class GameEngine:
         await self._nap(play, self._left(deadline), _done())
         self.closed_late.append(-self._left(deadline))
         reveal = await self.games.reveal(game)
-        if reveal is not None and not await self._close_post(game, reveal):
+        if reveal is None:  # the question left the bank meanwhile: say so, go on
+            reveal = Reply((Paragraph(texts.QUESTION_REMOVED),))
+            await outbox.post(game.chat, reveal, nonce=f"{self._nonce(game)}:reveal")
+        elif not await self._close_post(game, reveal):
             await outbox.post(game.chat, reveal, nonce=f"{self._nonce(game)}:reveal")
         play.closed = True
         return await self.games.revealed(game) or await self.games.reload(game)
@@ -257,10 +269,10 @@ class GameEngine:
             posted = await self.games.retime(posted, started=now)
         return posted or await self.games.reload(game)
 
-    async def _interrupted(self, game: Game, outbox: Outbox) -> None:
-        """Resumed long after its deadline (the bot was down): the game ends with the
-        standings so far rather than restarting in a chat that moved on."""
-        reply = await self.games.final(game, interrupted=True)
+    async def _end_early(self, game: Game, outbox: Outbox, why: str) -> None:
+        """End a game that cannot go on as planned with its standings so far: resumed long
+        after its deadline (the bot was down; the chat moved on), or out of questions."""
+        reply = await self.games.final(game, why=why)
         await outbox.post(game.chat, reply, nonce=f"game:{game.id}:final")
         await self.games.finished(game)
 

@@ -34,6 +34,11 @@ RECENT_GAMES = 10  # a new game avoids the questions of this many of the chat's 
 HeldQuestions = Callable[[], Awaitable[frozenset[str]]]
 
 
+class NoQuestion(Exception):
+    """A game's next question left the bank (a community removed its topic, a release
+    dropped it) and nothing of the game's topic and level can stand in: the game ends."""
+
+
 def new_game_id() -> str:
     return secrets.token_urlsafe(8)
 
@@ -172,7 +177,7 @@ class GameService:
         game moved to it (not stored yet)."""
         question = self.library.get(question_id) or await self._stand_in(game)
         if question is None:
-            return None
+            raise NoQuestion(question_id)
         seconds = game.settings.seconds
         now = self.clock.now()
         deadline = now + timedelta(seconds=seconds)
@@ -283,12 +288,12 @@ class GameService:
     async def revealed(self, game: Game) -> Game | None:
         return await self._moved(game, phase=Phase.REVEALED)
 
-    async def final(self, game: Game, *, interrupted: bool = False) -> Reply:
+    async def final(self, game: Game, *, why: str | None = None) -> Reply:
         """The final standings of a game whose last question was revealed (or that is
         ended because it was interrupted too long): posted first, then `finished` records
         the end, so a failed or crashed post is made again rather than lost."""
         ended = replace(game, ended_at=self.clock.now())
-        return texts.final(ended, await self.standings(ended), _played(ended), interrupted)
+        return texts.final(ended, await self.standings(ended), _played(ended), why)
 
     async def finished(self, game: Game) -> bool:
         ended = replace(game, state=GameState.FINISHED, ended_at=self.clock.now())

@@ -222,14 +222,19 @@ def table(standings: Sequence[Standing]) -> str:
     )
 
 
+INTERRUPTED = "interrupted for too long"
+NO_MORE_QUESTIONS = "its questions were removed"
+QUESTION_REMOVED = "This question was removed while it was asked: no answer to show."
+
+
 def final(
-    game: Game, standings: Sequence[Standing], played: int, interrupted: bool = False
+    game: Game, standings: Sequence[Standing], played: int, why: str | None = None
 ) -> Reply:
     """The end: who won, and one line per player with their points and a mark per question
     (right, wrong, not answered), so 20 players of 20 questions fit one message."""
     stopped = game.ended_by is not None
-    if interrupted:
-        title = f"⏹ Game over: interrupted for too long after {played} of {game.count} questions"
+    if why is not None:
+        title = f"⏹ Game over: {why}, after {played} of {game.count} questions"
     elif not stopped:
         title = f"🏁 Game over: {game.count} questions"
     elif played == 0:

@@ -253,7 +253,7 @@ async def test_a_game_resumed_long_after_its_deadline_ends_with_its_standings(
         await engine.start()
         await finished(engine)
         final = outbox.sent[-1].reply.plain_text()
-        assert final.startswith("⏹ Game over: interrupted for too long after 1 of 3 questions")
+        assert final.startswith("⏹ Game over: interrupted for too long, after 1 of 3 questions")
         assert await second.games.store.running_games() == []
 
 
@@ -269,3 +269,25 @@ async def test_a_new_game_avoids_the_chats_recent_questions(app: App) -> None:
     unplayed = {q.id for q in app.bank.questions} - set(first.question_ids)
     assert unplayed <= set(second.question_ids)  # the 2 never played, then 1 played before
     assert len(set(second.question_ids) & set(first.question_ids)) == 1
+
+
+async def test_a_game_whose_questions_are_removed_ends_with_its_standings(
+    app: App, engine: GameEngine, timers: FakeTimers, outbox: FakeOutbox
+) -> None:
+    """A community removes the topic a game plays (here: the library loses every question
+    of the game's topic): the open question is said to be gone, and the game ends rather
+    than spin on a question that is not there."""
+    await app.games.start(ANN, "Ann", CHAT, GameSettings(count=3, seconds=20, topic="alpha"))
+    await timers.settle(1)
+    await timers.advance(3)  # question 1 out
+    library = app.games.library
+    kept = {q.id: q for q in app.bank.questions if q.topic != "alpha"}
+    real_get = library.get
+    library.get = lambda qid: (
+        kept.get(qid) if qid in {q.id for q in app.bank.questions} else real_get(qid)
+    )  # type: ignore[method-assign]
+    await play_out(timers, engine)
+    said = [s.reply.plain_text() for s in outbox.sent if s.kind == "post"]
+    assert said[0] == "This question was removed while it was asked: no answer to show."
+    assert said[-1].startswith("⏹ Game over: its questions were removed, after 1 of 3 questions")
+    assert await app.games.store.running_games() == []
