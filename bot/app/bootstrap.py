@@ -99,7 +99,12 @@ class App:
         (so that looking a question up by id stays a dict lookup on the answer path)."""
         if self.database is not None:
             await self.database.open()
-        await self.community.load()
+        try:
+            await self.community.load()
+        except BaseException:
+            if self.database is not None:  # else its thread keeps the process alive
+                await self.database.close()
+            raise
 
     async def close(self) -> None:
         """Stop practice's card writer (card updates not written yet stay pending in the

@@ -133,7 +133,15 @@ async def import_document(bot: Guarded, inc: Incoming, document: Document) -> No
     reply = await community.import_file(
         inc.user, inc.name, inc.chat, admin=admin, filename=document.file_name or "", data=data
     )
+    # every member can open a document in a group, answers included
+    reply = Reply((*reply.blocks, Paragraph(DELETE_THE_FILE)), reply.choices, reply.actions)
     await bot.respond(inc, reply)
+
+
+DELETE_THE_FILE = (
+    "Members can open your file, answers included: delete your message with it now that it "
+    "is imported."
+)
 
 
 async def download(bot: Host, community: CommunityService, document: Document) -> bytes:

@@ -28,6 +28,16 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+# Telegram makes every "@username" in a message a mention, which notifies that member: in our
+# text (a community's question may carry one) an invisible word joiner after "@" keeps it
+# plain. Code blocks are left exact (a decorator there is not linked).
+_MENTION = re.compile(r"@(?=\w)")
+
+
+def inert(text: str) -> str:
+    return _MENTION.sub("@\u2060", text)
+
+
 def _host(url: str) -> str:
     return url.removeprefix("https://").removeprefix("http://").split("/", 1)[0][:100]
 
@@ -50,7 +60,7 @@ def _block(block: Block, limit: int) -> tuple[str, int]:
     """(HTML, visible length) of one block, its text cut to `limit` visible characters."""
     match block:
         case Paragraph(text=text, bold=bold):
-            visible = _fit(text, limit)
+            visible = _fit(inert(text), limit)
             markup = f"<b>{escape(visible)}</b>" if bold else escape(visible)
         case Code(text=code, language=language):
             visible = _fit(code.strip("\n"), limit)

@@ -101,8 +101,18 @@ class CommunityService:
         for stored in await self.store.all_topics():
             by_scope.setdefault(stored.scope, []).append(loaded_topic(stored))
         for scope, topics in by_scope.items():
+            # a topic a newer release ships too is left out (its questions with it), said
+            # once here: the rest of the community's questions still load, the bot starts
+            kept = [(t, qs) for t, qs in topics if not self.library.is_shipped_topic(t.slug)]
+            for t, qs in topics:
+                if self.library.is_shipped_topic(t.slug):
+                    log.warning(
+                        "communities: %s's topic %r (%d questions) is not loaded: the bot now "
+                        "ships a topic of that name; the community can import it again under "
+                        "another slug (its file: /questions export)", scope, t.slug, len(qs),
+                    )  # fmt: skip
             self.library.set_community(
-                scope, [t for t, _ in topics], [q for _, qs in topics for q in qs]
+                scope, [t for t, _ in kept], [q for _, qs in kept for q in qs]
             )
         if by_scope:
             total = sum(len(qs) for topics in by_scope.values() for _, qs in topics)

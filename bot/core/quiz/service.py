@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from aiolimiter import AsyncLimiter
 
-from bot.core.bank.library import Library, content_scope
+from bot.core.bank.library import Library, content_scope, is_community_id
 from bot.core.bank.question_bank import QuestionBank, parse_difficulty, pick_least_recent
 from bot.core.bank.questions import LABELS, Question
 from bot.core.common.clock import Clock, SystemClock
@@ -252,11 +252,17 @@ class QuizService:
         now = self.clock.now()
         if not rnd.is_open(now):
             raise RoundClosed()
+        if len(rnd.order) != len(question.choices):  # a community re-imported it, changed
+            raise RoundClosed(texts.QUESTION_CHANGED)
         player = await self.store.player(user, name)
         correct = rnd.choice_index(label) == question.correct_index
         scopes: tuple[str, ...] = ()
         if rnd.kind is not RoundKind.PRACTICE:
             scopes = (GLOBAL_SCOPE, rnd.chat.scope) if rnd.chat.scope else (GLOBAL_SCOPE,)
+            if rnd.chat.scope and is_community_id(question.id):
+                # a community's own question scores on its own boards only: whoever wrote
+                # it knows its answers, and the global board is everyone's
+                scopes = (rnd.chat.scope,)
         attempt = Attempt(
             round=rnd, player_id=player, question_id=question.id, topic=question.topic,
             label=label, correct=correct, at=now, scopes=scopes, week=iso_week(now),

@@ -17,6 +17,10 @@ from bot.core.quiz.scoring import Award, BoardRow, RankedRow
 from bot.core.quiz.tokens import answer_token
 
 PERIOD_NAMES = {"week": "this week", "all": "all time"}
+QUESTION_CHANGED = (
+    "This question was changed since it was asked (its options differ now), so this round "
+    "is closed. Ask a fresh one with /question."
+)
 
 
 def difficulty_name(level: int) -> str:

@@ -119,6 +119,7 @@ async def test_an_admin_imports_a_document_and_only_this_group_gets_it(tg: Tg) -
     assert get_file.params["file_id"].startswith("BQACAgIAAx-doc-")
     assert tg.api.documents.downloads == [(TOKEN, "documents/file_1.toml")]  # over HTTP
     assert tg.last(GROUP_ID).startswith("Imported 1 question(s) into Acme stack (acme-stack)")
+    assert tg.last(GROUP_ID).endswith("delete your message with it now that it is imported.")
     assert tg.own_questions() == 1
 
     await tg.send(command("/question acme-stack", user_id=ANN_ID))

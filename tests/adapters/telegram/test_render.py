@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from bot.adapters.telegram.render import html_messages
+from bot.core.common.replies import Code, Paragraph, Reply
 from bot.core.quiz.scoring import BoardRow, rank_rows
 from bot.core.quiz.texts import leaderboard_reply
 
@@ -37,3 +38,12 @@ def test_a_link_is_an_escaped_anchor_with_its_host_beside_it() -> None:
     )
     (plain,) = html_messages(Reply((Link("Learn <more>", "javascript:alert(1)"),)))
     assert plain == "Learn &lt;more&gt; (javascript:alert(1))"  # not https: text, no anchor
+
+
+def test_an_at_username_in_our_text_is_no_mention_but_code_stays_exact() -> None:
+    """Telegram makes "@name" in a message a mention that notifies that member (a
+    community's question may carry one): a word joiner after "@" keeps it plain text."""
+    reply = Reply((Paragraph("Ask @alice or @bob_2 about it."), Code("@property\ndef x(): ...")))
+    [text] = html_messages(reply)
+    assert "@alice" not in text and "@\u2060alice" in text and "@\u2060bob_2" in text
+    assert "@property" in text  # code is shown exactly

@@ -5,6 +5,8 @@ input of issue 16, each refused with its own message and nothing changed."""
 from __future__ import annotations
 
 import io
+import logging
+import shutil
 import tomllib
 from datetime import time, timedelta
 from pathlib import Path
@@ -14,7 +16,8 @@ import pytest
 from bot.app.bootstrap import App
 from bot.cli.reports import list_reports
 from bot.core.bank.library import CONSOLE_SCOPE
-from bot.core.common.errors import NotAllowed, QuizError, UnknownTopic
+from bot.core.bank.question_bank import load_bank
+from bot.core.common.errors import NotAllowed, QuizError, RoundClosed, UnknownTopic
 from bot.core.common.identity import ChatRef, Platform, UserRef
 from bot.core.community import MAX_FILE_BYTES
 from bot.core.quiz import RoundKind
@@ -22,6 +25,7 @@ from tests.fakes.app import make_app, make_config
 from tests.fakes.clock import FixedClock
 from tests.fakes.community import FILENAME, community_file, question_toml
 from tests.fakes.outbox import FakeOutbox
+from tests.fakes.paths import TEST_BANK
 
 GUILD = ChatRef(Platform.DISCORD, "10", "1")
 SAME_GUILD = ChatRef(Platform.DISCORD, "11", "1")
@@ -361,3 +365,53 @@ async def test_a_community_question_can_be_reported_and_listed(
     out = io.StringIO()
     await list_reports(make_config(tmp_path), out, open_only=True)
     assert f"{asked.question.id} (acme-stack): 1 open" in out.getvalue()
+
+
+async def test_a_release_shipping_a_communitys_topic_still_starts_and_skips_that_topic(
+    tmp_path: Path, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A community imported `acme-stack`; a later release ships a topic of that name. The
+    bot starts (the clash was a crash at start, with the database left open), leaves that
+    topic out with one warning, and the community's other topics still load."""
+    async with make_app(tmp_path, clock=clock) as app:
+        await load(app, community_file())
+        await load(app, community_file("ops-one", topic="acme-ops", title="Acme ops"))
+    bank_dir = tmp_path / "bank"
+    shutil.copytree(TEST_BANK, bank_dir)
+    alpha = bank_dir / "alpha.toml"  # the release renamed its alpha topic to acme-stack
+    (bank_dir / "acme-stack.toml").write_text(
+        alpha.read_text().replace('topic = "alpha"', 'topic = "acme-stack"')
+    )
+    alpha.unlink()
+    release = load_bank(bank_dir)
+    assert "acme-stack" in release.titles
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        async with make_app(tmp_path, clock=clock, bank=release) as again:
+            assert await own_ids(again) == ["discord:1/ops-one"]
+    assert "topic 'acme-stack' (2 questions) is not loaded" in caplog.text
+
+
+async def test_an_answer_to_a_question_changed_since_it_was_asked_is_refused_clearly(
+    app: App,
+) -> None:
+    await load(app, community_file("jobs-one", "jobs-two"))
+    asked = await app.quiz.ask(MEMBER, "Bo", GUILD, "acme-stack")
+    assert len(asked.round.order) == 3
+    more = community_file("jobs-one", "jobs-two").replace(
+        b'text = "Kafka"\n', b'text = "Kafka"\n\n[[questions.choices]]\ntext = "Redis"\n'
+    )
+    assert more.count(b'text = "Redis"') == 2
+    await load(app, more)  # re-imported: every question now has four options
+    with pytest.raises(RoundClosed) as refused:
+        await app.quiz.answer_choice(MEMBER, "Bo", asked.round.id, "C", chat=GUILD)
+    assert "changed since it was asked" in refused.value.message
+
+
+async def test_a_communitys_own_questions_score_on_its_own_boards_only(app: App) -> None:
+    await load(app, community_file())
+    asked = await app.quiz.ask(MEMBER, "Bo", GUILD, "acme-stack")
+    right = asked.round.correct_label(asked.question)
+    await app.quiz.answer_choice(MEMBER, "Bo", asked.round.id, right, chat=GUILD)
+    player = await app.store.player(MEMBER, "Bo")
+    assert await app.store.board_entry(GUILD.scope or "", "all", player) is not None
+    assert await app.store.board_entry("global", "all", player) is None
