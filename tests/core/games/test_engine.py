@@ -47,19 +47,6 @@ async def press(app: App, user: UserRef, name: str, asked: Asked, label: str) ->
     return await app.quiz.answer_choice(user, name, asked.round.id, label, chat=CHAT)
 
 
-@pytest.fixture
-def timers(clock: FixedClock) -> FakeTimers:
-    return FakeTimers(clock)
-
-
-@pytest.fixture
-async def engine(app: App, timers: FakeTimers, outbox: FakeOutbox) -> GameEngine:
-    engine = GameEngine(app.games, {Platform.TELEGRAM: outbox}, sleep=timers.sleep)
-    await engine.start()
-    yield engine  # type: ignore[misc]
-    await engine.stop()
-
-
 async def test_a_game_plays_through_with_standings_and_a_winner(
     app: App, engine: GameEngine, timers: FakeTimers, outbox: FakeOutbox
 ) -> None:

@@ -9,8 +9,6 @@ import random
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from bot.app.bootstrap import App
 from bot.core.bank.question_bank import QuestionBank
 from bot.core.common.identity import ChatRef, Platform, UserRef
@@ -35,19 +33,6 @@ async def play_out(timers: FakeTimers, engine: GameEngine, seconds: int = 900) -
         await timers.advance(1, sleepers=0)
         await asyncio.sleep(0.002)
     raise TimeoutError("the game did not end")
-
-
-@pytest.fixture
-def timers(clock: FixedClock) -> FakeTimers:
-    return FakeTimers(clock)
-
-
-@pytest.fixture
-async def engine(app: App, timers: FakeTimers, outbox: FakeOutbox) -> GameEngine:
-    engine = GameEngine(app.games, {Platform.TELEGRAM: outbox}, sleep=timers.sleep)
-    await engine.start()
-    yield engine  # type: ignore[misc]
-    await engine.stop()
 
 
 async def test_a_chat_that_is_gone_ends_its_game_and_frees_the_chat(
