@@ -17,6 +17,7 @@ and are masked by `config show`; `Config.secret_values()` hands them to the log'
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -58,6 +59,7 @@ __all__ = ["ENV_CONFIG", "Config", "Secret", "load_config", "sections", "shipped
 
 ENV_DISCORD_TOKEN = "STACKPREP_DISCORD_TOKEN"  # noqa: S105 - a variable name, not a secret
 ENV_TELEGRAM_TOKEN = "STACKPREP_TELEGRAM_TOKEN"  # noqa: S105
+ENV_TELEGRAM_WEBHOOK_SECRET = "STACKPREP_TELEGRAM_WEBHOOK_SECRET"  # noqa: S105
 ENV_DATABASE = "STACKPREP_DATABASE"  # the older name of STACKPREP_DATABASE_PATH, still read
 ENV_LLM_API_KEY = "STACKPREP_LLM_API_KEY"  # the model grader's key ([grading])
 
@@ -156,10 +158,70 @@ class QuizConfig:
     asks_per_minute: int = setting(10, whole(1, 1000))
 
 
+MAX_SHARDS = 100_000  # far beyond the shard count of the biggest bots
+_SHARD_SPAN = re.compile(r"\s*([0-9]{1,6})\s*(?:-\s*([0-9]{1,6})\s*)?")
+
+
+def shard_ids(v: Any) -> tuple[int, ...]:
+    """[discord] shard_ids: the shards this process serves, a list ([0, 1]), one id, or a
+    text of ids and ranges ("0-3, 8", the handy form in STACKPREP_DISCORD_SHARD_IDS); each id
+    once, from 0. Returned sorted."""
+    expected = 'a list of shard ids such as [0, 1], or a text of ids and ranges such as "0-3, 8"'
+    items: list[int] = []
+    if isinstance(v, int) and not isinstance(v, bool):
+        items = [v]
+    elif isinstance(v, list) and v and all(type(i) is int for i in v):
+        items = v
+    elif isinstance(v, str):
+        for part in v.split(","):
+            found = _SHARD_SPAN.fullmatch(part)
+            if found is None:
+                raise ValueError(expected)
+            first, last = int(found[1]), int(found[2] or found[1])
+            if last < first:
+                raise ValueError(f"a range from the lower id to the higher, not {first}-{last}")
+            if last >= MAX_SHARDS:
+                raise ValueError(f"shard ids from 0 to {MAX_SHARDS - 1}, not {last}")
+            items.extend(range(first, last + 1))
+    else:
+        raise ValueError(expected)
+    seen: set[int] = set()
+    for i in items:
+        if not 0 <= i < MAX_SHARDS:
+            raise ValueError(f"shard ids from 0 to {MAX_SHARDS - 1}, not {i}")
+        if i in seen:
+            raise ValueError(f"each shard id once ({i} is listed twice)")
+        seen.add(i)
+    return tuple(sorted(items))
+
+
 @dataclass(frozen=True)
 class DiscordConfig:
     enabled: bool = setting(True, boolean)
     token: Secret | None = setting(None, text, to=Secret, secret=True)
+    # the bot's total number of shards; None: as many as Discord recommends, all served here
+    shard_count: int | None = setting(None, whole(1, MAX_SHARDS))
+    # the shards of shard_count this process serves; None: all of them
+    shard_ids: tuple[int, ...] | None = setting(
+        None, shard_ids, back=lambda v: None if v is None else list(v)
+    )
+
+    def __post_init__(self) -> None:
+        if self.shard_ids is None:
+            return
+        if self.shard_count is None:
+            raise Conflict(
+                "shard_ids",
+                "shard_ids only together with shard_count, the bot's total number of shards "
+                "(e.g. shard_count = 4 and shard_ids = [0, 1])",
+            )
+        beyond = [str(i) for i in self.shard_ids if i >= self.shard_count]
+        if beyond:
+            raise Conflict(
+                "shard_ids",
+                f"shard ids from 0 to {self.shard_count - 1} (below shard_count = "
+                f"{self.shard_count}), not {', '.join(beyond[:5])}",
+            )
 
 
 def bot_api_url(v: Any) -> str:
@@ -180,11 +242,71 @@ def bot_api_url(v: Any) -> str:
     return value
 
 
+WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram posts webhook updates to
+
+
+def webhook_url(v: Any) -> str:
+    """[telegram] public_url: the https:// URL Telegram posts updates to (a reverse proxy's,
+    which passes them on to `listen`); its path is the one the listener serves."""
+    expected = (
+        "an https:// URL on port 443, 80, 88 or 8443 (the ports Telegram calls), e.g. "
+        '"https://bot.example.com/telegram"'
+    )
+    try:
+        value = url(v)
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValueError(expected) from None
+    if parts.scheme != "https" or not parts.hostname or port not in (None, *WEBHOOK_PORTS):
+        raise ValueError(expected)
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ValueError(f"{expected}, without a user or password")
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ValueError(f"{expected}, without ? or # (the secret token is its own setting)")
+    if not re.fullmatch(r"[A-Za-z0-9/_.~-]*", parts.path):
+        raise ValueError(f"{expected}, its path of letters, digits and / _ . ~ -")
+    return value
+
+
+def webhook_secret(v: Any) -> str:
+    """The secret Telegram sends with every webhook request (the Bot API's rule for
+    secret_token). Never echoed: the message says only what is expected."""
+    if not isinstance(v, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", v):
+        raise ValueError("1 to 256 characters, each a letter A-Z or a-z, a digit, _ or -")
+    return v
+
+
 @dataclass(frozen=True)
 class TelegramConfig:
     enabled: bool = setting(True, boolean)
     token: Secret | None = setting(None, text, to=Secret, secret=True)
     api_base_url: str | None = setting(None, bot_api_url)
+    # how updates arrive: "polling" (getUpdates) or "webhook" (Telegram posts them to
+    # public_url, which a reverse proxy passes on to listen; bot/adapters/telegram/webhook.py)
+    mode: str = setting("polling", one_of("polling", "webhook"))
+    listen: tuple[str, int] | None = setting(None, parse_listen, back=_show_listen)
+    public_url: str | None = setting(None, webhook_url)
+    webhook_secret: Secret | None = setting(None, webhook_secret, to=Secret, secret=True)
+    delete_webhook_at_stop: bool = setting(False, boolean)
+
+    def __post_init__(self) -> None:
+        if self.mode != "webhook":
+            return
+        missing = [
+            name
+            for name, value in (
+                ("listen", self.listen), ("public_url", self.public_url),
+                (ENV_TELEGRAM_WEBHOOK_SECRET, self.webhook_secret),
+            )
+            if value is None
+        ]  # fmt: skip
+        if missing:
+            raise Conflict(
+                "mode",
+                f'"polling", or "webhook" with listen, public_url and '
+                f"{ENV_TELEGRAM_WEBHOOK_SECRET} set (missing: {', '.join(missing)})",
+            )
 
 
 @dataclass(frozen=True)

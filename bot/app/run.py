@@ -74,12 +74,22 @@ def platform_adapters(config: Config, services: Services) -> list[Adapter]:
     adapters: list[Adapter] = []
     if config.discord_active:
         discord = importlib.import_module("bot.adapters.discord")
-        adapters.append(discord.create_adapter(config.discord.token, services))
+        dc = config.discord
+        adapters.append(
+            discord.create_adapter(
+                dc.token, services, shard_count=dc.shard_count, shard_ids=dc.shard_ids
+            )
+        )
     if config.telegram_active:
         telegram = importlib.import_module("bot.adapters.telegram")
+        tg, webhook = config.telegram, None
+        if tg.mode == "webhook" and tg.listen and tg.public_url and tg.webhook_secret:
+            webhook = telegram.Webhook(
+                *tg.listen, tg.public_url, tg.webhook_secret, tg.delete_webhook_at_stop
+            )  # the config requires all three in webhook mode
         adapters.append(
             telegram.create_adapter(
-                config.telegram.token, services, api_base_url=config.telegram.api_base_url
+                tg.token, services, api_base_url=tg.api_base_url, webhook=webhook
             )
         )
     return adapters

@@ -14,6 +14,13 @@ with a size that lies, and an endless one never ends unless the reader stops. Th
 message sent with files (multipart) keeps its JSON part as the body and its files in
 `Recorded.files`.
 
+Sharding, as Discord does it: `GET /gateway/bot` recommends `recommended_shards` (1 unless a
+test says otherwise); each gateway connection IDENTIFYs as one shard `[id, count]` (none
+given: `[0, 1]`; an id outside the count: close code 4010) and its READY names that shard;
+a guild's events go only to the shard `(guild_id >> 22) % count`, events without a guild
+(DMs) to shard 0 (`dispatch`). `guild_on_shard` gives a guild id for a shard, with its own
+channel (`channel_of`); `close_gateway(code, shard=...)` closes one shard's connection.
+
 Traps it encodes (see design.md section 6): JSON responses carry `Content-Type` exactly
 `application/json`; a 429 is retried by discord.py only with a `Via` header; the interaction
 callback is posted with `?with_response=1` and must answer `interaction` + `resource.message`;
@@ -63,6 +70,24 @@ ADMIN_PERMISSIONS = discord.Permissions.all().value  # administrators: every bit
 MEMBER_PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, read_message_history=True, use_application_commands=True
 ).value
+Shard = tuple[int, int]  # (shard id, shard count), as IDENTIFY and READY carry it
+
+
+def shard_of(guild_id: int | None, count: int) -> int:
+    """The shard that receives a guild's events (Discord's formula); DMs go to shard 0."""
+    return 0 if guild_id is None else (guild_id >> 22) % count
+
+
+def guild_on_shard(shard_id: int, count: int) -> int:
+    """A guild id (GUILD_ID itself when it fits) whose events go to shard `shard_id` of
+    `count`."""
+    base = GUILD_ID >> 22
+    return ((base + (shard_id - base) % count) << 22) | (GUILD_ID & ((1 << 22) - 1))
+
+
+def channel_of(guild_id: int) -> int:
+    """The text channel of a guild: CHANNEL_ID in GUILD_ID, its own one in any other."""
+    return CHANNEL_ID if guild_id == GUILD_ID else guild_id + 1
 
 
 @dataclass(frozen=True)
@@ -142,10 +167,13 @@ class FakeDiscord:
         self.token = token
         self.requests: list[Recorded] = []
         self.messages: dict[int, dict[str, Any]] = {}
-        self.identify: dict[str, Any] | None = None
+        self.identify: dict[str, Any] | None = None  # the latest IDENTIFY
+        self.identifies: list[dict[str, Any]] = []  # every IDENTIFY, in order
+        self.recommended_shards = 1  # what GET /gateway/bot recommends
         self.refuse_identify = False  # close the gateway with 4004 after IDENTIFY
         self.gateway_down = 0  # answer this many gateway connections with 503 (Discord down)
         self.gateway_attempts = 0
+        self.gateway_refuse_after: int | None = None  # answer connections after this many: 503
         self._hangs: list[tuple[str, re.Pattern[str]]] = []
         self._release = asyncio.Event()  # set on exit: requests held by hang_next end then
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> payload
@@ -159,6 +187,9 @@ class FakeDiscord:
         self._changed = asyncio.Condition()
         self._by_path: dict[tuple[str, str], list[Recorded]] = {}
         self._sockets: set[web.WebSocketResponse] = set()
+        self._shards: dict[web.WebSocketResponse, Shard] = {}  # sockets with a session
+        self._sessions: dict[str, Shard] = {}  # session id -> its shard, for RESUME
+        self._guilds = {str(CHANNEL_ID): str(GUILD_ID)}  # channel id -> its guild id
         self._connected = asyncio.Event()
         self._disconnected = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -222,16 +253,25 @@ class FakeDiscord:
         fake closes): Discord's API hanging. It is recorded with status 0 when it arrives."""
         self._hangs.append((method, re.compile(path_pattern)))
 
-    async def close_gateway(self, code: int) -> None:
-        """Close every gateway connection with this close code (4004, 4013, 4000...)."""
+    async def close_gateway(self, code: int, *, shard: int | None = None) -> None:
+        """Close every gateway connection with this close code (4004, 4013, 4000...), or only
+        the connection of shard `shard`."""
         for ws in list(self._sockets):
-            await ws.close(code=code, message=b"closed by the fake")
+            if shard is None or self._shards.get(ws, (None, 0))[0] == shard:
+                await ws.close(code=code, message=b"closed by the fake")
 
     async def revoke_token(self) -> None:
         """The bot token was reset in the Developer Portal: REST calls with the old one get
         401, the gateway drops the session, and resuming it is refused with 4004."""
         self.token = f"{self.token}-reset"
         await self.close_gateway(4000)  # discord.py resumes after this close code
+
+    async def wait_gateway_attempts(self, count: int) -> None:
+        """Until `count` gateway connections were attempted (refused ones too); at most 10 s."""
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: self.gateway_attempts >= count), 10
+            )
 
     async def wait_disconnected(self) -> None:
         """Until no bot holds a gateway connection (e.g. after it was killed); at most 10 s."""
@@ -241,14 +281,39 @@ class FakeDiscord:
         """Until a bot has a gateway session (READY or RESUMED sent); at most 10 s."""
         await asyncio.wait_for(self._connected.wait(), 10)
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        await asyncio.wait_for(self._connected.wait(), 5)
+    def shards(self) -> set[Shard]:
+        """The shards that have a gateway session now (READY or RESUMED sent)."""
+        return set(self._shards.values())
+
+    async def wait_shards(self, *shards: Shard) -> None:
+        """Until each of these shards has a gateway session; at most 10 s."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: set(shards) <= self.shards()), 10)
+
+    def _receivers(self, guild_id: int | None) -> list[web.WebSocketResponse]:
+        return [ws for ws, (sid, n) in self._shards.items() if shard_of(guild_id, n) == sid]
+
+    async def dispatch(self, event: str, data: dict[str, Any], *, wait: float = 5) -> int:
+        """Send an event to the shard its guild belongs to (DMs: shard 0), as Discord does,
+        waiting up to `wait` seconds for that shard's session; how many connections got it
+        (0 when no bot serves that shard)."""
+        guild = data.get("guild_id")
+        guild_id = int(guild) if guild is not None else None
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: bool(self._receivers(guild_id))), wait
+                )
         if event == "INTERACTION_CREATE":
             self._token_channels[data["token"]] = data["channel_id"]
+            if guild is not None:
+                self._guilds[str(data["channel_id"])] = str(guild)
         self._seq += 1
         frame = {"op": 0, "t": event, "s": self._seq, "d": data}
-        for ws in list(self._sockets):
+        receivers = self._receivers(guild_id)
+        for ws in receivers:
             await ws.send_str(json.dumps(frame))
+        return len(receivers)
 
     async def wait_for(
         self, method: str, path_pattern: str, count: int = 1, *, within: float = 5.0
@@ -291,11 +356,13 @@ class FakeDiscord:
         subcommand: str | None = None,
         channel: dict[str, Any] | None = None,
         app_permissions: int | None = None,
+        guild_id: int = GUILD_ID,
     ) -> dict[str, Any]:
         """An application command interaction (slash command) as the gateway delivers it;
         in `channel` (e.g. `thread_channel()`) and with the bot's computed `app_permissions`
-        there, when given. An option's value may be an `attachment(...)`: Discord sends its
-        id as the value and the file itself under `resolved.attachments`."""
+        there, when given; in server `guild_id` (its channel: `channel_of`). An option's value
+        may be an `attachment(...)`: Discord sends its id as the value and the file itself
+        under `resolved.attachments`."""
         opts: list[dict[str, Any]] = [
             {"name": k, "type": _option_type(v), "value": v["id"] if isinstance(v, dict) else v}
             for k, v in (options or {}).items()
@@ -308,7 +375,9 @@ class FakeDiscord:
         files = {v["id"]: v for v in (options or {}).values() if isinstance(v, dict)}
         if files:
             data["resolved"] = {"attachments": files}
-        payload = self._interaction(2, data, user, guild, channel["id"] if channel else None)
+        payload = self._interaction(
+            2, data, user, guild, channel["id"] if channel else None, guild_id=guild_id
+        )
         if channel is not None:
             payload["channel"] = channel
         if app_permissions is not None:
@@ -385,10 +454,11 @@ class FakeDiscord:
     def click(self, message_id: int, custom_id: str, *, user: FakeUser) -> dict[str, Any]:
         """A button click on a message the bot posted (its components come with it)."""
         message = self.messages[message_id]
-        guild = message.get("guild_id") is not None
+        guild = message.get("guild_id")
         payload = self._interaction(
-            3, {"custom_id": custom_id, "component_type": 2}, user, guild, message["channel_id"]
-        )
+            3, {"custom_id": custom_id, "component_type": 2}, user, guild is not None,
+            message["channel_id"], guild_id=int(guild or GUILD_ID),
+        )  # fmt: skip
         payload["message"] = message
         return payload
 
@@ -399,6 +469,8 @@ class FakeDiscord:
         user: FakeUser,
         guild: bool,
         channel_id: str | None = None,
+        *,
+        guild_id: int = GUILD_ID,
     ) -> dict[str, Any]:
         interaction_id = next(self._ids)
         payload: dict[str, Any] = {
@@ -408,17 +480,17 @@ class FakeDiscord:
             "app_permissions": str(MEMBER_PERMISSIONS),
         }  # fmt: skip
         if guild:
-            cid = channel_id or str(CHANNEL_ID)
+            cid = channel_id or str(channel_of(guild_id))
             perms = ADMIN_PERMISSIONS if user.admin else MEMBER_PERMISSIONS
             payload |= {
-                "guild_id": str(GUILD_ID), "channel_id": cid, "guild_locale": "en-US",
-                "channel": {"id": cid, "type": 0, "guild_id": str(GUILD_ID), "name": "quiz",
+                "guild_id": str(guild_id), "channel_id": cid, "guild_locale": "en-US",
+                "channel": {"id": cid, "type": 0, "guild_id": str(guild_id), "name": "quiz",
                             "position": 0, "permission_overwrites": [], "nsfw": False,
                             "parent_id": None},
                 "member": {"user": user.payload(), "roles": [], "nick": None, "deaf": False,
                            "mute": False, "joined_at": "2026-01-01T00:00:00+00:00",
                            "permissions": str(perms), "flags": 0},
-                "authorizing_integration_owners": {"0": str(GUILD_ID)}, "context": 0,
+                "authorizing_integration_owners": {"0": str(guild_id)}, "context": 0,
             }  # fmt: skip
         else:
             cid = channel_id or str(800000000000000000 + user.id)  # one DM channel per user
@@ -489,6 +561,8 @@ class FakeDiscord:
             return _json(self._bot_user())
         if r.method == "GET" and r.path == "/oauth2/applications/@me":
             return _json(self._application())
+        if r.method == "GET" and r.path == "/gateway/bot":
+            return _json(self._gateway_bot())
         if r.method == "PUT" and (
             m := re.fullmatch(rf"/applications/{APP_ID}(/guilds/(\d+))?/commands", r.path)
         ):
@@ -500,7 +574,10 @@ class FakeDiscord:
         if r.method == "POST" and (m := re.fullmatch(rf"/webhooks/{APP_ID}/([^/]+)", r.path)):
             return _json(self._store_message(self._channel_of_token(m.group(1)), r.body or {}))
         if m := re.fullmatch(rf"/webhooks/{APP_ID}/([^/]+)/messages/@original", r.path):
-            return web.Response(status=204) if r.method == "DELETE" else _json(self._any_message())
+            if r.method == "DELETE":
+                return web.Response(status=204)
+            # an edit of the original response: stored as a message of that interaction's chat
+            return _json(self._store_message(self._channel_of_token(m.group(1)), r.body or {}))
         if r.method == "POST" and r.path == "/users/@me/channels":  # open a DM with a user
             return _json(self._dm_channel(int((r.body or {}).get("recipient_id", 0))))
         if r.method == "POST" and (m := re.fullmatch(r"/channels/(\d+)/messages", r.path)):
@@ -508,6 +585,13 @@ class FakeDiscord:
         if r.method == "PATCH" and (m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", r.path)):
             return self._edit_message(int(m.group(2)), r.body or {})
         return _json({"message": f"404: Not Found ({r.method} {r.path})", "code": 0}, 404)
+
+    def _gateway_bot(self) -> dict[str, Any]:
+        """Where to connect, how many shards Discord recommends, and the session starts left
+        (one IDENTIFY per 5 s: max_concurrency 1, as for most bots)."""
+        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+        return {"url": f"ws://127.0.0.1:{self.port}/gateway", "shards": self.recommended_shards,
+                "session_start_limit": limit}  # fmt: skip
 
     def _dm_channel(self, user_id: int) -> dict[str, Any]:
         """The DM channel between the bot and a user (the same one `_interaction` uses)."""
@@ -608,8 +692,8 @@ class FakeDiscord:
         }  # fmt: skip
         if body.get("nonce") is not None:
             message["nonce"] = body["nonce"]
-        if channel_id == str(CHANNEL_ID):
-            message["guild_id"] = str(GUILD_ID)
+        if channel_id in self._guilds:
+            message["guild_id"] = self._guilds[channel_id]
         self.messages[message_id] = message
         return message
 
@@ -629,9 +713,12 @@ class FakeDiscord:
     # -- gateway ----------------------------------------------------------------------------
 
     async def _gateway(self, request: web.Request) -> web.StreamResponse:
-        self.gateway_attempts += 1
-        if self.gateway_down > 0:
-            self.gateway_down -= 1
+        async with self._changed:
+            self.gateway_attempts += 1
+            self._changed.notify_all()
+        refused = (n := self.gateway_refuse_after) is not None and self.gateway_attempts > n
+        if self.gateway_down > 0 or refused:
+            self.gateway_down = max(0, self.gateway_down - 1)
             return web.Response(status=503, text="upstream connect error")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
@@ -652,29 +739,50 @@ class FakeDiscord:
                     self._seq += 1
                     resumed = {"op": 0, "t": "RESUMED", "s": self._seq, "d": {}}
                     await ws.send_str(json.dumps(resumed))
-                    self._connected.set()
+                    await self._session(
+                        ws, self._sessions.get(frame["d"].get("session_id"), (0, 1))
+                    )
                 elif frame["op"] == 2:  # identify
                     self.identify = frame["d"]
+                    self.identifies.append(frame["d"])
                     if self.refuse_identify or frame["d"].get("token") != self.token:
                         await ws.close(code=4004, message=b"Authentication failed.")
                         break
+                    shard_id, count = frame["d"].get("shard") or (0, 1)
+                    if not 0 <= shard_id < count:
+                        await ws.close(code=4010, message=b"Invalid shard.")
+                        break
                     self._seq += 1
+                    session = f"fake-session-{shard_id}-{count}-{self._seq}"
+                    self._sessions[session] = (shard_id, count)
                     ready = {
                         "v": 10, "user": self._bot_user(), "guilds": [],
-                        "session_id": "fake-session", "resume_gateway_url":
+                        "session_id": session, "resume_gateway_url":
                         f"ws://127.0.0.1:{self.port}/gateway",
                         "application": {"id": str(APP_ID), "flags": 0},
+                        "shard": [shard_id, count],
                     }  # fmt: skip
                     await ws.send_str(
                         json.dumps({"op": 0, "t": "READY", "s": self._seq, "d": ready})
                     )
-                    self._connected.set()
+                    await self._session(ws, (shard_id, count))
         finally:
             self._sockets.discard(ws)
-            if not self._sockets:
+            async with self._changed:
+                self._shards.pop(ws, None)
+                self._changed.notify_all()
+            if not self._shards:
                 self._connected.clear()
+            if not self._sockets:
                 self._disconnected.set()
         return ws
+
+    async def _session(self, ws: web.WebSocketResponse, shard: Shard) -> None:
+        """`ws` has a session now (READY or RESUMED sent) and receives `shard`'s events."""
+        async with self._changed:
+            self._shards[ws] = shard
+            self._changed.notify_all()
+        self._connected.set()
 
 
 # -- running the real adapter against the fake ------------------------------------------------

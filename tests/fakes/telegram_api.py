@@ -11,6 +11,9 @@ the Document of a message (`document_message`), `getFile` answers for it, and
 `/file/bot<token>/<file_path>`, as Telegram does (a size that lies, or an endless file, test
 the bot's own limit). sendDocument answers with a message and keeps what was uploaded
 (`uploads`).
+
+setWebhook, deleteWebhook and getWebhookInfo keep a webhook as Telegram does (`webhook`:
+setWebhook's parameters while one is set), and getUpdates answers 409 while one is set.
 """
 
 from __future__ import annotations
@@ -150,6 +153,32 @@ class BotFiles:
         return next((f for f in self.by_id.values() if f.path == path), None)
 
 
+WEBHOOK_METHODS = frozenset({"setWebhook", "deleteWebhook", "getWebhookInfo"})
+WEBHOOK_CONFLICT = {
+    "ok": False, "error_code": 409,
+    "description": "Conflict: can't use getUpdates method while webhook is active; use "
+    "deleteWebhook to delete the webhook first",
+}  # fmt: skip
+
+
+def webhook_call(
+    webhook: dict[str, Any] | None, method: str, params: dict[str, Any]
+) -> tuple[dict[str, Any] | None, Any]:
+    """setWebhook, deleteWebhook or getWebhookInfo as Telegram answers it (both Bot API
+    doubles use it): the webhook set afterwards (setWebhook's parameters, None when none is
+    set; an empty url deletes it) and the call's result."""
+    if method == "setWebhook":
+        return (dict(params) if params.get("url") else None), True
+    if method == "deleteWebhook":
+        return None, True
+    info: dict[str, Any] = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+    if webhook is not None:
+        info.update(url=webhook["url"], max_connections=webhook.get("max_connections", 40))
+        if webhook.get("allowed_updates") is not None:
+            info["allowed_updates"] = webhook["allowed_updates"]
+    return webhook, info
+
+
 def _posting(method: str) -> bool:
     return method.startswith(("send", "edit", "copy", "forward")) or method == "stopPoll"
 
@@ -193,6 +222,7 @@ class FakeBotApi(BaseRequest):
     _posted: dict[int | None, deque[float]] = field(default_factory=dict)  # None: overall
     documents: BotFiles = field(default_factory=BotFiles)  # files members sent (getFile)
     uploads: list[tuple[str, str, bytes]] = field(default_factory=list)  # method, name, bytes
+    webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
 
     # -- BaseRequest ------------------------------------------------------------------------
 
@@ -240,6 +270,8 @@ class FakeBotApi(BaseRequest):
             for filename, content, _ in request_data.multipart_data.values():
                 data = content if isinstance(content, bytes) else content.read()
                 self.uploads.append((name, filename, data))
+        if name == "getUpdates" and self.webhook is not None:  # as Telegram answers it
+            return 409, json.dumps(WEBHOOK_CONFLICT).encode()
         if name == "getUpdates":
             await asyncio.sleep(0.005)  # a very short long poll
             served, self.updates = self.updates, []
@@ -328,7 +360,10 @@ class FakeBotApi(BaseRequest):
             return {**next(iter(self._polls.values())), "is_closed": True}
         if name == "getChatMember":
             return chat_member(int(params["user_id"]), self.member_status)
-        return True  # answerCallbackQuery, setMyCommands, deleteWebhook, ...
+        if name in WEBHOOK_METHODS:
+            self.webhook, result = webhook_call(self.webhook, name, params)
+            return result
+        return True  # answerCallbackQuery, setMyCommands, ...
 
     @staticmethod
     def _message(chat_id: int | str, message_id: int, **content: Any) -> dict[str, Any]:

@@ -12,12 +12,19 @@ vote in the polls the bot posted. Files members sent (`documents`, see
 `tests.fakes.telegram_api.BotFiles`) are answered by getFile and served at
 `/file/bot<token>/<file_path>`, as Telegram serves them; `serve_files` serves them alone, for
 the in-process double (`FakeBotApi.documents`).
+
+A webhook is kept as Telegram keeps it: setWebhook sets it (its parameters in `webhook`),
+deleteWebhook deletes it, getWebhookInfo reports it, and getUpdates answers 409 while one is
+set. `post_update` is Telegram's side of a webhook: one POST of an update with the secret
+header, to the bot's listener on 127.0.0.1. `hold(method)` keeps that method's calls waiting
+(a Bot API call in progress when the bot is killed) until `release(method)`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import json
 from collections import Counter
@@ -25,17 +32,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+import aiohttp
 from aiohttp import web
 
 from tests.fakes.served import serve_bytes
 from tests.fakes.telegram_api import (
     BOT_USER,
     DATE,
+    WEBHOOK_CONFLICT,
+    WEBHOOK_METHODS,
     BotFiles,
     chat,
     chat_full_info,
     chat_member,
     poll_json,
+    webhook_call,
 )
 
 LONG_POLL_CAP = 0.2  # seconds: tests need not wait for Telegram's real long polls
@@ -53,6 +64,8 @@ class BotApiServer:
     documents: BotFiles = field(default_factory=BotFiles)  # files members sent (getFile)
     member_status: str = "member"  # what getChatMember says of anyone
     confirmed_below: int = 0
+    webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
+    held: dict[str, asyncio.Event] = field(default_factory=dict)  # methods kept waiting
     activity: asyncio.Event = field(default_factory=asyncio.Event)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500))
@@ -66,6 +79,13 @@ class BotApiServer:
     def sent(self, method: str) -> list[dict[str, Any]]:
         return [params for name, params in self.calls if name == method]
 
+    def hold(self, method: str) -> None:
+        """Keep calls of `method` waiting, unanswered, until `release(method)`."""
+        self.held[method] = asyncio.Event()
+
+    def release(self, method: str) -> None:
+        self.held.pop(method).set()
+
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params: dict[str, Any] = {}
@@ -77,8 +97,15 @@ class BotApiServer:
                 params[key] = text
         self.calls.append((method, params))
         self.activity.set()
+        if method in self.held:
+            await self.held[method].wait()
+        if method == "getUpdates" and self.webhook is not None:
+            return web.Response(text=json.dumps(WEBHOOK_CONFLICT), status=409,
+                                content_type="application/json")  # fmt: skip
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
+        elif method in WEBHOOK_METHODS:
+            self.webhook, result = webhook_call(self.webhook, method, params)
         elif method == "getMe":
             result = BOT_USER
         elif method in {"sendMessage", "editMessageText"}:
@@ -193,3 +220,20 @@ async def serve_files(files: BotFiles) -> AsyncIterator[str]:
     app.router.add_get("/file/bot{token}/{path:.*}", _file_handler(files))
     async with _listening(app) as base_url:
         yield base_url
+
+
+async def post_update(
+    url: str, body: bytes | dict[str, Any], secret: str | None, **headers: str
+) -> tuple[int, str]:
+    """One webhook request as Telegram makes it: a POST of the update as JSON with the
+    X-Telegram-Bot-Api-Secret-Token header (`secret`; None leaves it out); the status and the
+    body of the answer."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    sent = {"Content-Type": "application/json", **headers}
+    if secret is not None:
+        sent["X-Telegram-Bot-Api-Secret-Token"] = secret
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=io.BytesIO(data), headers=sent) as response,
+    ):
+        return response.status, await response.text()

@@ -3,16 +3,18 @@
 Thin by design: every command and button goes to a service, and what comes back (a Reply, or
 an Asked for a new question) is rendered by `render`. Runs inside the bot's own event loop
 (login + connect, never `client.run`), needs no privileged intents, and never syncs its
-commands at start (`stackprep discord sync` does that on request). Inside a command,
-`await adapter.serve(interaction, coroutine, private=True, what=...)` gives the 3-second
-defer, the error policy (`bot.adapters.base.error_notice`) and rendering.
+commands at start (`stackprep discord sync` does that on request). The client is sharded
+(`shards`): the shards Discord recommends, or those configured; commands and buttons are
+answered whichever of them brings them. Inside a command, `await adapter.serve(interaction,
+coroutine, private=True, what=...)` gives the 3-second defer, the error policy
+(`bot.adapters.base.error_notice`) and rendering.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import aiohttp
@@ -38,6 +40,7 @@ from bot.adapters.discord.outbox import DiscordOutbox
 from bot.adapters.discord.practice import DiscordPractice
 from bot.adapters.discord.render import NO_MENTIONS, TokenButton, render
 from bot.adapters.discord.reports import DiscordReports
+from bot.adapters.discord.shards import IDENTIFY_SPACING, ShardedClient
 from bot.core.common.errors import NotAllowed, QuizError
 from bot.core.common.identity import Platform
 from bot.core.common.metrics import NO_METRICS, Metrics
@@ -59,14 +62,21 @@ log = logging.getLogger(__name__)
 DEFER_AFTER = 2.0  # seconds of work before an interaction is deferred (Discord allows 3)
 
 
-def create_adapter(token: Secret | None, services: Services) -> DiscordAdapter:
-    """The adapter `stackprep` runs, and the one whose commands `discord sync` registers."""
+def create_adapter(
+    token: Secret | None,
+    services: Services,
+    *,
+    shard_count: int | None = None,
+    shard_ids: Iterable[int] | None = None,
+) -> DiscordAdapter:
+    """The adapter `stackprep` runs, and the one whose commands `discord sync` registers;
+    `[discord] shard_count` and `shard_ids` (None: as many shards as Discord recommends)."""
     if token is None:
         raise AdapterError("set STACKPREP_DISCORD_TOKEN to the bot token to use Discord")
     return DiscordAdapter(
         token, services.quiz, practice=services.practice, daily=services.daily,
         metrics=services.metrics, reports=services.reports, games=services.games,
-        community=services.community,
+        community=services.community, shard_count=shard_count, shard_ids=shard_ids,
     )  # fmt: skip
 
 
@@ -84,13 +94,24 @@ class _Tree(app_commands.CommandTree["StackprepClient"]):
         return True
 
 
-class StackprepClient(discord.Client):
+class StackprepClient(ShardedClient):
     def __init__(
-        self, adapter: DiscordAdapter, *, guild_ready_timeout: float, metrics: Metrics
+        self,
+        adapter: DiscordAdapter,
+        *,
+        guild_ready_timeout: float,
+        metrics: Metrics,
+        shard_count: int | None,
+        shard_ids: Iterable[int] | None,
+        identify_spacing: float,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # not privileged; keeps guild state coherent
         super().__init__(
+            shard_count=shard_count,
+            shard_ids=shard_ids,
+            identify_spacing=identify_spacing,
+            first_retry=adapter.first_retry,
             intents=intents,
             allowed_mentions=NO_MENTIONS,
             guild_ready_timeout=guild_ready_timeout,
@@ -126,20 +147,16 @@ class StackprepClient(discord.Client):
             await self.adapter.community.on_interaction(interaction)
 
     async def on_ready(self) -> None:
-        log.info("discord: connected as %s (id %s)", self.user, self.user and self.user.id)
+        """Every shard of this process is READY."""
+        user, shards = self.user, len(self.serving())
+        plural = "s" if shards > 1 else ""
+        log.info(
+            "discord: connected as %s (id %s) on %d shard%s", user, user and user.id, shards, plural
+        )
         self.adapter.ready.set()
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("discord: event %s failed; carrying on", event_method)
-
-    async def close(self) -> None:
-        await super().close()
-        # discord.py leaves its "wait for the guilds, then fire on_ready" task running when
-        # closed within guild_ready_timeout of connecting: end it so no task outlives us
-        pending: asyncio.Task[None] | None = getattr(self._connection, "_ready_task", None)
-        if pending is not None and not pending.done():
-            pending.cancel()
-            await asyncio.wait({pending})
 
 
 class DiscordAdapter:
@@ -160,6 +177,9 @@ class DiscordAdapter:
         reports: ReportService | None = None,
         games: GameService | None = None,
         community: CommunityService | None = None,
+        shard_count: int | None = None,
+        shard_ids: Iterable[int] | None = None,
+        identify_spacing: float = IDENTIFY_SPACING,
     ) -> None:
         self._token = token
         self.service = service
@@ -170,8 +190,9 @@ class DiscordAdapter:
         self.metrics = metrics
         self.ready = asyncio.Event()
         self.client = StackprepClient(
-            self, guild_ready_timeout=guild_ready_timeout, metrics=metrics
-        )
+            self, guild_ready_timeout=guild_ready_timeout, metrics=metrics,
+            shard_count=shard_count, shard_ids=shard_ids, identify_spacing=identify_spacing,
+        )  # fmt: skip
         self.tree = self.client.tree
         self.outbox = DiscordOutbox(self.client, rest_timeout_s)
         self.add_commands(*quiz_commands(self, service, community))
@@ -213,8 +234,8 @@ class DiscordAdapter:
                 self.client, self._token, retry=True, limit=self.rest_timeout, delays=delays
             )
             log.info("discord: logged in; commands: %s", ", ".join(self._names()))
-            # discord.py reconnects by itself once connected
-            await stay_connected(self.client, backoff(self.first_retry))
+            # each shard is retried until it connects; then discord.py reconnects it by itself
+            await stay_connected(self.client)
 
     async def sync(self, guild_id: int | None = None) -> list[str]:
         """Register the commands with Discord (globally, or in one server at once)."""
@@ -241,9 +262,10 @@ class DiscordAdapter:
         return [command.name for command in synced]
 
     def connected(self) -> bool:
-        """Past READY, not closed, and the gateway socket open now (not reconnecting)."""
-        ws = self.client.ws
-        return self.client.is_ready() and not self.client.is_closed() and ws is not None and ws.open
+        """Past READY on every shard of this process, not closed, and each shard's gateway
+        socket open now (none reconnecting)."""
+        client = self.client
+        return client.is_ready() and not client.is_closed() and client.all_connected()
 
     def _names(self) -> list[str]:
         return sorted(f"/{command.name}" for command in self.tree.get_commands())

@@ -6,12 +6,13 @@ What is retried and what is fatal:
 
 - **Transient** (connection refused or reset, DNS, no answer in time, a 5xx, a 429 at login):
   retried with backoff (1 s doubling up to 60 s, with jitter), for as long as it takes, one
-  warning per attempt. Once connected, discord.py reconnects and resumes by itself; it is left
-  to do so (`connect(reconnect=True)`).
+  warning per attempt: the login here, each shard's first connection in `shards`. Once a
+  shard is connected, discord.py reconnects and resumes it by itself; it is left to do so
+  (`connect(reconnect=True)`).
 - **Fatal** (AdapterError, one line, exit code 1, so a supervisor restarts or alerts): a token
   Discord rejects (401 at login, gateway close code 4004) and the close codes discord.py will
-  not reconnect after (4010-4014). A token revoked while the bot runs ends in 4004 when the
-  gateway connects again.
+  not reconnect after (4010-4014), on any shard. A token revoked while the bot runs ends in
+  4004 when a shard's gateway connects again.
 
 discord.py has no request timeout: its session keeps aiohttp's default of 300 s per request.
 `limit_rest_calls` sets ours on that session, which every REST call uses (messages, interaction
@@ -46,10 +47,14 @@ REJECTED = (
 )
 FATAL_CLOSES = {
     4004: REJECTED.format(why="gateway close code 4004, authentication failed"),
-    4010: "Discord refused the gateway session (close code 4010, invalid shard)",
+    4010: (
+        "Discord refused the gateway session (close code 4010, invalid shard): check "
+        "[discord] shard_count and shard_ids"
+    ),
     4011: (
-        "Discord requires sharding for this bot (gateway close code 4011, sharding required): "
-        "it is in too many servers for one connection"
+        "Discord requires more shards for this bot (gateway close code 4011, sharding "
+        "required): it is in too many servers for its shards; leave [discord] shard_count "
+        "unset for Discord's recommendation, or raise it"
     ),
     4012: (
         "Discord refused the gateway session (close code 4012, invalid API version): "
@@ -96,7 +101,8 @@ def limit_rest_calls(client: discord.Client, timeout: aiohttp.ClientTimeout) -> 
     return False
 
 
-def _transient_status(status: int) -> bool:
+def transient_status(status: int) -> bool:
+    """An HTTP status worth retrying: a 5xx, 408 or 429."""
     return status >= 500 or status in (408, 429)
 
 
@@ -119,7 +125,7 @@ async def login(
         except discord.LoginFailure:
             raise AdapterError(REJECTED.format(why="401 Unauthorized")) from None
         except discord.HTTPException as exc:
-            if not (retry and _transient_status(exc.status)):
+            if not (retry and transient_status(exc.status)):
                 raise AdapterError(f"Discord login failed: {exc.status} {exc.text[:200]}") from None
             reason = f"HTTP {exc.status}"
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -142,30 +148,38 @@ async def _fresh_session(client: discord.Client) -> None:
     client.http.connector = MISSING
 
 
-async def stay_connected(client: discord.Client, delays: Iterator[float] | None = None) -> None:
-    """The gateway session until the client is closed. discord.py reconnects by itself once it
-    has connected; a gateway that cannot be reached at the very start is retried here (on
-    that first failure discord.py 2.7 stops with an AttributeError instead of retrying:
-    Rapptz/discord.py#10520). A close that must not be retried raises AdapterError."""
-    delays = delays or backoff()
-    while True:
-        try:
-            await client.connect(reconnect=True)
-            return  # closed by us
-        except discord.PrivilegedIntentsRequired:
-            raise closed_for_good(4014) from None
-        except discord.ConnectionClosed as exc:
-            raise closed_for_good(exc.code) from None
-        except discord.ClientException as exc:
-            raise AdapterError(f"Discord refused the gateway connection: {exc}") from None
-        except AttributeError as exc:
-            if client.ws is not None or client.is_closed():
-                raise  # not the first-connection failure described above
-            cause = exc.__context__
-            reason = type(cause).__name__ if cause is not None else "no answer"
-        delay = next(delays)
-        log.warning("discord: cannot reach the gateway (%s); trying again in %.0f s", reason, delay)
-        await asyncio.sleep(delay)
+async def stay_connected(client: discord.Client) -> None:
+    """The gateway sessions (every shard's, `shards.ShardedClient`) until the client is
+    closed; a close that must not be retried, on any shard, raises AdapterError. (A sharded
+    client retries a gateway it cannot reach at the start itself; discord.py's unsharded one
+    stops with an AttributeError there instead: Rapptz/discord.py#10520.)
+
+    Cancelled (the bot stopping), it closes the client before it cancels the session: a
+    cancellation that lands while a shard reconnects can be lost (discord.py's
+    `Shard.reconnect` returns on CancelledError, and Python 3.11's `wait_for` drops one that
+    coincides with a failed attempt), which would leave the shard retrying for ever; a closed
+    client's shards stop retrying."""
+    gateway = asyncio.create_task(_connect(client), name="discord-gateway")
+    try:
+        await asyncio.shield(gateway)
+    except asyncio.CancelledError:
+        await client.close()
+        gateway.cancel()
+        await asyncio.wait({gateway})
+        if not gateway.cancelled():
+            gateway.exception()  # retrieved: we are stopping anyway
+        raise
+
+
+async def _connect(client: discord.Client) -> None:
+    try:
+        await client.connect(reconnect=True)  # returns once closed by us
+    except discord.PrivilegedIntentsRequired:
+        raise closed_for_good(4014) from None
+    except discord.ConnectionClosed as exc:
+        raise closed_for_good(exc.code) from None
+    except discord.ClientException as exc:
+        raise AdapterError(f"Discord refused the gateway connection: {exc}") from None
 
 
 def why_failed(exc: BaseException, limit: float | None = None) -> str:

@@ -49,18 +49,22 @@ from bot.adapters.telegram.incoming import (
     App,
     CommandSpec,
     Incoming,
+    chat_id_of,
     chat_ref,
     display_name,
     incoming,
     is_admin,
+    log_ids,
     thread_of,
     user_ref,
 )
 from bot.adapters.telegram.metered import MeteredRequest, Reachability, command_name
 from bot.adapters.telegram.outbox import TelegramOutbox
-from bot.adapters.telegram.polling import Backoff, Poller, retrying
+from bot.adapters.telegram.polling import Poller
+from bot.adapters.telegram.receiving import Backoff, retrying
 from bot.adapters.telegram.render import alert_text
 from bot.adapters.telegram.sending import BUSY, SLOW_DOWN, ChatKey, Job, SendScheduler, deliver
+from bot.adapters.telegram.webhook import Webhook, WebhookReceiver
 from bot.core.common.errors import InvalidAnswer, NotAllowed, QuizError, StorageUnavailable
 from bot.core.common.identity import Platform
 from bot.core.common.metrics import NO_METRICS, Metrics
@@ -76,7 +80,6 @@ from bot.core.practice.tokens import is_practice_token
 from bot.core.quiz import Asked, QuizService, texts
 from bot.core.quiz.reports import ReportService
 from bot.core.quiz.tokens import is_next_token, is_report_token
-from bot.log import log_context
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +126,8 @@ class TelegramAdapter:
     backoff: Backoff = field(default_factory=Backoff)  # retries of an unreachable Bot API
     metrics: Metrics = NO_METRICS  # handled updates by command and outcome
     reach: Reachability | None = None  # whether getUpdates is answered (build_application's)
+    webhook: Webhook | None = None  # receive by webhook (webhook.py); None: by polling
+    receiver: Poller | WebhookReceiver | None = field(default=None, init=False)  # while running
     name: str = field(default="telegram", init=False)
     outbox: TelegramOutbox = field(init=False)
     sending: SendScheduler = field(init=False)  # per-chat queues and budgets (sending.py)
@@ -134,7 +139,7 @@ class TelegramAdapter:
             raise TypeError("build the Application with build_application (a SendScheduler)")
         self.sending = limiter
         self.outbox = TelegramOutbox(self.app.bot, self.service)
-        self.app.add_handler(TypeHandler(Update, _log_ids), group=-1)  # first, for every update
+        self.app.add_handler(TypeHandler(Update, log_ids), group=-1)  # first, for every update
         only_new = filters.UpdateType.MESSAGE
         if self.reports is not None:  # before practice's: a reply to the note prompt
             self.app.add_handler(MessageHandler(report_handlers.NOTE_REPLIES, self._on_note))
@@ -162,17 +167,22 @@ class TelegramAdapter:
         return "TelegramAdapter()"  # the Application's repr contains the bot token
 
     def connected(self) -> bool:
-        """getMe answered, the application runs, and the last getUpdates was answered."""
-        answering = self.reach is None or self.reach.answering
+        """getMe answered, the application runs, and the last getUpdates was answered (a
+        webhook: its listener serves and the webhook is set)."""
+        if isinstance(self.receiver, WebhookReceiver):
+            answering = self.receiver.serving
+        else:
+            answering = self.reach is None or self.reach.answering
         return self.ready.is_set() and self.app.running and answering
 
     # -- running ----------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Serve until cancelled: getMe (retried while the Bot API is unreachable), the command
-        menu, then the polling loop over the inbox (bot/adapters/telegram/polling.py).
-        AdapterError, one line, for a rejected token (at start or later), a refusal, or
-        another program polling the same token."""
+        menu, then the polling loop over the inbox (bot/adapters/telegram/polling.py) or the
+        webhook's listener (webhook.py). AdapterError, one line, for a rejected token (at start
+        or later), a refusal, another program polling the same token, or a webhook that
+        cannot be served."""
         if self.inbox is None:
             raise AdapterError("Telegram: the adapter was built without an update inbox")
         await self._initialize()
@@ -182,10 +192,14 @@ class TelegramAdapter:
             await self.app.start()
             try:
                 log.info("telegram: serving as @%s", self.app.bot.username)
-                poller = Poller(
-                    self.app, self.inbox, allowed_updates=ALLOWED_UPDATES, backoff=self.backoff
-                )
-                await poller.run()
+                self.receiver = (
+                    Poller(self.app, self.inbox, allowed_updates=ALLOWED_UPDATES,
+                           backoff=self.backoff)
+                    if self.webhook is None
+                    else WebhookReceiver(self.app, self.inbox, self.webhook,
+                                         allowed_updates=ALLOWED_UPDATES, backoff=self.backoff)
+                )  # fmt: skip
+                await self.receiver.run()
             finally:
                 if self.app.running:
                     await self.app.stop()
@@ -406,7 +420,7 @@ class TelegramAdapter:
         chats: dict[ChatKey, list[Job]] = {}
         for chat_id, send in sends:
             chats.setdefault(chat_id, []).append(send)
-        where = f"telegram: update {update.update_id} in chat {_chat_id(update)}"
+        where = f"telegram: update {update.update_id} in chat {chat_id_of(update)}"
         apology = functools.partial(self._say_now, inc) if inc is not None else None
         for chat_id, jobs in chats.items():
             job = functools.partial(deliver, jobs, where=where, tell=apology, log=log)
@@ -432,11 +446,11 @@ class TelegramAdapter:
             self.metrics.command(Platform.TELEGRAM.value, name, "error")
             log.info(
                 "telegram: update %s: cannot write to chat %s (%s)",
-                update.update_id, _chat_id(update), exc.message,
+                update.update_id, chat_id_of(update), exc.message,
             )  # fmt: skip
         except Exception as exc:
             self.metrics.command(Platform.TELEGRAM.value, name, outcome(exc))
-            where = f"telegram: update {update.update_id} in chat {_chat_id(update)}"
+            where = f"telegram: update {update.update_id} in chat {chat_id_of(update)}"
             notice = error_notice(exc, log=log, what=where)
             if tell is None and isinstance(exc, QuizError):
                 log.info("%s: %s", where, notice)
@@ -461,29 +475,16 @@ async def _tell(tell: Callable[[str], Awaitable[object]] | None, text: str) -> N
         log.warning("telegram: could not tell the user (%s: %s)", type(exc).__name__, exc)
 
 
-async def _log_ids(update: Update, context: Context) -> None:
-    """This update's ids on every log line of its processing (bot.log; one task per update)."""
-    user, chat = update.effective_user, update.effective_chat
-    log_context(
-        platform="telegram", update_id=update.update_id,
-        chat_id=chat.id if chat else None, user_id=user.id if user else None,
-    )  # fmt: skip
-
-
-def _chat_id(update: Update) -> int | None:
-    chat = update.effective_chat
-    return chat.id if chat else None
-
-
 def create_adapter(
     token: Secret | None,
     services: Services,
     *,
     api_base_url: str | None = None,
     request: BaseRequest | None = None,
+    webhook: Webhook | None = None,
 ) -> TelegramAdapter:
-    """The adapter as `stackprep run` uses it: real HTTP (`request` replaces it in tests), and
-    our SendScheduler for Telegram's flood limits."""
+    """The adapter as `stackprep run` uses it: real HTTP (`request` replaces it in tests), our
+    SendScheduler for Telegram's flood limits, and a webhook to serve (None: polling)."""
     if token is None:
         raise AdapterError("Telegram: STACKPREP_TELEGRAM_TOKEN is not set")
     reach = Reachability()
@@ -494,5 +495,5 @@ def create_adapter(
     return TelegramAdapter(
         services.quiz, app, practice=services.practice, daily=services.daily,
         inbox=services.inbox, metrics=services.metrics, reach=reach, reports=services.reports,
-        games=services.games, community=services.community,
+        games=services.games, community=services.community, webhook=webhook,
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """What a Telegram command handler gets: the command (`Incoming`), its table entry
 (`CommandSpec`), and the `Host` that runs it (the adapter, as a protocol, so command modules
 never import the adapter itself); `Guarded`, the adapter as handlers registered outside the
-table use it."""
+table use it; and what is read off any update (who, which chat, its ids for the log)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from bot.core.games import GameService
 from bot.core.practice.service import PracticeService
 from bot.core.quiz import QuizService
 from bot.core.quiz.reports import ReportService
+from bot.log import log_context
 
 NAME_MAX = 64
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -138,3 +139,18 @@ def incoming(update: Update, args: Sequence[str]) -> Incoming | None:
         args=tuple(args),
         anonymous_admin=sender_chat is not None and sender_chat.id == chat.id,
     )
+
+
+def chat_id_of(update: Update) -> int | None:
+    chat = update.effective_chat
+    return chat.id if chat else None
+
+
+async def log_ids(update: Update, context: object) -> None:
+    """This update's ids on every log line of its processing (bot.log; one task per update):
+    the adapter's first handler, for every update."""
+    user, chat = update.effective_user, update.effective_chat
+    log_context(
+        platform="telegram", update_id=update.update_id,
+        chat_id=chat.id if chat else None, user_id=user.id if user else None,
+    )  # fmt: skip

@@ -1,5 +1,6 @@
-"""Receiving Telegram updates: our own getUpdates loop over a durable inbox, so every update is
-processed at least once, and an update the inbox has marked done is never processed again.
+"""Receiving Telegram updates by polling ([telegram] mode = "polling", the default): our own
+getUpdates loop over the durable inbox, so every update is processed at least once, and an
+update the inbox has marked done is never processed again.
 
 PTB's Updater confirms a fetched batch (by the next getUpdates' offset) before any of it is
 processed, so a crash lost whatever was fetched but not yet processed (kill -9 a second after a
@@ -9,170 +10,39 @@ burst of 1,500 button presses: 1,244 of them confirmed and never processed). Her
 2. they are stored in the inbox (an UpdateInbox, bot/core/delivery.py: SQLite in production,
    keyed by update id, so a re-fetched update is stored once and a done one is skipped);
 3. only then does the next getUpdates confirm them (its offset is past them);
-4. each is processed from the inbox through the Application's handlers and concurrency limit
-   (`update_processor`, `process_update`) and then marked done.
+4. each is processed from the inbox by `Lanes` (bot/adapters/telegram/receiving.py, the path
+   webhook updates take too) and then marked done.
 
-At start, whatever a crash left undone in the inbox is processed first. Updates run in lanes
-(`lane_of`): a lane's updates one after another in update order, different lanes concurrently.
-At most MAX_QUEUED updates wait in memory; beyond that polling pauses (Telegram keeps them).
-Done updates whose ids Telegram has confirmed are deleted every PRUNE_EVERY seconds.
-
-Errors: a rejected token (401, or 404 for a malformed one), a refusal (403) or another program
-polling the same token (409) is fatal: AdapterError, one clear line, never the token. Anything
-else (timeouts, refused connections, 5xx, 429, a busy database) is retried after an exponential
-backoff with jitter (`Backoff`), one warning line per failed attempt, no traceback.
+At start, a webhook left set (by webhook mode) is deleted first: Telegram answers getUpdates
+with 409 while one is set. Then whatever a crash left undone in the inbox is processed first.
+Beyond MAX_QUEUED updates in progress polling pauses (Telegram keeps them). Done updates whose
+ids Telegram has confirmed are deleted every PRUNE_EVERY seconds. Errors as in receiving.py:
+a rejected token, a refusal or a 409 is fatal (one line); anything else is retried.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import json
 import logging
-import random
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Sequence
+from typing import NoReturn
 
-import httpx
-from telegram import Update
-from telegram.constants import ChatType
-from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter, TelegramError
-
-from bot.adapters.base import AdapterError
 from bot.adapters.telegram.incoming import App
+from bot.adapters.telegram.receiving import (
+    MAX_QUEUED,
+    STOP_GRACE,
+    Backoff,
+    Lanes,
+    describe,
+    retrying,
+)
 from bot.core.delivery import Inbound, UpdateInbox
 
 log = logging.getLogger(__name__)
-_T = TypeVar("_T")
-
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll waits for something to arrive
 BATCH = 100  # updates per getUpdates (the Bot API's maximum)
-MAX_QUEUED = 2000  # fetched updates not yet processed, at most; polling waits beyond
 PRUNE_EVERY = 60.0  # seconds between deletions of done, confirmed updates from the inbox
-STOP_GRACE = 5.0  # seconds the updates in progress get to finish when polling stops
-
-CONFLICT = (
-    "Telegram: another program is already receiving updates for this bot token (409 "
-    "Conflict); only one Stackprep may run per token, so stop the other one first"
-)
-UNAUTHORIZED = (
-    "Telegram rejected STACKPREP_TELEGRAM_TOKEN (invalid or revoked); copy the bot's token "
-    "from @BotFather again"
-)
-FORBIDDEN = (
-    "Telegram refused this bot's requests (403 Forbidden); check the bot with @BotFather "
-    "and its token STACKPREP_TELEGRAM_TOKEN"
-)
-BAD_ADDRESS = (
-    "Telegram: the Bot API address is not a valid http:// or https:// URL; check [telegram] "
-    "api_base_url"
-)
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """How long to wait before retry number `attempt` (0 for the first): `first` doubled
-    (`factor`) per failed attempt up to `cap`, with "equal jitter" (between half and all of
-    it), so that many bots cut off together do not all come back in the same second."""
-
-    first: float = 1.0
-    cap: float = 60.0
-    factor: float = 2.0
-    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.cap, self.first * self.factor ** min(attempt, 64))
-        return base / 2 + self.rng.random() * base / 2
-
-
-def fatal_reason(error: BaseException) -> str | None:
-    """The one line to end the process with, if `error` means retrying cannot help."""
-    if isinstance(error, InvalidToken):
-        return UNAUTHORIZED
-    if isinstance(error, Conflict):
-        return CONFLICT
-    if isinstance(error, Forbidden):
-        return FORBIDDEN
-    cause: BaseException | None = error
-    while cause is not None:  # PTB wraps what httpx raises for a URL it cannot even build
-        if isinstance(cause, httpx.InvalidURL | httpx.UnsupportedProtocol):
-            return BAD_ADDRESS
-        cause = cause.__cause__
-    return None
-
-
-def describe(error: BaseException) -> str:
-    """A failure in one short phrase for a warning line (Telegram's text, not a traceback)."""
-    text = error.message if isinstance(error, TelegramError) else str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-async def retrying(
-    call: Callable[[], Awaitable[_T]],
-    *,
-    what: str,
-    backoff: Backoff,
-    after_failure: Callable[[], Awaitable[object]] | None = None,
-) -> _T:
-    """`call()` until it succeeds. A fatal Telegram error raises AdapterError (one line, no
-    cause: the token is never shown); any other failure is logged as one warning line and
-    retried after `backoff` (after Telegram's retry_after for a 429). `after_failure` runs
-    after each failed attempt (e.g. to close what a failed start opened)."""
-    attempt = 0
-    while True:
-        try:
-            result = await call()
-        except Exception as exc:
-            if after_failure is not None:
-                await after_failure()
-            if (reason := fatal_reason(exc)) is not None:
-                raise AdapterError(reason) from None
-            wait = _retry_after(exc) if isinstance(exc, RetryAfter) else backoff.delay(attempt)
-            log.warning("telegram: %s failed (%s); retrying in %.1f s", what, describe(exc), wait)
-        else:
-            if attempt:
-                log.warning("telegram: %s works again after %d failed attempts", what, attempt)
-            return result
-        attempt += 1
-        await asyncio.sleep(wait)
-
-
-def _retry_after(error: RetryAfter) -> float:
-    value: Any = error.retry_after
-    return float(value.total_seconds() if isinstance(value, timedelta) else value)
-
-
-def lane_of(update: Update) -> Hashable:
-    """The updates that must be processed in order share a lane: a chat's messages (commands,
-    practice answers); in a group, one person's presses under its messages (presses of
-    different people in a busy group run concurrently, as each is answered on its own); a
-    person's poll votes (a private chat's id is the person's id, so their private chat's
-    messages and presses share that lane)."""
-    chat, user = update.effective_chat, update.effective_user
-    if update.callback_query is not None and chat is not None and chat.type != ChatType.PRIVATE:
-        return (chat.id, user.id if user is not None else None)
-    if chat is not None:
-        return chat.id
-    return user.id if user is not None else None
-
-
-def read_update(entry: Inbound, app: App) -> Update | None:
-    """The stored payload as an Update; None (logged) when it cannot be read."""
-    try:
-        data = json.loads(entry.payload)
-        if not isinstance(data, dict):
-            raise TypeError(f"a JSON {type(data).__name__}, not an object")
-        update = Update.de_json(data, app.bot)
-        if update.update_id != entry.update_id:
-            raise ValueError(f"it says it is update {update.update_id}")
-    except Exception as exc:
-        log.error("telegram: update %s cannot be read (%s); skipped", entry.update_id, exc)
-        return None
-    return update
 
 
 class Poller:
@@ -193,59 +63,32 @@ class Poller:
         self.app, self.inbox = app, inbox
         self.allowed_updates = list(allowed_updates)
         self.backoff = backoff or Backoff()
-        self.poll_timeout, self.max_queued = poll_timeout, max_queued
-        self.prune_every, self.stop_grace = prune_every, stop_grace
+        self.poll_timeout, self.prune_every = poll_timeout, prune_every
+        self.lanes = Lanes(
+            app, inbox, backoff=self.backoff, max_queued=max_queued, stop_grace=stop_grace
+        )
         self.confirmed = 0  # every update id below this is confirmed to Telegram
-        self._seen: set[int] = set()  # handed to a lane in this run and maybe not confirmed
-        self._lanes: dict[Hashable, deque[Update]] = {}
-        self._workers: set[asyncio.Task[None]] = set()
-        self._queued = 0
-        self._room = asyncio.Event()
-        self._done: list[int] = []
-        self._done_ready = asyncio.Event()
-        self._closing = False
 
     async def run(self) -> NoReturn:
         """Process what the inbox holds undone, then poll until cancelled; AdapterError on a
-        fatal error. On the way out the updates in progress get STOP_GRACE seconds, and what
+        fatal error. On the way out the updates in progress get `stop_grace` seconds, and what
         is done is marked so; the rest is processed at the next start."""
-        flusher = asyncio.create_task(self._flush_done(), name="telegram-inbox-done")
+        self.lanes.start()
         try:
-            await retrying(
+            await retrying(  # a webhook left set by webhook mode: getUpdates would get 409
                 lambda: self.app.bot.delete_webhook(drop_pending_updates=False),
                 what="deleteWebhook", backoff=self.backoff,
             )  # fmt: skip
-            await self._resume()
+            await self.lanes.resume()
             await self._poll()
         finally:
-            await self._stop(flusher)
-
-    # -- fetching ---------------------------------------------------------------------------
-
-    async def _resume(self) -> None:
-        after: int | None = None
-        resumed = 0
-        while True:
-            await self._wait_for_room()
-            limit = max(1, self.max_queued - self._queued)
-            entries = await retrying(
-                functools.partial(self.inbox.pending, after, limit),
-                what="reading the inbox", backoff=self.backoff,
-            )  # fmt: skip
-            for entry in entries:
-                self._dispatch(entry)
-            resumed += len(entries)
-            if len(entries) < limit:
-                break
-            after = entries[-1].update_id
-        if resumed:
-            log.info("telegram: processing %d updates left undone by the last run", resumed)
+            await self.lanes.stop()
 
     async def _poll(self) -> NoReturn:
         offset: int | None = None
         pruned_at = time.monotonic()
         while True:
-            await self._wait_for_room()
+            await self.lanes.wait_for_room()
             asked = offset
             fetch = functools.partial(
                 self.app.bot.get_updates, offset=asked, limit=BATCH, timeout=self.poll_timeout,
@@ -254,7 +97,6 @@ class Poller:
             updates = await retrying(fetch, what="getUpdates", backoff=self.backoff)
             if asked is not None and asked > self.confirmed:
                 self.confirmed = asked  # Telegram never sends those below again
-                self._seen = {i for i in self._seen if i >= asked}
             if updates:
                 entries = [Inbound(u.update_id, u.to_json()) for u in updates]
                 fresh = await retrying(
@@ -263,9 +105,7 @@ class Poller:
                 )  # fmt: skip
                 # stored for good: the next getUpdates may confirm them
                 offset = max(u.update_id for u in updates) + 1
-                for entry in fresh:
-                    if entry.update_id not in self._seen:
-                        self._dispatch(entry)
+                self.lanes.accept(fresh)
             if time.monotonic() - pruned_at >= self.prune_every:
                 pruned_at = time.monotonic()
                 await self._prune()
@@ -275,111 +115,3 @@ class Poller:
             await self.inbox.prune(self.confirmed)
         except Exception as exc:
             log.warning("telegram: could not prune the inbox (%s); later", describe(exc))
-
-    async def _wait_for_room(self) -> None:
-        while self._queued >= self.max_queued:
-            self._room.clear()
-            await self._room.wait()
-
-    # -- processing -------------------------------------------------------------------------
-
-    def _dispatch(self, entry: Inbound) -> None:
-        """Queue an update on its lane; start the lane's worker if it has none."""
-        self._seen.add(entry.update_id)
-        update = read_update(entry, self.app)
-        if update is None:
-            self._mark_done(entry.update_id)  # one unreadable update never blocks the rest
-            return
-        key = lane_of(update)
-        self._queued += 1
-        lane = self._lanes.get(key)
-        if lane is not None:
-            lane.append(update)
-            return
-        lane = self._lanes[key] = deque([update])
-        worker = asyncio.create_task(self._work(key, lane), name="telegram-update-lane")
-        self._workers.add(worker)
-        worker.add_done_callback(self._workers.discard)
-
-    async def _work(self, key: Hashable, lane: deque[Update]) -> None:
-        try:
-            while lane:
-                update = lane[0]
-                await self._process(update)
-                lane.popleft()
-                self._queued -= 1
-                self._room.set()
-                self._mark_done(update.update_id)
-        finally:  # cancelled at stop: the rest stays undone in the inbox for the next start
-            if self._lanes.get(key) is lane:
-                del self._lanes[key]
-
-    async def _process(self, update: Update) -> None:
-        """One update through PTB: its concurrency limit, then the handlers (which report
-        their own errors; see TelegramAdapter._guarded and _on_error)."""
-        work: Coroutine[Any, Any, None] = self.app.process_update(update)
-        try:
-            await self.app.update_processor.process_update(update, work)
-        except Exception:
-            log.exception("telegram: update %s failed", update.update_id)
-        finally:
-            work.close()  # never started (cancelled while waiting for a slot): no warning
-
-    # -- marking done -----------------------------------------------------------------------
-
-    def _mark_done(self, update_id: int) -> None:
-        self._done.append(update_id)
-        self._done_ready.set()
-
-    async def _flush_done(self) -> None:
-        """Mark processed updates done, as many per write as have finished meanwhile; a
-        failed write is retried (until then those updates would be processed again after a
-        crash). Ends once closing and nothing is left to write."""
-        failures = 0
-        while True:
-            await self._done_ready.wait()
-            self._done_ready.clear()
-            if self._done:
-                ids, self._done = self._done, []
-                try:
-                    await self.inbox.done(ids)
-                except Exception as exc:
-                    self._done[:0] = ids
-                    if self._closing:
-                        raise
-                    wait = self.backoff.delay(failures)
-                    failures += 1
-                    log.warning(
-                        "telegram: could not mark %d updates done (%s); retrying in %.1f s",
-                        len(ids), describe(exc), wait,
-                    )  # fmt: skip
-                    await asyncio.sleep(wait)
-                    self._done_ready.set()
-                    continue
-                failures = 0
-            if self._closing and not self._done:
-                return
-
-    async def _stop(self, flusher: asyncio.Task[None]) -> None:
-        """Let the updates in progress finish (STOP_GRACE at most; the rest stays undone),
-        then write the last done marks."""
-        if self._workers:
-            _, late = await asyncio.wait(set(self._workers), timeout=self.stop_grace)
-            for worker in late:
-                worker.cancel()
-            if late:
-                log.warning("telegram: %d updates left for the next start", self._queued)
-                await asyncio.wait(late, timeout=self.stop_grace)  # one that ignores its
-                # cancellation must not hold the stop: it stays undone in the inbox
-        self._closing = True
-        self._done_ready.set()
-        await asyncio.wait({flusher}, timeout=self.stop_grace)  # never raises its outcome
-        if not flusher.done():
-            flusher.cancel()
-            await asyncio.wait({flusher})
-        failure = None if flusher.cancelled() else flusher.exception()
-        if flusher.cancelled() or failure is not None or self._done:
-            log.warning(
-                "telegram: could not mark the last updates done (%s); they are processed "
-                "again at the next start", describe(failure) if failure else "no time left",
-            )  # fmt: skip

@@ -227,9 +227,7 @@ NO_MORE_QUESTIONS = "its questions were removed"
 QUESTION_REMOVED = "This question was removed while it was asked: no answer to show."
 
 
-def final(
-    game: Game, standings: Sequence[Standing], played: int, why: str | None = None
-) -> Reply:
+def final(game: Game, standings: Sequence[Standing], played: int, why: str | None = None) -> Reply:
     """The end: who won, and one line per player with their points and a mark per question
     (right, wrong, not answered), so 20 players of 20 questions fit one message."""
     stopped = game.ended_by is not None

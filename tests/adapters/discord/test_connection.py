@@ -122,8 +122,9 @@ async def test_discord_unreachable_at_the_start_is_retried_until_it_answers(
 async def test_a_gateway_that_refuses_connections_at_the_start_is_retried(
     bank: QuestionBank, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """discord.py 2.7 gives up on its very first gateway connection with an AttributeError
-    (Rapptz/discord.py#10520); the adapter retries it."""
+    """Each shard's first connection is retried with the adapter's backoff, one warning per
+    attempt (discord.py's unsharded client gave up there with an AttributeError,
+    Rapptz/discord.py#10520; its sharded one would retry every 5 s with a traceback)."""
     async with FakeDiscord() as fake:
         fake.gateway_down = 2
         adapter = fast_adapter(bank)

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from tests.fakes.discord_api import TOKEN, FakeDiscord, FakeUser, Recorded
@@ -27,11 +28,14 @@ CALLBACK = r"/interactions/\d+/[^/]+/callback"
 ASKER = FakeUser(7, "Asker")
 
 
-async def start_bot(folder: Path, port: int) -> asyncio.subprocess.Process:
+async def start_bot(
+    folder: Path, port: int, settings: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
     config = folder / "stackprep.toml"
     config.write_text(f'[quiz]\nquestions_dir = "{TEST_BANK}"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("STACKPREP_")}
     env |= {"STACKPREP_DISCORD_TOKEN": TOKEN, "STACKPREP_DATABASE": str(folder / "quiz.db")}
+    env |= settings or {}
     log = (folder / "stderr.log").open("a")
     try:
         return await asyncio.create_subprocess_exec(
@@ -153,11 +157,18 @@ async def test_kill_9_mid_burst_loses_no_acknowledged_answer(tmp_path: Path) -> 
     assert "Traceback" not in (tmp_path / "stderr.log").read_text()
 
 
-async def test_a_token_revoked_while_running_exits_1_with_one_line(tmp_path: Path) -> None:
+SHARD_1_OF_2 = {"STACKPREP_DISCORD_SHARD_COUNT": "2", "STACKPREP_DISCORD_SHARD_IDS": "1"}
+
+
+@pytest.mark.parametrize("settings", [{}, SHARD_1_OF_2], ids=["automatic", "shard-1-of-2"])
+async def test_a_token_revoked_while_running_exits_1_with_one_line(
+    tmp_path: Path, settings: dict[str, str]
+) -> None:
     async with FakeDiscord() as fake:
-        bot = await start_bot(tmp_path, fake.port)
+        bot = await start_bot(tmp_path, fake.port, settings)
         try:
             await fake.wait_connected()
+            assert [d["shard"] for d in fake.identifies] == [[1, 2] if settings else [0, 1]]
             await fake.interact(fake.command("topics", user=ASKER))
             await fake.revoke_token()
             code = await asyncio.wait_for(bot.wait(), 20)

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.adapters.telegram.adapter import TelegramAdapter, build_application
 from bot.adapters.telegram.metered import Reachability
-from bot.adapters.telegram.polling import Backoff
+from bot.adapters.telegram.receiving import Backoff
 from bot.app.bootstrap import App
 from bot.ops.metrics import OpsMetrics
 from tests.fakes.telegram_api import TOKEN, FakeBotApi, command, until

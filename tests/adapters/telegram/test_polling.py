@@ -26,13 +26,13 @@ from telegram.ext import ContextTypes, TypeHandler
 from bot.adapters.base import AdapterError
 from bot.adapters.telegram.adapter import TelegramAdapter, build_application
 from bot.adapters.telegram.incoming import App as TelegramApp
-from bot.adapters.telegram.polling import (
+from bot.adapters.telegram.polling import Poller
+from bot.adapters.telegram.receiving import (
     BAD_ADDRESS,
     CONFLICT,
     FORBIDDEN,
     UNAUTHORIZED,
     Backoff,
-    Poller,
     lane_of,
     read_update,
 )
@@ -134,7 +134,7 @@ async def test_timeouts_refused_connections_and_5xx_are_retried_with_backoff(
     api.fail("getUpdates", 429, "Too Many Requests: retry after 0", retry_after=0)
     update = command("/question beta junior")
     api.updates = [update]
-    caplog.set_level(logging.WARNING, "bot.adapters.telegram.polling")
+    caplog.set_level(logging.WARNING, "bot.adapters.telegram.receiving")
     task = asyncio.create_task(adapter_over(api, sqlite_app).run())
     try:
         await until(lambda: api.sent("sendPoll"), api.activity)

@@ -20,7 +20,7 @@ from aiohttp import web
 from telegram.error import NetworkError, TimedOut
 
 from bot.adapters.telegram.adapter import TelegramAdapter, build_application
-from bot.adapters.telegram.polling import CONFLICT, UNAUTHORIZED, Backoff
+from bot.adapters.telegram.receiving import CONFLICT, UNAUTHORIZED, Backoff
 from bot.app import run as runtime
 from bot.app.bootstrap import App
 from bot.config import Config, Secret, TelegramConfig
