@@ -140,7 +140,8 @@ class GameService:
             raise QuizError("The game is changing too fast to stop; try again.")
         if ended.round_id is not None and ended.phase is Phase.ASKING:
             await self.quiz.close_round(ended.round_id, now)
-        log.info("game %s in %s stopped at question %d", game.id, chat.key, game.position + 1)
+        log.info("game %s in %s stopped after %d of %d questions",
+                 game.id, chat.key, _played(ended), game.count)  # fmt: skip
         for listener in list(self.ended_listeners):
             listener(ended)
         return texts.final(ended, await self.standings(ended), _played(ended))
