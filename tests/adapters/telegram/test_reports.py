@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot.adapters.telegram.adapter import TelegramAdapter, build_application
+from bot.adapters.telegram.sending import SendScheduler
 from bot.app.bootstrap import App
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.daily.service import Outcome
@@ -26,6 +27,7 @@ from tests.fakes.telegram_api import (
     DATE,
     GROUP_ID,
     TOKEN,
+    UNPACED,
     Call,
     FakeBotApi,
     Harness,
@@ -42,7 +44,9 @@ _ids = itertools.count(50_000)
 @pytest.fixture
 async def tg(sqlite_app: App) -> AsyncIterator[Harness]:
     api = FakeBotApi()
-    app = build_application(TOKEN, request=api, get_updates_request=api)
+    app = build_application(  # unpaced: no real waits for the chats' budgets
+        TOKEN, request=api, get_updates_request=api, rate_limiter=SendScheduler(UNPACED)
+    )
     adapter = TelegramAdapter(
         sqlite_app.quiz, app, practice=sqlite_app.practice, daily=sqlite_app.daily,
         reports=sqlite_app.reports,
