@@ -206,14 +206,7 @@ class GameEngine:
                 await self._end_early(game, outbox, texts.INTERRUPTED)
                 return None
             await self._nap(play, pause.total_seconds(), _done())
-            try:
-                opened = await self.games.open_next(game)
-            except NoQuestion:
-                await self._end_early(game, outbox, texts.NO_MORE_QUESTIONS)
-                return None
-            if opened is None:
-                return await self.games.reload(game)
-            return await self._post(outbox, play, *opened)
+            return await self._ask_anew(outbox, play, game, self.games.open_next)
         deadline = game.deadline
         assert deadline is not None
         if self.clock.now() - deadline > STALE:
@@ -221,14 +214,7 @@ class GameEngine:
             return None
         if game.message_ref is None and self._left(deadline) <= LATE_START:
             # its time ran out before its post ever went out: nobody saw it; ask it afresh
-            try:
-                opened = await self.games.reopen(game)
-            except NoQuestion:
-                await self._end_early(game, outbox, texts.NO_MORE_QUESTIONS)
-                return None
-            if opened is None:
-                return await self.games.reload(game)
-            return await self._post(outbox, play, *opened)
+            return await self._ask_anew(outbox, play, game, self.games.reopen)
         if game.message_ref is None:  # resumed before its post went out: post it now
             asked = await self.games.reasked(game)
             if asked is not None:
@@ -255,6 +241,24 @@ class GameEngine:
             await outbox.post(game.chat, reveal, nonce=f"{self._nonce(game)}:reveal")
         play.closed = True
         return await self.games.revealed(game) or await self.games.reload(game)
+
+    async def _ask_anew(
+        self,
+        outbox: Outbox,
+        play: _Play,
+        game: Game,
+        open_round: Callable[[Game], Awaitable[tuple[Game, Asked] | None]],
+    ) -> Game | None:
+        """Open a round (the next question, or the current one afresh) and post it; a game
+        out of questions ends with its standings, one moved on meanwhile is read again."""
+        try:
+            opened = await open_round(game)
+        except NoQuestion:
+            await self._end_early(game, outbox, texts.NO_MORE_QUESTIONS)
+            return None
+        if opened is None:
+            return await self.games.reload(game)
+        return await self._post(outbox, play, *opened)
 
     async def _post(self, outbox: Outbox, play: _Play, game: Game, asked: Asked) -> Game | None:
         """Post a question just opened; if the post waited for the platform's budget, its

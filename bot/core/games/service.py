@@ -165,17 +165,13 @@ class GameService:
     async def open_next(self, game: Game) -> tuple[Game, Asked] | None:
         """Open the next question's round; None if the game moved on meanwhile."""
         position = game.position + 1
-        opened = await self._open(game, position, game.question_ids[position])
-        if opened is None:
-            return None
-        moved, asked = opened
-        if not await self.store.update(moved, game):
-            return None
-        return moved, asked
+        return await self._open(game, game, position, game.question_ids[position])
 
-    async def _open(self, game: Game, position: int, question_id: str) -> tuple[Game, Asked] | None:
+    async def _open(
+        self, game: Game, stored: Game, position: int, question_id: str
+    ) -> tuple[Game, Asked] | None:
         """A new round of the question at `position` (after `game`'s rounds so far), and the
-        game moved to it (not stored yet)."""
+        game moved to it, stored if it still stands as `stored` (else None)."""
         question = self.library.get(question_id) or await self._stand_in(game)
         if question is None:
             raise NoQuestion(question_id)
@@ -190,6 +186,8 @@ class GameService:
             round_ids=(*game.round_ids, asked.round.id), message_ref=None, deadline=deadline,
             hint_sent=False,
         )  # fmt: skip
+        if not await self.store.update(moved, stored):
+            return None
         return moved, self._asked(moved, asked)
 
     async def _stand_in(self, game: Game) -> Question | None:
@@ -331,13 +329,7 @@ class GameService:
         """Ask the current question afresh: its time ran out before its post ever went out
         (a restart, failed posts), so nobody saw it; a new round, full time."""
         back = replace(game, position=game.position - 1, round_ids=game.round_ids[:-1])
-        opened = await self._open(back, game.position, game.question_ids[game.position])
-        if opened is None:
-            return None
-        moved, asked = opened
-        if not await self.store.update(moved, game):
-            return None
-        return moved, asked
+        return await self._open(back, game, game.position, game.question_ids[game.position])
 
     async def standings(self, game: Game) -> list[Standing]:
         """Each player's game points (base and speed share, before the boards' caps), right
