@@ -204,9 +204,10 @@ class GameService:
 
     async def current(self, game: Game) -> tuple[Question, Round] | None:
         """The question and round being played (None if either is gone)."""
-        if game.round_id is None:
-            return None
-        rnd = await self.quiz.get_round(game.round_id)
+        return None if game.round_id is None else await self._played_round(game.round_id)
+
+    async def _played_round(self, round_id: str) -> tuple[Question, Round] | None:
+        rnd = await self.quiz.get_round(round_id)
         question = self.library.get(rnd.question_id) if rnd is not None else None
         return None if rnd is None or question is None else (question, rnd)
 
@@ -337,9 +338,9 @@ class GameService:
         played = game.round_ids[: _played(game)]
         rounds: dict[str, tuple[Round, Question]] = {}
         for round_id in played:
-            rnd = await self.quiz.get_round(round_id)
-            question = self.library.get(rnd.question_id) if rnd is not None else None
-            if rnd is not None and question is not None:
+            asked = await self._played_round(round_id)
+            if asked is not None:
+                question, rnd = asked
                 # the speed share runs over the question's full time, as when it was scored,
                 # also where a stop closed the round early
                 full = rnd.opened_at + timedelta(seconds=game.settings.seconds)
