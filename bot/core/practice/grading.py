@@ -33,8 +33,11 @@ MAX_ANSWER_CHARS = 4000
 SHORT_TERM_MAX = matching.SHORT_TERM_MAX
 
 _SEGMENT_SPLIT = re.compile(r"[,;\n•|]+|\s[-*]\s|^\s*[-*]\s", re.MULTILINE)
+_ASIDE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _NON_WORD = re.compile(r"[^0-9a-z_]+")
 _PREPARED_MAX = 10_000
+_BAND_MARGIN = 0.005  # the vocabulary credit stays this far below the next suggestion's score
+_OWN_NEGATION = 99  # the weight of a plain match of a negative phrase: it outweighs any denial
 PASS_SCORE = 0.67  # the grader passes an answer (suggests Good) from this score
 # Words and signs that relate terms, as function words do in prose: a terse answer such as
 # "proxy_set_header X-Forwarded-Proto plus SECURE_PROXY_SSL_HEADER" is not a keyword list.
@@ -65,18 +68,21 @@ class Suggestion(StrEnum):
 class GradingRules:
     threshold: float = 88.0  # rapidfuzz ratio for a typo'd phrase longer than SHORT_TERM_MAX
     min_words: int = 3
-    min_chars: int = 15
+    min_chars: int = 10  # "LCP, INP, CLS" answers a "which three" question
     echo_share: float = 0.75  # share of the answer's content words that come from the prompt
     echo_new_words: int = 4  # ... and fewer new content words than this
     copy_share: float = 0.55  # share of the answer's prose trigrams found in the model answer
     keyword_stopword_share: float = 0.12  # prose relates its terms far more often than this
     keyword_min_words: int = 6  # ... in an answer of at least this many words
+    aside_min_words: int = 4  # a list in brackets is left out of the list check, if this remains
     misconception_penalty: float = 0.3  # per misconception stated
     negated_penalty: float = 0.3  # per key point the answer states the opposite of
     point_share: float = 0.7  # share of a key point's own wording in one sentence: a hit
     claim_share: float = 0.75  # share of a wrong choice's distinctive words in one sentence
     why_share: float = 0.4  # ... unless the sentence gives this share of why it is wrong
     answer_share: float = 0.6  # share of the right choice's words in one sentence
+    topic_weight: float = 0.05  # the most the model answer's own vocabulary adds ...
+    topic_words: int = 10  # ... reached at this many of its words, within the band
     good_at: float = PASS_SCORE  # score from which Good is suggested
     hard_at: float = 0.33  # score from which Hard is suggested (below: Again): 1 of 3 points
 
@@ -141,6 +147,8 @@ class _Prepared:
     answer: Claim | None  # the right choice's claim
     vocabulary: frozenset[str]  # for matching.read
     prompt_words: frozenset[str]
+    key_stems: frozenset[str]  # key phrases' content stems that the prompt does not hold
+    topic: frozenset[str]  # the model answer's content stems that the prompt does not hold
     model_grams: frozenset[tuple[str, str, str]]
 
 
@@ -180,14 +188,18 @@ def _prepare(question: Question) -> _Prepared:
     answer = matching.claim(right.text, prompt | wrong_stems) if right else None
     claims = [answer, *(k.wording for k in points)]
     claims += [x for c in wrong for x in (c.claim, c.why)]
+    topic = frozenset(matching.phrase(question.model_answer).content) - prompt
     vocabulary = matching.prefixes(
-        [s for k in points for p in k.phrases for s in p.stems]
+        [*topic]
+        + [s for k in points for p in k.phrases for s in p.stems]
         + [s for phrases, _ in misconceptions for p in phrases for s in p.stems]
         + [s for c in claims if c is not None for s in c.weights]
     )
     prepared = _Prepared(
         points, misconceptions, tuple(wrong), answer, vocabulary,
         frozenset(normalise(prompt_text).split()),
+        frozenset(s for k in points for p in k.phrases for s in p.content) - prompt,
+        topic | (frozenset(s for k in points for p in k.phrases for s in p.content) - prompt),
         frozenset(_trigrams(normalise(question.model_answer).split(), prose_only=False)),
     )  # fmt: skip
     if len(_prepared) >= _PREPARED_MAX:
@@ -227,8 +239,13 @@ def _gate(prepared: _Prepared, raw: str, words: list[str], rules: GradingRules) 
     content = [w for w in words if w not in STOPWORDS]
     if content:
         from_prompt = sum(w in prepared.prompt_words for w in content)
-        new = len({w for w in content if w not in prepared.prompt_words})
-        if from_prompt / len(content) >= rules.echo_share and new < rules.echo_new_words:
+        new = {w for w in content if w not in prepared.prompt_words}
+        if (
+            from_prompt / len(content) >= rules.echo_share
+            and len(new) < rules.echo_new_words
+            # ... unless what it adds is a key term the prompt does not hold ("coerced")
+            and prepared.key_stems.isdisjoint(matching.stem(w) for w in new)
+        ):
             return Gate.ECHO
     relations = len(_RELATION.findall(raw)) + sum(
         w in STOPWORDS or w in _CONNECTIVES for w in words
@@ -237,7 +254,10 @@ def _gate(prepared: _Prepared, raw: str, words: list[str], rules: GradingRules) 
         len(words) >= rules.keyword_min_words
     ):
         return Gate.KEYWORDS
-    segments = [s for s in _SEGMENT_SPLIT.split(raw) if s.strip()]
+    prose = _ASIDE.sub(" ", raw)  # a list in brackets is an aside ("405 (Allow: GET, HEAD)")
+    if len(prose.split()) < rules.aside_min_words:
+        prose = raw
+    segments = [s for s in _SEGMENT_SPLIT.split(prose) if s.strip()]
     if len(segments) >= 4:
         lengths = sorted(len(s.split()) for s in segments)
         if lengths[len(lengths) // 2] <= 3 and lengths[-1] < 8:
@@ -263,30 +283,56 @@ def _occurs(phrases: tuple[Phrase, ...], words: Words, rules: GradingRules) -> t
     ("without X", "rather than X") a phrase is neither. A phrase of two or more content words
     under a negation ("isn't a breaking change") outweighs a shorter one said plainly elsewhere
     ("contract"): the answer contradicts the point, unless the plain one is itself negative
-    ("cannot tell" against "cannot tell None from a miss")."""
-    plain = negated = False
-    longest_plain = contradicted = 0  # content words of the longest plain / negated match
+    ("cannot tell" against "cannot tell None from a miss"). A plain phrase followed by a
+    negated one in the same clause ("returning True does not suppress it") is the subject the
+    clause denies the point of: it is no plain mention."""
+    plain: list[tuple[int, int, int]] = []  # (clause, start, weight) of each plain match
+    denials: list[tuple[int, int]] = []  # (clause, start) of each match under a hard negation
+    contradicted = 0  # content words of the longest negated match
     for p in phrases:
         for start, stop in matching.find(p, words, rules.threshold):
             level = PLAIN if p.negative else words.against(start, stop)
+            at = words.clause[start]
             if level == PLAIN:
-                plain = True
-                longest_plain = max(longest_plain, 99 if p.negative else len(p.content))
+                plain.append((at, start, _OWN_NEGATION if p.negative else len(p.content)))
             elif level == HARD:
-                negated = True
+                denials.append((at, start))
                 if len(p.content) >= 2:
                     contradicted = max(contradicted, len(p.content))
-    if contradicted > longest_plain:
+    if not plain:
+        return False, bool(denials)
+    # a negative phrase is no subject: its own negation governs what follows ("cannot tell
+    # None from a miss")
+    denied = {
+        at
+        for at, start in denials
+        if any(a == at and s < start and n != _OWN_NEGATION for a, s, n in plain)
+    }
+    kept = [n for at, _, n in plain if at not in denied]
+    if not kept or contradicted > max(kept):
         return False, True
-    return plain, negated and not plain
+    return True, False
 
 
-def _point(k: _Point, words: Words, sentences: Sentences, rules: GradingRules) -> tuple[bool, bool]:
-    """(hit, negated) for one key point: by its phrasings, else by its own wording."""
+def _point(
+    k: _Point, words: Words, sentences: Sentences, clauses: Sentences, rules: GradingRules
+) -> tuple[bool, bool]:
+    """(hit, negated) for one key point: by its phrasings, else by its own wording; a phrase's
+    hit gives way when a clause says most of the point's wording under a negation."""
     hit, against = _occurs(k.phrases, words, rules)
-    if not hit and not against and k.wording is not None:
+    if k.wording is not None and not against:
         said, any_way = matching.coverage(k.wording, sentences, firm=True)
-        hit, against = said >= rules.point_share, said < rules.point_share <= any_way
+        if not hit:
+            hit, against = said >= rules.point_share, said < rules.point_share <= any_way
+        elif (
+            not k.negative
+            and not k.wording.contrast
+            and said < rules.point_share
+            # hit by a phrase, but one clause says most of the point's wording with a
+            # negation ("Partial doesn't make name optional"): the answer denies it
+            and matching.coverage(k.wording, clauses, firm=True)[1] >= rules.point_share
+        ):
+            hit, against = False, True
     if k.negative and against:  # "not for LCP images": saying it with a negation is right
         return True, False
     return hit, against
@@ -302,6 +348,21 @@ def _claimed(c: _Choice, sentences: Sentences, rules: GradingRules) -> bool:
     )
 
 
+def _with_relevance(base: float, prepared: _Prepared, words: Words, rules: GradingRules) -> float:
+    """`base` plus a little for each word of the model answer's own vocabulary said plainly
+    (not the prompt's): it orders answers within the band of their suggestion (an answer in
+    the learner's own words that no phrasing caught ranks above an off-topic one), and never
+    moves one into the next band."""
+    said = {s for s, n in zip(words.stems, words.negated, strict=True) if n == PLAIN}
+    relevance = rules.topic_weight * min(1.0, len(prepared.topic & said) / rules.topic_words)
+    ceiling = 1.0
+    if base < rules.hard_at:
+        ceiling = rules.hard_at - _BAND_MARGIN
+    elif base < rules.good_at:
+        ceiling = rules.good_at - _BAND_MARGIN
+    return max(base, min(base + relevance, ceiling))
+
+
 def grade(question: Question, text: str, rules: GradingRules | None = None) -> Grade:
     """Grade one free-text answer to `question`."""
     rules = rules or GradingRules()
@@ -313,10 +374,11 @@ def grade(question: Question, text: str, rules: GradingRules | None = None) -> G
         return Grade(0.0, misses, (), gate, Suggestion.AGAIN)
     words = matching.read(raw, prepared.vocabulary)
     sentences = matching.sentence_stems(words)
+    clauses = matching.sentence_stems(words, clauses=True)
     results: list[PointResult] = []
     negated: list[str] = []
     for k in prepared.points:
-        hit, against = _point(k, words, sentences, rules)
+        hit, against = _point(k, words, sentences, clauses, rules)
         results.append(PointResult(k.name, hit))
         if against:
             negated.append(k.name)
@@ -330,7 +392,8 @@ def grade(question: Question, text: str, rules: GradingRules | None = None) -> G
         stated = matching.coverage(prepared.answer, sentences)[0] >= rules.answer_share
         share = max(share, (hits + stated) / (len(results) + 1))
     penalty = rules.misconception_penalty * len(wrong) + rules.negated_penalty * len(negated)
-    score = max(0.0, share - penalty)
+    base = max(0.0, share - penalty)
+    score = base if penalty else _with_relevance(base, prepared, words, rules)
     return Grade(
-        round(score, 3), tuple(results), tuple(wrong), None, suggest(score, rules), tuple(negated)
+        round(score, 3), tuple(results), tuple(wrong), None, suggest(base, rules), tuple(negated)
     )

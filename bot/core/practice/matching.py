@@ -112,6 +112,7 @@ class Words:
     text: str  # the words joined by single spaces: `normalise(answer)`
     stem_set: frozenset[str] = frozenset()  # for a quick "is it there at all"
     word_set: frozenset[str] = frozenset()
+    clause: tuple[int, ...] = ()  # the clause each word is in (clauses end at any mark)
 
     def against(self, start: int, stop: int) -> int:
         """How firmly a negation governs words [start, stop): the firmest of theirs ("threads
@@ -142,6 +143,7 @@ def read(raw: str, vocabulary: frozenset[str] | None = None) -> Words:
     stems: list[str] = []
     negated: list[int] = []
     sentence: list[int] = []
+    clauses: list[int] = []
     cache = _stems
     current = 0
     parts = _MARK.split(fold(raw))
@@ -157,13 +159,14 @@ def read(raw: str, vocabulary: frozenset[str] | None = None) -> Words:
                 opens = not sentence or sentence[-1] != current  # the sentence's first clause
                 negated += scope(clause, found, parts[n], opens)
             sentence += [current] * len(clause)
+            clauses += [n // 2] * len(clause)
         ends = n + 1 < len(parts) and not _SENTENCE_END.isdisjoint(parts[n + 1])
         if ends and sentence and sentence[-1] == current:
             current += 1
     offsets = tuple(accumulate([len(w) + 1 for w in words[:-1]], initial=0)) if words else ()
     return Words(
         tuple(words), tuple(stems), tuple(negated), tuple(sentence), offsets, " ".join(words),
-        frozenset(stems), frozenset(words),
+        frozenset(stems), frozenset(words), tuple(clauses),
     )  # fmt: skip
 
 
@@ -340,16 +343,18 @@ def claim(
 Sentences = list[tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]]
 
 
-def sentence_stems(answer: Words) -> Sentences:
-    """Per sentence: (the stems said plainly, every stem including negated ones, the stems
-    said plainly or under a hard negation: "without X" neither says X nor denies it, the stems
-    said plainly or under a soft negation)."""
-    n = answer.sentences
-    sets: list[tuple[set[str], set[str], set[str], set[str]]] = [
-        (set(), set(), set(), set()) for _ in range(n)
-    ]
-    for s, neg, at in zip(answer.stems, answer.negated, answer.sentence, strict=True):
-        plain, every, firm, loose = sets[at]
+def sentence_stems(answer: Words, clauses: bool = False) -> Sentences:
+    """Per sentence (or with `clauses` per clause: between any two marks): (the stems said
+    plainly, every stem including negated ones, the stems said plainly or under a hard
+    negation: "without X" neither says X nor denies it, the stems said plainly or under a soft
+    negation)."""
+    at_each = answer.clause if clauses else answer.sentence
+    sets: dict[int, tuple[set[str], set[str], set[str], set[str]]] = {}
+    for s, neg, at in zip(answer.stems, answer.negated, at_each, strict=True):
+        one = sets.get(at)
+        if one is None:
+            one = sets[at] = (set(), set(), set(), set())
+        plain, every, firm, loose = one
         every.add(s)
         if neg == PLAIN:
             plain.add(s)
@@ -359,7 +364,7 @@ def sentence_stems(answer: Words) -> Sentences:
             loose.add(s)
         else:
             firm.add(s)
-    return [tuple(frozenset(x) for x in one) for one in sets]  # type: ignore[misc]
+    return [tuple(frozenset(x) for x in one) for one in sets.values()]  # type: ignore[misc]
 
 
 def coverage(c: Claim, sentences: Sentences, firm: bool = False) -> tuple[float, float]:

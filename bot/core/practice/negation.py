@@ -49,8 +49,10 @@ _SCOPE_VERBS = frozenset({"is", "are", "was", "were", "gets", "get", "becomes"})
 POLAR = frozenset(
     {"no", "not", "never", "nor", "neither", "without", "instead", "rather", "nothing", "nobody"}
 )
-# A negated verb that dismisses its subject: "X isn't needed", "X doesn't matter" (stems).
-_DISMISSAL_LIST = "need necessari requir matter help chang work appli exist happen true correct"
+# A negated verb that dismisses its subject: "X isn't needed", "X doesn't matter", "X isn't
+# relevant", "X isn't part of it", "X isn't an alternative" (stems).
+_DISMISSAL_LIST = """need necessari requir matter help chang work appli exist happen true correct
+relev import part altern involv applic"""
 _DISMISSALS = frozenset(_DISMISSAL_LIST.split())
 _NOT_NEGATING = frozenset({"onli", "just"})  # "not only", "not just"
 # Stemmed whatever the question: the negation rules look at these stems.
