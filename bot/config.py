@@ -28,7 +28,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.core.common.address import parse_listen
-from bot.core.common.secret import Secret
+from bot.core.common.dburl import database_url, no_password
+from bot.core.common.secret import Secret, shown_url
 from bot.core.quiz import ScoringRules
 from bot.settings import (
     DAY,
@@ -134,9 +135,18 @@ def _every_text(v: timedelta | None) -> str:
     return f"{seconds}s"
 
 
+def _shown_url(v: Secret | None) -> str | None:
+    return None if v is None else shown_url(v.reveal())
+
+
 @dataclass(frozen=True)
 class DatabaseConfig:
     path: Path = setting(Path("data/stackprep.db"), path_text, to=Path, back=str, path=True)
+    # PostgreSQL instead of SQLite (several processes, one database); the whole URL is kept
+    # as a Secret, since the environment's may carry the password
+    url: Secret | None = setting(
+        None, database_url, to=Secret, back=_shown_url, in_file=no_password
+    )
     busy_timeout_ms: int = setting(5000, whole(0, 600_000))
     # PRAGMA synchronous: "normal" (a process crash loses nothing; a power loss or OS crash
     # may lose the last commits) or "full" (every commit synced to disk)

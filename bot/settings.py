@@ -53,6 +53,7 @@ class Setting:
     path: bool = False  # relative to the file (from the environment: the working directory)
     fallback: Callable[[], Any] | None = None  # the default when it is computed at load time
     env: str = ""  # its variable, when not STACKPREP_<SECTION>_<KEY>
+    in_file: Check = _same  # a further check of the file's value only (after `check`)
 
 
 class Conflict(ValueError):
@@ -75,9 +76,10 @@ def setting(
     path: bool = False,
     fallback: Callable[[], Any] | None = None,
     env: str = "",
+    in_file: Check = _same,
 ) -> Any:
     """A dataclass field that is a setting; `default` is the field's default."""
-    rule = Setting(check, key, "", to, back, secret, path, fallback, env)
+    rule = Setting(check, key, "", to, back, secret, path, fallback, env, in_file)
     return field(default=default, metadata={"setting": rule})
 
 
@@ -299,7 +301,7 @@ def file_values(
                     f"environment ({section.variable(rule)}); remove it from the file"
                 )
             try:
-                yield section.name, key, _resolve(rule.check(value), rule, base)
+                yield section.name, key, _resolve(rule.in_file(rule.check(value)), rule, base)
             except ValueError as exc:
                 raise ConfigError(
                     f"{where}: [{name}] {key} = {_brief(value)}: expected {exc}"

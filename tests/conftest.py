@@ -16,6 +16,7 @@ from bot.core.practice.ports import PracticeStore
 from bot.core.practice.service import PracticeService
 from bot.core.quiz import QuizService, Store
 from bot.storage.sqlite import Database, SqliteQuizStore
+from tests.fakes import postgres as _postgres  # noqa: F401 - takes its variable out of the environment early
 from tests.fakes.app import SEED, Stores, make_app
 from tests.fakes.clock import FixedClock
 from tests.fakes.outbox import FakeOutbox

@@ -31,7 +31,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "bot.core.practice": ("bot.core.common", "bot.core.bank", QUIZ_SURFACE),
     "bot.core.games": ("bot.core.common", "bot.core.bank", "bot.core.delivery", QUIZ_SURFACE),
     "bot.core.community": ("bot.core.common", "bot.core.bank", QUIZ_SURFACE),
-    "bot.storage": ("bot.core",),
+    "bot.storage": ("bot.core", "bot.storage.rows"),  # rows: converters both SQL engines use
+    "bot.storage.rows": ("bot.core",),
     "bot.jobs": ("bot.core",),
     "bot.adapters": (
         "bot.core",

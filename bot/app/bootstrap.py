@@ -63,8 +63,9 @@ from bot.storage.sqlite import (
 
 if TYPE_CHECKING:
     from bot.llm import ChatCompletionsGrader
+    from bot.storage.postgres import PgDatabase
 
-Storage = Literal["sqlite", "memory"]
+Storage = Literal["sqlite", "memory", "postgresql"]
 
 
 @dataclass(eq=False)
@@ -74,7 +75,7 @@ class App:
     config: Config
     bank: QuestionBank
     clock: Clock
-    database: Database | None
+    database: Database | PgDatabase | None  # SQLite's file, PostgreSQL's pool, or memory
     store: Store
     quiz: QuizService
     practice: PracticeService
@@ -135,10 +136,10 @@ class App:
 def build(
     config: Config,
     *,
-    storage: Storage = "sqlite",
+    storage: Storage | None = None,
     bank: QuestionBank | None = None,
     clock: Clock | None = None,
-    database: Database | None = None,
+    database: Database | PgDatabase | None = None,
     rng: random.Random | None = None,
     practice_rng: random.Random | None = None,
     ask_rate: tuple[int, float] | None = None,
@@ -147,6 +148,8 @@ def build(
 ) -> App:
     """Wire the app from `config`; each keyword replaces one part (tests, tools).
 
+    `storage`: "memory", "sqlite" or "postgresql" (default: PostgreSQL when `[database] url`
+    is set, else SQLite at `[database] path`);
     `database`: an existing Database (e.g. to reopen the same file as another process would);
     `rng`/`practice_rng`: the quiz's and practice's randomness; `ask_rate`: /question's limit
     per person as (count, seconds); `metrics`: where every part reports (bot.ops.OpsMetrics
@@ -159,6 +162,8 @@ def build(
     practice_store: PracticeStore
     daily_store: DailyStore
     inbox: UpdateInbox
+    if storage is None:
+        storage = "postgresql" if config.database.url is not None else "sqlite"
     if storage == "memory":
         database = None
         memory = MemoryStore()
@@ -167,8 +172,19 @@ def build(
         inbox = MemoryUpdateInbox()
         report_store: ReportStore = MemoryReportStore()
         community_store: CommunityStore = MemoryCommunityStore()
+    elif storage == "postgresql":
+        from bot.storage.postgres import PgDatabase  # asyncpg, only when it is used
+
+        url = config.database.url
+        if not isinstance(database, PgDatabase):
+            if url is None:
+                raise ValueError("PostgreSQL storage needs [database] url")
+            database = PgDatabase(url.reveal())
+        (store, practice_store, daily_store, inbox, report_store, community_store, game_store) = (
+            postgres_stores(database)
+        )
     else:
-        database = database or Database(
+        database = database if isinstance(database, Database) else Database(
             config.database.path, busy_timeout_ms=config.database.busy_timeout_ms,
             durability=config.database.durability, metrics=metrics,
         )  # fmt: skip
@@ -222,4 +238,17 @@ def build(
         config, bank, clock, database, store, quiz, practice, daily, inbox, games, metrics,
         model_client, reports=reports,
         community=CommunityService(quiz.library, community_store, players=store, clock=clock),
+    )  # fmt: skip
+
+
+def postgres_stores(
+    database: PgDatabase,
+) -> tuple[Store, PracticeStore, DailyStore, UpdateInbox, ReportStore, CommunityStore, GameStore]:
+    """Every repository over one PostgreSQL database (asyncpg is imported only here)."""
+    from bot.storage import postgres as pg
+
+    return (
+        pg.PgQuizStore(database), pg.PgPracticeStore(database), pg.PgDailyStore(database),
+        pg.PgUpdateInbox(database), pg.PgReportStore(database), pg.PgCommunityStore(database),
+        pg.PgGameStore(database),
     )  # fmt: skip

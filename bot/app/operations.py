@@ -19,12 +19,14 @@ from bot.config import Config
 from bot.core.common.errors import StorageFailed
 from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.ops.health import Connectable, Health, Probe
+from bot.storage.sqlite import Database
 
 if TYPE_CHECKING:
     from bot.ops.server import OpsServer
 
 log = logging.getLogger(__name__)
 HEALTH_READ = "SELECT count(*) FROM sqlite_master"  # one page of the file: cheap, but real
+PG_HEALTH_READ = "SELECT version FROM stackprep_schema"  # a round trip to a real table
 
 
 def metrics_for(config: Config) -> Metrics:
@@ -37,10 +39,20 @@ def metrics_for(config: Config) -> Metrics:
 
 
 def database_probe(app: App) -> Probe | None:
-    """A cheap read of `app`'s SQLite database (None with in-memory storage)."""
+    """A cheap read of `app`'s database (None with in-memory storage)."""
     database = app.database
     if database is None:
         return None
+    if not isinstance(database, Database):  # PostgreSQL
+        pg = database
+
+        async def pg_probe() -> object:
+            answer = await pg.fetchval(PG_HEALTH_READ)
+            if (fault := pg.recent_fault()) is not None:
+                raise StorageFailed(f"writes are failing: {fault}")
+            return answer
+
+        return pg_probe
 
     async def probe() -> object:
         answer = await database.read(HEALTH_READ)

@@ -175,9 +175,14 @@ async def _start_daily(daily: DailyScheduler) -> None:
 
 def scheduled_backups(app: App) -> Backups | None:
     """The database's scheduled backups into backups/ beside it, or None (backup_every is
-    off, or no SQLite). The console quiz has none: it runs as long as someone types."""
+    off, or no SQLite: PostgreSQL is backed up with its own tools, pg_dump and the like). The
+    console quiz has none: it runs as long as someone types."""
     every = app.config.database.backup_every
     if app.database is None or every is None:
+        return None
+    from bot.storage.sqlite import Database
+
+    if not isinstance(app.database, Database):
         return None
     from bot.jobs.backup import Backups
     from bot.storage.sqlite.backup import BackupError, backup_into, backups_in, taken_at

@@ -24,6 +24,15 @@ SHOWN_PROBLEMS = 20
 
 async def migrate(config: Config, out: TextIO) -> int:
     """Apply pending migrations (opening the database does) and say the schema version."""
+    if config.database.url is not None:
+        from bot.storage.postgres import SCHEMA_VERSION as PG_VERSION
+        from bot.storage.postgres import PgDatabase
+
+        pg = PgDatabase(config.database.url.reveal(), min_size=1, max_size=1)
+        await pg.open()
+        await pg.close()
+        print(f"{pg.url}: schema version {PG_VERSION}", file=out)
+        return 0
     database = Database(config.database.path, busy_timeout_ms=config.database.busy_timeout_ms)
     await database.open()
     await database.close()
@@ -31,8 +40,19 @@ async def migrate(config: Config, out: TextIO) -> int:
     return 0
 
 
+def sqlite_only(config: Config, doing: str) -> None:
+    """These tools work on SQLite's file; on PostgreSQL the server's own tools do the job."""
+    if config.database.url is not None:
+        raise CommandFailed(
+            f"`stackprep db {doing}` works on a SQLite file, and [database] url points at "
+            "PostgreSQL: use PostgreSQL's own tools there (pg_dump -Fc for a backup, "
+            "pg_restore to put one back, amcheck to look for damage)."
+        )
+
+
 async def backup(config: Config, target: Path, out: TextIO) -> int:
     """An online backup with SQLite's backup API, checked before it is put in place."""
+    sqlite_only(config, "backup")
     try:
         size = await online_backup(config.database.path, target)
     except BackupError as exc:
@@ -43,6 +63,8 @@ async def backup(config: Config, target: Path, out: TextIO) -> int:
 
 async def check(config: Config, path: Path | None, full: bool, out: TextIO) -> int:
     """quick_check (or integrity_check) of the database, or of a backup; exit 1 on problems."""
+    if path is None:
+        sqlite_only(config, "check")
     path = path or config.database.path
     how = "integrity_check" if full else "quick_check"
     try:
@@ -67,6 +89,7 @@ async def check(config: Config, path: Path | None, full: bool, out: TextIO) -> i
 
 async def restore(config: Config, source: Path, out: TextIO) -> int:
     """Swap a checked backup in as the database; refused while the bot runs."""
+    sqlite_only(config, "restore")
     target = config.database.path
     try:
         kept = await restore_file(source, target, now=datetime.now(UTC))

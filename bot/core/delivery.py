@@ -68,7 +68,13 @@ class UpdateInbox(Protocol):
     """A durable inbox of a platform's fetched updates (Telegram's getUpdates), so that an
     update confirmed to the platform is never lost: it is stored before it is confirmed,
     processed from here and then marked done. Keyed by update id: storing one twice is a
-    no-op, and a done one is not handed out again."""
+    no-op, and a done one is not handed out again.
+
+    Shared by several workers (webhooks behind a load balancer, on PostgreSQL), an update is
+    processed by one worker at a time: what `add` and `pending` return is claimed for this
+    inbox's worker for a lease, and an update another live worker claimed is left out; one
+    whose claim ran out (its worker died) is handed out again. A worker's own claims are
+    handed back to it (it skips what it holds) and renewed while it keeps using the inbox."""
 
     async def add(self, updates: Sequence[Inbound]) -> list[Inbound]:
         """Store the updates not stored yet; stored for good once this returns. Returns those

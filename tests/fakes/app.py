@@ -15,6 +15,7 @@ from bot.app.bootstrap import App, Storage, build
 from bot.config import Config, DatabaseConfig, QuizConfig
 from bot.core.bank.question_bank import QuestionBank
 from bot.core.common.clock import Clock
+from bot.core.common.secret import Secret
 from bot.core.daily.ports import DailyStore
 from bot.core.quiz import Store
 from tests.fakes.paths import TEST_BANK
@@ -22,10 +23,13 @@ from tests.fakes.paths import TEST_BANK
 SEED = 7
 
 
-def make_config(folder: Path, *, db: str = "stackprep.db", **changes: Any) -> Config:
-    """A configuration over the test bank with its database file `db` in `folder`."""
+def make_config(
+    folder: Path, *, db: str = "stackprep.db", url: str | None = None, **changes: Any
+) -> Config:
+    """A configuration over the test bank with its database file `db` in `folder` (or, with
+    `url`, a PostgreSQL database)."""
     return Config(
-        database=DatabaseConfig(path=folder / db),
+        database=DatabaseConfig(path=folder / db, url=Secret(url) if url else None),
         quiz=QuizConfig(questions_dir=TEST_BANK),
         **changes,
     )
@@ -39,6 +43,7 @@ def make_app(
     clock: Clock | None = None,
     seed: int = SEED,
     db: str = "stackprep.db",
+    url: str | None = None,
     **overrides: Any,
 ) -> App:
     """`build` as the tests use it; open it with `async with` (memory storage needs not)."""
@@ -48,7 +53,8 @@ def make_app(
         "practice_rng": random.Random(seed),
         **overrides,
     }
-    return build(make_config(folder, db=db), storage=storage, bank=bank, clock=clock, **options)
+    config = make_config(folder, db=db, url=url)
+    return build(config, storage=storage, bank=bank, clock=clock, **options)
 
 
 def memory_app(bank: QuestionBank, clock: Clock | None = None, **overrides: Any) -> App:
@@ -62,8 +68,9 @@ class Stores:
 
     quiz: Store
     daily: DailyStore
-    path: Path | None  # the SQLite file, None in memory
+    path: Path | None  # the SQLite file, None in memory and on PostgreSQL
 
     @classmethod
     def of(cls, app: App) -> Stores:
-        return cls(app.store, app.daily.store, app.database.path if app.database else None)
+        path = getattr(app.database, "path", None)
+        return cls(app.store, app.daily.store, path)

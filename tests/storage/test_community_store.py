@@ -1,10 +1,12 @@
-"""One contract for both CommunityStore implementations (memory and SQLite)."""
+"""One contract for every CommunityStore implementation (memory, SQLite and PostgreSQL).
+Several processes on one PostgreSQL database: test_postgres_community.py."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 
 from bot.app.bootstrap import App
@@ -19,6 +21,7 @@ from bot.core.community import (
 )
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+TAKEN = (sqlite3.IntegrityError, asyncpg.UniqueViolationError)  # memory raises SQLite's
 ANN = UserRef(Platform.DISCORD, "1")
 
 
@@ -57,7 +60,7 @@ async def test_topics_round_trip_and_an_import_replaces_a_topic(app: App) -> Non
 async def test_a_local_id_is_unique_in_its_community(app: App) -> None:
     store = app.community.store
     await store.replace_topic(topic("jobs", "same"))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(TAKEN):
         await store.replace_topic(topic("web", "same"))
     assert [t.slug for t in await store.all_topics()] == ["jobs"]  # the import left no trace
     await store.replace_topic(topic("web", "same", scope="discord:2"))  # another community

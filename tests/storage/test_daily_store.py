@@ -1,4 +1,4 @@
-"""One contract for both DailyStore implementations (memory and SQLite)."""
+"""One contract for every DailyStore implementation (memory, SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from bot.app.bootstrap import App
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.daily.model import DeliveryKind, DeliveryState, Subscription
+from bot.core.daily.ports import DailyStore
+from bot.storage.postgres import PgDailyStore, PgDatabase
 from bot.storage.sqlite import Database, SqliteDailyStore
 from tests.fakes.app import Stores
 
@@ -132,17 +135,24 @@ async def test_open_claims_until_the_reveal_is_settled(stores: Stores) -> None:
     assert [c.id for c in await store.open_claims(T0 - timedelta(days=30))] == [old.id, one.id]
 
 
-async def test_sqlite_daily_state_survives_a_restart(stores: Stores) -> None:
-    if stores.path is None:
-        pytest.skip("only the SQLite store outlives its process")
+async def test_daily_state_survives_a_restart(app: App, stores: Stores) -> None:
+    """What a process stored is there for the next one (SQLite's file, PostgreSQL's server)."""
+    if app.database is None:
+        pytest.skip("memory does not outlive its process")
     s = await stores.daily.save_subscription(sub(recap=False))
     claim, _ = await stores.daily.claim(s.id, DAY, "alpha-one", T0, T0 + timedelta(hours=1))
     await stores.daily.begin_delivery(claim.id, Q, "t:-100", 3, T0)
     await stores.daily.finish_delivery(claim.id, Q, DeliveryState.DELIVERED, T0, message_ref="9")
-    reopened = Database(stores.path)
-    await reopened.open()
-    try:
+    again: DailyStore
+    if isinstance(app.database, Database):
+        reopened: Database | PgDatabase = Database(app.database.path)
+        await reopened.open()
         again = SqliteDailyStore(reopened)
+    else:
+        reopened = app.database.reopened()
+        await reopened.open()
+        again = PgDailyStore(reopened)
+    try:
         assert await again.subscription(s.id) == s
         assert (await again.claim(s.id, DAY, "beta-one", T0, T0))[0] == claim
         assert (await again.delivery(claim.id, Q)).message_ref == "9"  # type: ignore[union-attr]

@@ -1,18 +1,51 @@
-"""Player ids by identity (bot/storage/sqlite/players.py): a sender not in the cache is looked
-up on the reader, all such senders of one turn of the event loop in one query, and only new
-players and renames are written."""
+"""Player ids by identity, on both SQL engines (bot/storage/sqlite/players.py,
+bot/storage/postgres/players.py, their shared cache in bot/storage/rows/players.py): new
+players created once, renames written whether cached or not, ids kept past the cache; on
+SQLite a sender not in the cache is looked up on the reader, all such senders of one turn of
+the event loop in one query, and only new players and renames are written."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
 from bot.core.common.identity import Platform, UserRef
+from bot.storage.postgres.players import PgPlayers
 from bot.storage.sqlite import Database, SqliteQuizStore
 from bot.storage.sqlite.players import Players
+from tests.fakes.postgres import databases
+
+
+class _Players(Protocol):
+    async def player(self, user: UserRef, name: str) -> int: ...
+
+
+@dataclass
+class Engine:
+    """One SQL engine's player lookups: `players(cache_size)` is a fresh cache over the same
+    database (a restart, or another process); `query` runs a read and returns its rows."""
+
+    players: Callable[..., _Players]
+    query: Callable[[str], Any]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
+    if request.param == "sqlite":
+        db = Database(tmp_path / "players.db")
+        await db.open()
+        try:
+            yield Engine(lambda **kw: Players(db, **kw), db.read)
+        finally:
+            await db.close()
+        return
+    async with databases(1) as (pg,):
+        yield Engine(lambda **kw: PgPlayers(pg, **kw), pg.fetch)
 
 
 @pytest.fixture
@@ -27,8 +60,8 @@ def _user(n: int | str, platform: Platform = Platform.DISCORD) -> UserRef:
     return UserRef(platform, str(n))
 
 
-async def _names(db: Database) -> dict[int, str]:
-    return {pid: name for pid, name in await db.read("SELECT id, name FROM players")}
+async def _names(engine: Engine) -> dict[int, str]:
+    return {pid: name for pid, name in await engine.query("SELECT id, name FROM players")}
 
 
 async def test_known_senders_are_found_on_the_reader_in_one_query(
@@ -58,34 +91,38 @@ async def test_known_senders_are_found_on_the_reader_in_one_query(
     assert reads == 1
 
 
-async def test_new_senders_are_created_once_even_when_they_come_together(db: Database) -> None:
-    players = Players(db)
+async def test_new_senders_are_created_once_even_when_they_come_together(
+    engine: Engine,
+) -> None:
+    players = engine.players()
     same = await asyncio.gather(*(players.player(_user(7), "seven") for _ in range(10)))
     assert len(set(same)) == 1
-    other = await Players(db).player(_user(7, Platform.TELEGRAM), "seven")  # another platform
+    other = await engine.players().player(_user(7, Platform.TELEGRAM), "seven")  # another platform
     assert other != same[0]
-    rows = await db.read("SELECT count(*) FROM identities")
-    assert rows[0][0] == 2
+    assert (await engine.query("SELECT count(*) FROM identities"))[0][0] == 2
+    assert (await engine.query("SELECT count(*) FROM players"))[0][0] == 2  # none left over
 
 
-async def test_a_rename_is_written_whether_cached_or_not(db: Database) -> None:
-    players = Players(db)
+async def test_a_rename_is_written_whether_cached_or_not(engine: Engine) -> None:
+    players = engine.players()
     pid = await players.player(_user(1), "old")
     assert await players.player(_user(1), "new") == pid  # cached: the hash of the name differs
-    assert (await _names(db))[pid] == "new"
-    assert await Players(db).player(_user(1), "newer") == pid  # cold: the read's name differs
-    assert (await _names(db))[pid] == "newer"
+    assert (await _names(engine))[pid] == "new"
+    assert await engine.players().player(_user(1), "newer") == pid  # cold: the read's differs
+    assert (await _names(engine))[pid] == "newer"
 
 
-async def test_past_the_cache_senders_keep_their_ids(db: Database) -> None:
-    players = Players(db, cache_size=3)
+async def test_past_the_cache_senders_keep_their_ids(engine: Engine) -> None:
+    players = engine.players(cache_size=3)
     ids = {n: await players.player(_user(n), "p") for n in range(10)}
     assert {n: await players.player(_user(n), "p") for n in range(10)} == ids
     assert len(set(ids.values())) == 10
 
 
-async def test_ids_that_differ_only_in_leading_zeros_are_different_people(db: Database) -> None:
-    players = Players(db)
+async def test_ids_that_differ_only_in_leading_zeros_are_different_people(
+    engine: Engine,
+) -> None:
+    players = engine.players()
     ids = {uid: await players.player(_user(uid), "p") for uid in ("7", "07", "007", "0", "x7")}
     assert len(set(ids.values())) == 5
 

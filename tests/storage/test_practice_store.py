@@ -1,4 +1,5 @@
-"""One contract, both PracticeStore implementations (memory and SQLite)."""
+"""One contract, every PracticeStore implementation (memory, SQLite and PostgreSQL).
+Several processes on one PostgreSQL database: test_postgres_practice.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""One contract for both ReportStore implementations (memory and SQLite): one open report per
-person per question, the open count taken with the insert, notes, resolving, the held set."""
+"""One contract for every ReportStore implementation (memory, SQLite and PostgreSQL): one open
+report per person per question, the open count taken with the insert, notes, resolving, the
+held set. Several processes on one PostgreSQL database: test_postgres_reports.py."""
 
 from __future__ import annotations
 

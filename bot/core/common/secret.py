@@ -3,6 +3,8 @@ error message; only `reveal()` hands the value over, to the client that needs it
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit, urlunsplit
+
 
 class Secret:
     """A secret string: never shown by repr/str/format; `reveal()` when handing it to a client."""
@@ -25,3 +27,26 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+def shown_url(url: str) -> str:
+    """A URL as logs and errors may show it: no password, and no query (which may hold one)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(a URL that does not parse)"
+    user = f"{unquote(parts.username)}@" if parts.username else ""
+    if ":" in host:
+        host = f"[{host}]"
+    return urlunsplit((parts.scheme, f"{user}{host}{port}", parts.path, "", ""))
+
+
+def password_of(url: str) -> str | None:
+    """The password a URL carries, if any (to scrub it from a driver's messages)."""
+    try:
+        found = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(found) if found else None

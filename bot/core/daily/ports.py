@@ -1,7 +1,8 @@
 """What the daily question needs from storage: subscriptions, claims and deliveries.
 
-Implemented over SQLite (bot/storage/sqlite/daily.py) and in memory (bot/storage/memory/
-daily.py); one contract test suite holds both to the same behaviour.
+Implemented over SQLite (bot/storage/sqlite/daily.py), PostgreSQL (bot/storage/postgres/
+daily.py) and in memory (bot/storage/memory/daily.py); one contract test suite holds all three
+to the same behaviour.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from bot.core.daily.model import Claim, Delivery, DeliveryKind, DeliveryState, S
 
 
 class DailyStore(Protocol):
-    """Subscriptions, claims and deliveries. Implemented over SQLite and in memory."""
+    """Subscriptions, claims and deliveries. Implemented over SQLite, PostgreSQL and in
+    memory."""
 
     async def save_subscription(self, sub: Subscription) -> Subscription:
         """Insert or replace the subscription of `sub.chat` (one per place); returns it with id."""
@@ -65,5 +67,10 @@ class DailyStore(Protocol):
     async def delivery(self, claim_id: int, kind: DeliveryKind) -> Delivery | None: ...
 
     async def recover(self) -> int:
-        """At start: every SENDING delivery was cut off by a crash -> UNCERTAIN. Returns count."""
+        """At start: every SENDING delivery was cut off by a crash -> UNCERTAIN. Returns count.
+
+        Where several processes share the database (PostgreSQL), only the one that posts
+        calls it: the scheduler leader, as it starts leading, once the previous leader has
+        stopped (bot/jobs/leader.py). A follower process starting never calls it, so it never
+        touches the leader's posts in flight."""
         ...

@@ -8,31 +8,30 @@ together, only if the proposal is still pending (so a second decision changes no
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import datetime
 from typing import Any
 
-from bot.core.common.identity import Platform, UserRef
 from bot.core.community import (
     CommunityStore,
     NewProposal,
     Proposal,
-    ProposalFields,
     ProposalState,
     StoredQuestion,
     StoredTopic,
 )
+from bot.storage.rows.community import (
+    NEW_PROPOSAL_COLUMNS,
+    PROPOSAL_COLUMNS,
+    new_proposal_values,
+)
+from bot.storage.rows.community import proposal as _proposal
 from bot.storage.sqlite.database import Database
 from bot.storage.sqlite.values import from_ts, to_ts
 
 __all__ = ["SqliteCommunityStore"]
 
-_PROPOSAL = """
-SELECT id, scope, place, platform, user_id, player_id, name, prompt, options, right_index,
-    explanation, topic, created_at, state, decided_by, decided_at, question_id
-FROM community_proposals
-"""
+_PROPOSAL = f"SELECT {PROPOSAL_COLUMNS} FROM community_proposals "  # noqa: S608
 _UPSERT_TOPIC = """
 INSERT INTO community_topics (scope, slug, title, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (scope, slug) DO UPDATE SET
@@ -41,17 +40,6 @@ ON CONFLICT (scope, slug) DO UPDATE SET
 _INSERT_QUESTION = """
 INSERT INTO community_questions (scope, local_id, topic, position, data) VALUES (?, ?, ?, ?, ?)
 """
-
-
-def _proposal(row: Any) -> Proposal:
-    (pid, scope, place, platform, user_id, player, name, prompt, options, right, explanation,
-     topic, created, state, by, decided, question) = row  # fmt: skip
-    a, b, c, d = json.loads(options)
-    return Proposal(
-        pid, scope, place, UserRef(Platform(platform), user_id), player, name,
-        ProposalFields(prompt, (a, b, c, d), right, explanation, topic), from_ts(created),
-        ProposalState(state), by, from_ts(decided) if decided is not None else None, question,
-    )  # fmt: skip
 
 
 def _replace(conn: sqlite3.Connection, topic: StoredTopic) -> None:
@@ -145,17 +133,13 @@ class SqliteCommunityStore:
         return await self._db.write_with(lambda conn: _remove(conn, scope, slug))
 
     async def add_proposal(self, new: NewProposal) -> Proposal:
-        f = new.fields
 
         def add(conn: sqlite3.Connection) -> Any:
             cursor = conn.execute(
-                "INSERT INTO community_proposals (scope, place, platform, user_id, player_id, "
-                "name, prompt, options, right_index, explanation, topic, created_at) "
+                f"INSERT INTO community_proposals ({NEW_PROPOSAL_COLUMNS}) "  # noqa: S608
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (new.scope, new.place, new.proposer.platform.value, new.proposer.user_id,
-                 new.player_id, new.name, f.prompt, json.dumps(list(f.options)), f.right,
-                 f.explanation, f.topic, to_ts(new.created_at)),
-            )  # fmt: skip
+                new_proposal_values(new),
+            )
             return conn.execute(_PROPOSAL + "WHERE id = ?", (cursor.lastrowid,)).fetchone()
 
         return _proposal(await self._db.write_with(add))

@@ -9,29 +9,35 @@ one delivery per (claim, kind), taken with inserts that do nothing on conflict.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime
 
-from bot.core.common.identity import ChatRef, Platform
+from bot.core.common.identity import ChatRef
 from bot.core.daily.model import Claim, Delivery, DeliveryKind, DeliveryState, Subscription
 from bot.core.daily.ports import DailyStore
+from bot.storage.rows.daily import (
+    CLAIM_COLUMNS,
+    DELIVERY_COLUMNS,
+    SAVED_COLUMNS,
+    SAVED_UPDATE,
+    SETTLED_REVEAL,
+    SUBSCRIPTION_COLUMNS,
+    subscription_values,
+)
+from bot.storage.rows.daily import claim as _claim
+from bot.storage.rows.daily import delivery as _delivery
+from bot.storage.rows.daily import subscription as _sub
 from bot.storage.sqlite.database import Database
-from bot.storage.sqlite.values import from_ts, to_ts
+from bot.storage.sqlite.values import to_ts
 
 __all__ = ["SqliteDailyStore"]
 
-# a claim's reveal is settled once it went out, had nothing to send or cannot be sent
-_SETTLED_REVEAL = ("delivered", "skipped", "gone")
-
-_SELECT_SUBS = """
-SELECT id, platform, chat_id, community_id, local_time, timezone, topics, difficulty,
-    window_seconds, recap, active, disabled_reason, since
-FROM daily_subscriptions
-"""
-_SELECT_CLAIMS = """
-SELECT c.id, c.subscription_id, c.local_date, c.question_id, c.fire_at, c.closes_at, c.round_id
-FROM daily_claims c
-"""
+_SELECT_SUBS = f"SELECT {SUBSCRIPTION_COLUMNS} FROM daily_subscriptions "  # noqa: S608
+_SELECT_CLAIMS = f"SELECT {CLAIM_COLUMNS} FROM daily_claims c "  # noqa: S608
+_SAVE = (
+    f"INSERT INTO daily_subscriptions ({SAVED_COLUMNS}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(SAVED_COLUMNS.split(', ')))}) "
+    f"ON CONFLICT (platform, chat_id) DO UPDATE SET {SAVED_UPDATE}"
+)
 _BEGIN_SQL = """
 INSERT INTO daily_deliveries (claim_id, kind, chat_key, state, attempts, updated_at)
 VALUES (:claim, :kind, :chat, 'sending', 1, :at)
@@ -39,44 +45,6 @@ ON CONFLICT (claim_id, kind) DO UPDATE SET
     state = 'sending', attempts = attempts + 1, error = NULL, updated_at = excluded.updated_at
 WHERE state = 'uncertain' OR (state = 'failed' AND attempts < :max)
 """
-
-
-def _sub(row: Any) -> Subscription:
-    (
-        sid,
-        platform,
-        chat_id,
-        community,
-        at,
-        zone,
-        topics,
-        level,
-        window,
-        recap,
-        active,
-        why,
-        since,
-    ) = row
-    return Subscription(
-        chat=ChatRef(Platform(platform), chat_id, community),
-        time=time.fromisoformat(at),
-        timezone=zone,
-        since=from_ts(since),
-        topics=tuple(t for t in topics.split(",") if t),
-        difficulty=level,
-        window=timedelta(seconds=window),
-        recap=bool(recap),
-        active=bool(active),
-        disabled_reason=why,
-        id=sid,
-    )
-
-
-def _claim(row: Any) -> Claim:
-    cid, sid, day, qid, fire_at, closes_at, round_id = row
-    return Claim(
-        cid, sid, date.fromisoformat(day), qid, from_ts(fire_at), from_ts(closes_at), round_id
-    )
 
 
 class SqliteDailyStore:
@@ -89,32 +57,12 @@ class SqliteDailyStore:
         return f"SqliteDailyStore({self._db!r})"
 
     async def save_subscription(self, sub: Subscription) -> Subscription:
-        values = {
-            "platform": sub.chat.platform.value, "chat": sub.chat.chat_id,
-            "community": sub.chat.community_id, "time": f"{sub.time:%H:%M}",
-            "zone": sub.timezone, "topics": ",".join(sub.topics), "level": sub.difficulty,
-            "window": int(sub.window.total_seconds()), "recap": int(sub.recap),
-            "active": int(sub.active), "why": sub.disabled_reason, "since": to_ts(sub.since),
-            "at": datetime.now(UTC).timestamp(),
-        }  # fmt: skip
+        values = subscription_values(sub, datetime.now(UTC).timestamp())
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO daily_subscriptions (platform, chat_id, community_id, local_time, "
-                "timezone, topics, difficulty, window_seconds, recap, active, disabled_reason, "
-                "since, updated_at) VALUES (:platform, :chat, :community, :time, :zone, "
-                ":topics, :level, :window, :recap, :active, :why, :since, :at) "
-                "ON CONFLICT (platform, chat_id) DO UPDATE SET "
-                "community_id = excluded.community_id, local_time = excluded.local_time, "
-                "timezone = excluded.timezone, topics = excluded.topics, "
-                "difficulty = excluded.difficulty, window_seconds = excluded.window_seconds, "
-                "recap = excluded.recap, active = excluded.active, "
-                "disabled_reason = excluded.disabled_reason, since = excluded.since, "
-                "updated_at = excluded.updated_at",
-                values,
-            )
+            await conn.execute(_SAVE, values)
             rows = await conn.execute_fetchall(
                 "SELECT id FROM daily_subscriptions WHERE platform = ? AND chat_id = ?",
-                (values["platform"], values["chat"]),
+                values[:2],
             )
         return replace(sub, id=int(next(iter(rows))[0]))
 
@@ -170,7 +118,7 @@ class SqliteDailyStore:
             "ON d.claim_id = c.id AND d.kind = 'reveal' "
             "WHERE c.closes_at > ? AND (d.state IS NULL OR d.state NOT IN (?, ?, ?)) "
             "ORDER BY c.closes_at, c.id",
-            (to_ts(closes_after), *_SETTLED_REVEAL),
+            (to_ts(closes_after), *SETTLED_REVEAL),
         )
         return [_claim(r) for r in rows]
 
@@ -206,14 +154,11 @@ class SqliteDailyStore:
 
     async def delivery(self, claim_id: int, kind: DeliveryKind) -> Delivery | None:
         rows = await self._db.read(
-            "SELECT chat_key, state, attempts, message_ref, error FROM daily_deliveries "
+            f"SELECT {DELIVERY_COLUMNS} FROM daily_deliveries "  # noqa: S608
             "WHERE claim_id = ? AND kind = ?",
             (claim_id, kind.value),
         )
-        if not rows:
-            return None
-        chat_key, state, attempts, ref, error = rows[0]
-        return Delivery(claim_id, kind, chat_key, DeliveryState(state), attempts, ref, error)
+        return _delivery(claim_id, kind, rows[0]) if rows else None
 
     async def recover(self) -> int:
         return await self._db.write(

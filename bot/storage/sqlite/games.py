@@ -6,55 +6,31 @@ import json
 import sqlite3
 from typing import Any
 
-from bot.core.common.identity import ChatRef, Platform
-from bot.core.games.model import Game, GameAnswer, GameSettings, GameState, Phase
+from bot.core.games.model import Game, GameAnswer
 from bot.core.games.ports import GameStore
+from bot.storage.rows.games import (
+    GAME_ANSWER_COLUMNS,
+    GAME_COLUMNS,
+    MOVED_COLUMNS,
+    NEW_GAME_COLUMNS,
+    game_answer,
+    moved_values,
+    new_game_values,
+)
+from bot.storage.rows.games import game as _game
 from bot.storage.sqlite.database import Database
-from bot.storage.sqlite.values import from_ts, to_ts
 
 __all__ = ["SqliteGameStore"]
 
-_SELECT = """
-SELECT id, platform, chat_id, community_id, starter_id, starter_name, settings, questions,
-    created_at, state, position, phase, rounds, message_ref, deadline, hint_sent, ended_at,
-    ended_by
-FROM games"""
-
-
-def settings_json(settings: GameSettings) -> str:
-    return json.dumps(
-        {"count": settings.count, "seconds": settings.seconds, "topic": settings.topic,
-         "difficulty": settings.difficulty, "hints": settings.hints}
-    )  # fmt: skip
-
-
-def settings_from(text: str) -> GameSettings:
-    raw = json.loads(text)
-    return GameSettings(
-        int(raw["count"]), int(raw["seconds"]), raw["topic"], raw["difficulty"], bool(raw["hints"])
-    )
-
-
-def _game(row: Any) -> Game:
-    (gid, platform, chat_id, community, starter, name, settings, questions, created, state,
-     position, phase, rounds, ref, deadline, hinted, ended, ended_by) = row  # fmt: skip
-    return Game(
-        id=gid, chat=ChatRef(Platform(platform), chat_id, community), starter_id=starter,
-        starter_name=name, settings=settings_from(settings),
-        question_ids=tuple(json.loads(questions)), created_at=from_ts(created),
-        state=GameState(state), position=position, phase=Phase(phase),
-        round_ids=tuple(json.loads(rounds)), message_ref=ref,
-        deadline=from_ts(deadline) if deadline is not None else None, hint_sent=bool(hinted),
-        ended_at=from_ts(ended) if ended is not None else None, ended_by=ended_by,
-    )  # fmt: skip
-
-
-def _values(game: Game) -> tuple[Any, ...]:
-    return (
-        game.state.value, game.position, game.phase.value, json.dumps(list(game.round_ids)),
-        game.message_ref, to_ts(game.deadline) if game.deadline else None, int(game.hint_sent),
-        to_ts(game.ended_at) if game.ended_at else None, game.ended_by,
-    )  # fmt: skip
+_SELECT = f"SELECT {GAME_COLUMNS} FROM games"  # noqa: S608
+_INSERT = (
+    f"INSERT INTO games ({NEW_GAME_COLUMNS}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(NEW_GAME_COLUMNS.split(', ')))}) ON CONFLICT DO NOTHING"
+)
+_UPDATE = (
+    f"UPDATE games SET {', '.join(f'{c} = ?' for c in MOVED_COLUMNS)} "  # noqa: S608
+    "WHERE id = ? AND state = 'running' AND position = ? AND phase = ?"
+)
 
 
 class SqliteGameStore:
@@ -66,18 +42,7 @@ class SqliteGameStore:
 
     async def create_game(self, game: Game) -> Game:
         def insert(conn: sqlite3.Connection) -> Any:
-            conn.execute(
-                "INSERT INTO games (id, platform, chat_id, community_id, chat_key, starter_id, "
-                "starter_name, settings, questions, created_at, state, position, phase, "
-                "rounds, message_ref, deadline, hint_sent, ended_at, ended_by) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-                (
-                    game.id, game.chat.platform.value, game.chat.chat_id, game.chat.community_id,
-                    game.chat.key, game.starter_id, game.starter_name,
-                    settings_json(game.settings), json.dumps(list(game.question_ids)),
-                    to_ts(game.created_at), *_values(game),
-                ),
-            )  # fmt: skip
+            conn.execute(_INSERT, new_game_values(game))
             return conn.execute(
                 f"{_SELECT} WHERE chat_key = ? AND state = 'running'", (game.chat.key,)
             ).fetchone()
@@ -100,10 +65,7 @@ class SqliteGameStore:
 
     async def update(self, game: Game, expected: Game) -> bool:
         changed = await self._db.write(
-            "UPDATE games SET state = ?, position = ?, phase = ?, rounds = ?, message_ref = ?, "
-            "deadline = ?, hint_sent = ?, ended_at = ?, ended_by = ? "
-            "WHERE id = ? AND state = 'running' AND position = ? AND phase = ?",
-            (*_values(game), game.id, expected.position, expected.phase.value),
+            _UPDATE, (*moved_values(game), game.id, expected.position, expected.phase.value)
         )
         return changed == 1
 
@@ -116,12 +78,12 @@ class SqliteGameStore:
 
     async def game_answers(self, game: Game) -> list[GameAnswer]:
         rows = await self._db.read(
-            "SELECT a.player_id, p.name, a.round_id, a.correct, a.answered_at "
-            "FROM json_each(?) r JOIN answers a ON a.round_id = r.value "
+            f"SELECT {GAME_ANSWER_COLUMNS} FROM json_each(?)"  # noqa: S608
+            " r JOIN answers a ON a.round_id = r.value "
             "JOIN players p ON p.id = a.player_id ORDER BY a.answered_at, a.player_id",
             (json.dumps(list(game.round_ids)),),
         )
-        return [GameAnswer(pid, name, rid, bool(c), from_ts(at)) for pid, name, rid, c, at in rows]
+        return [game_answer(r) for r in rows]
 
 
 def _conforms(store: SqliteGameStore) -> GameStore:

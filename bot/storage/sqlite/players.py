@@ -9,10 +9,8 @@ whenever more players were active than the cache held, answers fell from 12,000/
 connection, together with every other sender missed in the same turn of the event loop (one
 query for all of them), and only a new player or a changed name is a write.
 
-The cache holds one small int per sender, keyed by one int where the user id is a number (it
-is on Discord and Telegram): the player id and a hash of the name last stored, so a rename is
-still noticed (a changed name whose 32-bit hash collides with the old one is missed until the
-entry leaves the cache: about one rename in four billion).
+The cache (bot/storage/rows/players.py, shared with PostgreSQL) holds one small int per
+sender: the player id and a hash of the name last stored, so a rename is still noticed.
 """
 
 from __future__ import annotations
@@ -21,19 +19,12 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections import OrderedDict
-from collections.abc import Hashable
 
-from bot.core.common.identity import Platform, UserRef
+from bot.core.common.identity import UserRef
+from bot.storage.rows.players import CACHE_SIZE, CachedPlayers, PlayerCache
 from bot.storage.sqlite.database import Database
 
-CACHE_SIZE = 200_000
-"""Senders remembered (about 150 bytes each: 30 MB full). Past it the least recently seen are
-dropped; looking one up again costs a share of one read, not a write."""
-
-_PLATFORMS = {p: i for i, p in enumerate(Platform)}
-_NAME_BITS = 32
-_NAME_MASK = (1 << _NAME_BITS) - 1
+__all__ = ["CACHE_SIZE", "Players"]
 
 _RENAME_SQL = "UPDATE players SET name = ? WHERE id = ? AND name != ?"  # no write if unchanged
 _LOOKUP_SQL = """
@@ -43,18 +34,6 @@ JOIN identities i ON i.platform = json_extract(req.value, '$[0]')
     AND i.user_id = json_extract(req.value, '$[1]')
 JOIN players p ON p.id = i.player_id
 """
-
-
-def _key(user: UserRef) -> Hashable:
-    """The cache's key for a sender: one int for a numeric user id, else (platform, id)."""
-    uid = user.user_id
-    if uid.isdigit() and uid.isascii() and len(uid) < 30 and (uid[0] != "0" or uid == "0"):
-        return int(uid) * 4 + _PLATFORMS[user.platform]
-    return (user.platform.value, uid)
-
-
-def _packed(player_id: int, name: str) -> int:
-    return (player_id << _NAME_BITS) | (hash(name) & _NAME_MASK)
 
 
 def _create(conn: sqlite3.Connection, platform: str, user_id: str, name: str) -> int:
@@ -78,38 +57,23 @@ def _create(conn: sqlite3.Connection, platform: str, user_id: str, name: str) ->
     return player_id
 
 
-class Players:
+class Players(CachedPlayers):
     """Maps senders to player ids for the quiz store."""
 
     def __init__(self, db: Database, cache_size: int = CACHE_SIZE) -> None:
+        super().__init__(PlayerCache(cache_size))
         self._db = db
-        self._size = cache_size
-        self._cache: OrderedDict[Hashable, int] = OrderedDict()
         self._wanted: dict[tuple[str, str], asyncio.Future[tuple[int, str] | None]] = {}
 
-    async def player(self, user: UserRef, name: str) -> int:
-        """The sender's player id; `name` (already cleaned) becomes their stored name."""
-        key = _key(user)
-        packed = self._cache.get(key)
-        if packed is not None:
-            self._cache.move_to_end(key)
-            if packed & _NAME_MASK == hash(name) & _NAME_MASK:
-                return packed >> _NAME_BITS
-            player_id = packed >> _NAME_BITS
+    async def _find_or_create(self, user: UserRef, name: str) -> int:
+        found = await asyncio.shield(self._lookup(user.platform.value, user.user_id))
+        if found is None:
+            return await self._db.write_with(
+                lambda conn: _create(conn, user.platform.value, user.user_id, name)
+            )
+        player_id, stored = found
+        if stored != name:
             await self._rename(player_id, name)
-        else:
-            found = await asyncio.shield(self._lookup(user.platform.value, user.user_id))
-            if found is None:
-                player_id = await self._db.write_with(
-                    lambda conn: _create(conn, user.platform.value, user.user_id, name)
-                )
-            else:
-                player_id, stored = found
-                if stored != name:
-                    await self._rename(player_id, name)
-        self._cache[key] = _packed(player_id, name)
-        if len(self._cache) > self._size:
-            self._cache.popitem(last=False)
         return player_id
 
     async def _rename(self, player_id: int, name: str) -> None:

@@ -22,38 +22,26 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from bot.core.common.identity import ChatRef, Platform
-from bot.core.practice.grading import PASS_SCORE, Suggestion
+from bot.core.practice.grading import PASS_SCORE
 from bot.core.practice.ports import (
-    Awaiting,
-    ChoiceAnswer,
     DueSummary,
     PendingChoices,
     PracticeStore,
     Reminder,
     Session,
-    SessionKind,
-    SessionState,
     StudyPlan,
     TopicProgress,
     TopicStats,
 )
-from bot.core.practice.srs import CardPhase, CardState, Review, Source
+from bot.core.practice.srs import CardState, Review, Source
+from bot.storage.rows import practice as convert
 from bot.storage.sqlite.database import Database
 from bot.storage.sqlite.values import from_ts, to_ts
 
 __all__ = ["SqlitePracticeStore"]
 
-# Column lists are constants; the `noqa: S608` below mark f-strings that only splice them in.
-_CARD_COLUMNS = (
-    "player_id, question_id, topic, phase, step, stability, difficulty, due, last_review, "
-    "reps, lapses"
-)
-_SESSION_COLUMNS = (
-    "id, player_id, platform, chat_id, topic, plan, position, awaiting, state, round_id, "
-    "suggestion, score, answered, recalled, started_at, touched_at, kind, deadline, missed"
-)
-
+# Column lists are constants (bot/storage/rows/practice.py); the `noqa: S608` below mark
+# f-strings that only splice them in.
 
 # Only while the watermark is still where a batch of multiple-choice updates started (its
 # second parameter): a batch someone already applied writes nothing.
@@ -62,9 +50,9 @@ _AT_WATERMARK = "(SELECT applied FROM practice_watermark) = ?"
 
 def _save_cards(where: str) -> str:
     """Cards' new states, each counting the reviews that produced it: rows as JSON arrays in
-    _CARD_COLUMNS order plus the number of reviews and of those that recalled the answer."""
+    CARD_COLUMNS order plus the number of reviews and of those that recalled the answer."""
     return (
-        f"INSERT INTO practice_cards ({_CARD_COLUMNS}, reviews, recalled) SELECT "
+        f"INSERT INTO practice_cards ({convert.CARD_COLUMNS}, reviews, recalled) SELECT "
         + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(11))
         + ", json_extract(value, '$[11]'), json_extract(value, '$[12]') "
         f"FROM json_each(?) WHERE {where} "
@@ -112,62 +100,10 @@ ORDER BY next.seq
 
 
 def _review_rows(items: Sequence[tuple[CardState, Review]]) -> tuple[str, str]:
-    """The cards' new states and their reviews as JSON rows, one array per table. A card
-    reviewed several times in `items` (in order) is written once, in its last state, counting
-    all of them: repeated events for one card merge into one row."""
-    merged: dict[tuple[int, str], tuple[CardState, int, int]] = {}
-    for c, r in items:
-        _, times, recalls = merged.pop((c.player_id, c.question_id), (c, 0, 0))
-        merged[c.player_id, c.question_id] = (c, times + 1, recalls + int(r.recalled))
-    cards = [
-        (
-            c.player_id, c.question_id, c.topic, int(c.phase), c.step, c.stability,
-            c.difficulty, to_ts(c.due), to_ts(c.last_review) if c.last_review else None,
-            c.reps, c.lapses, times, recalls,
-        )
-        for c, times, recalls in merged.values()
-    ]  # fmt: skip
-    reviews = [
-        (r.player_id, r.question_id, r.topic, r.rating, r.source.value, r.score, to_ts(r.at))
-        for _, r in items
-    ]
+    """The cards' new states and their reviews as JSON rows, one array per table (repeated
+    events for one card merge into one row: rows.practice.review_rows)."""
+    cards, reviews = convert.review_rows(items)
     return json.dumps(cards), json.dumps(reviews)
-
-
-def _pending(rows: list[Any]) -> PendingChoices:
-    applied, latest = rows[0][0], rows[0][1]
-    answers, through = [], applied
-    for _, _, seq, pid, qid, topic, correct, at in rows:
-        if seq is None:
-            continue
-        through = seq
-        if pid is not None:
-            answers.append(ChoiceAnswer(seq, pid, qid, topic, bool(correct), from_ts(at)))
-    return PendingChoices(applied, through, max(latest or 0, applied), tuple(answers))
-
-
-def _card(row: Any) -> CardState:
-    pid, qid, topic, phase, step, stab, diff, due, last, reps, lapses = row
-    return CardState(
-        pid, qid, topic, CardPhase(phase), step, stab, diff, from_ts(due),
-        from_ts(last) if last is not None else None, reps, lapses,
-    )  # fmt: skip
-
-
-def _session(row: Any) -> Session:
-    (sid, pid, platform, chat_id, topic, plan, position, awaiting, state, round_id,
-     suggestion, score, answered, recalled, started, touched, kind, deadline,
-     missed) = row  # fmt: skip
-    return Session(
-        id=sid, player_id=pid, chat=ChatRef(Platform(platform), chat_id), topic=topic,
-        plan=tuple(plan.split(",")) if plan else (), position=position,
-        awaiting=Awaiting(awaiting), started_at=from_ts(started), touched_at=from_ts(touched),
-        state=SessionState(state), round_id=round_id,
-        suggestion=Suggestion(suggestion) if suggestion else None, score=score,
-        answered=answered, recalled=recalled, kind=SessionKind(kind),
-        deadline=from_ts(deadline) if deadline is not None else None,
-        missed=tuple((str(t), str(p)) for t, p in json.loads(missed)),
-    )  # fmt: skip
 
 
 # Per topic: the reviews since :since and how many count as right (Review.recalled: a right
@@ -187,23 +123,6 @@ FROM (SELECT topic FROM recent UNION SELECT topic FROM held) t
 LEFT JOIN recent r ON r.topic = t.topic LEFT JOIN held h ON h.topic = t.topic
 ORDER BY t.topic
 """
-_PLAN_COLUMNS = "player_id, platform, chat_id, target, timezone, topics, created_at"
-
-
-def _plan(row: Any) -> StudyPlan:
-    pid, platform, chat_id, target, timezone, topics, created = row
-    return StudyPlan(
-        pid, ChatRef(Platform(platform), chat_id), date.fromisoformat(target), timezone,
-        tuple(topics.split(",")) if topics else (), from_ts(created),
-    )  # fmt: skip
-
-
-def _reminder(row: Any) -> Reminder:
-    pid, platform, chat_id, time, timezone, last = row
-    return Reminder(
-        pid, ChatRef(Platform(platform), chat_id), time, timezone,
-        date.fromisoformat(last) if last else None,
-    )  # fmt: skip
 
 
 class SqlitePracticeStore:
@@ -217,22 +136,22 @@ class SqlitePracticeStore:
 
     async def card(self, player_id: int, question_id: str) -> CardState | None:
         rows = await self._db.read(
-            f"SELECT {_CARD_COLUMNS} FROM practice_cards "  # noqa: S608
+            f"SELECT {convert.CARD_COLUMNS} FROM practice_cards "  # noqa: S608
             "WHERE player_id = ? AND question_id = ?",
             (player_id, question_id),
         )
-        return _card(rows[0]) if rows else None
+        return convert.card(rows[0]) if rows else None
 
     async def cards(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], CardState]:
         if not keys:
             return {}
         rows = await self._db.read(
-            f"SELECT {_CARD_COLUMNS} FROM practice_cards "  # noqa: S608
+            f"SELECT {convert.CARD_COLUMNS} FROM practice_cards "  # noqa: S608
             "WHERE (player_id, question_id) IN (SELECT json_extract(value, '$[0]'), "
             "json_extract(value, '$[1]') FROM json_each(?))",
             (json.dumps([list(k) for k in keys]),),
         )
-        return {(c.player_id, c.question_id): c for c in map(_card, rows)}
+        return {(c.player_id, c.question_id): c for c in map(convert.card, rows)}
 
     async def save_review(self, card: CardState, review: Review) -> None:
         cards, reviews = _review_rows([(card, review)])
@@ -244,7 +163,7 @@ class SqlitePracticeStore:
         """Nothing to do: the answer's own INSERT fed it to practice_feed (schema 9)."""
 
     async def pending_choices(self, limit: int) -> PendingChoices:
-        return _pending(await self._db.read(_PENDING, (limit,)))
+        return convert.pending(await self._db.read(_PENDING, (limit,)))
 
     async def apply_choices(
         self, after: int, through: int, items: Sequence[tuple[CardState, Review]]
@@ -271,12 +190,12 @@ class SqlitePracticeStore:
         self, player_id: int, when: str, now: datetime, topic: str | None, limit: int
     ) -> list[CardState]:
         rows = await self._db.read(
-            f"SELECT {_CARD_COLUMNS} FROM practice_cards "  # noqa: S608 - `when` is ours
+            f"SELECT {convert.CARD_COLUMNS} FROM practice_cards "  # noqa: S608 - `when` is ours
             f"WHERE player_id = ? AND {when} "
             "AND (? IS NULL OR topic = ?) ORDER BY due, question_id LIMIT ?",
             (player_id, to_ts(now), topic, topic, limit),
         )
-        return [_card(r) for r in rows]
+        return [convert.card(r) for r in rows]
 
     async def carded(self, player_id: int) -> set[str]:
         rows = await self._db.read(
@@ -295,12 +214,12 @@ class SqlitePracticeStore:
 
     async def hardest(self, player_id: int, limit: int) -> list[CardState]:
         rows = await self._db.read(
-            f"SELECT {_CARD_COLUMNS} FROM practice_cards "  # noqa: S608
+            f"SELECT {convert.CARD_COLUMNS} FROM practice_cards "  # noqa: S608
             "WHERE player_id = ? "
             "ORDER BY lapses DESC, coalesce(difficulty, 0) DESC, question_id LIMIT ?",
             (player_id, limit),
         )
-        return [_card(r) for r in rows]
+        return [convert.card(r) for r in rows]
 
     async def progress(self, player_id: int) -> list[TopicProgress]:
         rows = await self._db.read(
@@ -318,11 +237,11 @@ class SqlitePracticeStore:
 
     async def player_cards(self, player_id: int) -> list[CardState]:
         rows = await self._db.read(
-            f"SELECT {_CARD_COLUMNS} FROM practice_cards "  # noqa: S608
+            f"SELECT {convert.CARD_COLUMNS} FROM practice_cards "  # noqa: S608
             "WHERE player_id = ? ORDER BY question_id",
             (player_id,),
         )
-        return [_card(r) for r in rows]
+        return [convert.card(r) for r in rows]
 
     async def reviewed_since(self, player_id: int, since: datetime) -> set[str]:
         rows = await self._db.read(
@@ -353,60 +272,49 @@ class SqlitePracticeStore:
 
     async def _save_session(self, s: Session) -> None:
         await self._db.write(
-            f"INSERT INTO practice_sessions ({_SESSION_COLUMNS}) "  # noqa: S608
+            f"INSERT INTO practice_sessions ({convert.SESSION_COLUMNS}) "  # noqa: S608
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
             "position = excluded.position, awaiting = excluded.awaiting, "
             "state = excluded.state, round_id = excluded.round_id, "
             "suggestion = excluded.suggestion, score = excluded.score, "
             "answered = excluded.answered, recalled = excluded.recalled, "
             "touched_at = excluded.touched_at, missed = excluded.missed",
-            (
-                s.id, s.player_id, s.chat.platform.value, s.chat.chat_id, s.topic,
-                ",".join(s.plan), s.position, s.awaiting.value, s.state.value, s.round_id,
-                s.suggestion.value if s.suggestion else None, s.score, s.answered, s.recalled,
-                to_ts(s.started_at), to_ts(s.touched_at), s.kind.value,
-                to_ts(s.deadline) if s.deadline is not None else None,
-                json.dumps([list(m) for m in s.missed]),
-            ),
-        )  # fmt: skip
+            convert.session_values(s),
+        )
 
     async def active_session(self, player_id: int) -> Session | None:
         rows = await self._db.read(
-            f"SELECT {_SESSION_COLUMNS} FROM practice_sessions "  # noqa: S608
+            f"SELECT {convert.SESSION_COLUMNS} FROM practice_sessions "  # noqa: S608
             "WHERE player_id = ? AND state = 'active'",
             (player_id,),
         )
-        return _session(rows[0]) if rows else None
+        return convert.session(rows[0]) if rows else None
 
     async def idle_sessions(self, before: datetime, limit: int) -> list[Session]:
         rows = await self._db.read(
-            f"SELECT {_SESSION_COLUMNS} FROM practice_sessions "  # noqa: S608
+            f"SELECT {convert.SESSION_COLUMNS} FROM practice_sessions "  # noqa: S608
             "WHERE state = 'active' AND touched_at < ? ORDER BY touched_at LIMIT ?",
             (to_ts(before), limit),
         )
-        return [_session(r) for r in rows]
+        return [convert.session(r) for r in rows]
 
     async def overdue_mocks(self, now: datetime, limit: int) -> list[Session]:
         rows = await self._db.read(
-            f"SELECT {_SESSION_COLUMNS} FROM practice_sessions "  # noqa: S608
+            f"SELECT {convert.SESSION_COLUMNS} FROM practice_sessions "  # noqa: S608
             "WHERE state = 'active' AND deadline IS NOT NULL AND deadline <= ? "
             "ORDER BY deadline LIMIT ?",
             (to_ts(now), limit),
         )
-        return [_session(r) for r in rows]
+        return [convert.session(r) for r in rows]
 
     async def set_reminder(self, reminder: Reminder) -> None:
-        r = reminder
         await self._db.write(
-            "INSERT INTO practice_reminders (player_id, platform, chat_id, time, timezone, "
-            "last_sent) VALUES (?,?,?,?,?,?) ON CONFLICT (player_id) DO UPDATE SET "
+            f"INSERT INTO practice_reminders ({convert.REMINDER_COLUMNS}) "  # noqa: S608
+            "VALUES (?,?,?,?,?,?) ON CONFLICT (player_id) DO UPDATE SET "
             "platform = excluded.platform, chat_id = excluded.chat_id, time = excluded.time, "
             "timezone = excluded.timezone, last_sent = excluded.last_sent",
-            (
-                r.player_id, r.chat.platform.value, r.chat.chat_id, r.time, r.timezone,
-                r.last_sent.isoformat() if r.last_sent else None,
-            ),
-        )  # fmt: skip
+            convert.reminder_values(reminder),
+        )
 
     async def delete_reminder(self, player_id: int) -> bool:
         changed = await self._db.write(
@@ -416,18 +324,18 @@ class SqlitePracticeStore:
 
     async def reminder(self, player_id: int) -> Reminder | None:
         rows = await self._db.read(
-            "SELECT player_id, platform, chat_id, time, timezone, last_sent "
-            "FROM practice_reminders WHERE player_id = ?",
+            f"SELECT {convert.REMINDER_COLUMNS} FROM practice_reminders "  # noqa: S608
+            "WHERE player_id = ?",
             (player_id,),
         )
-        return _reminder(rows[0]) if rows else None
+        return convert.reminder(rows[0]) if rows else None
 
     async def reminders(self) -> list[Reminder]:
         rows = await self._db.read(
-            "SELECT player_id, platform, chat_id, time, timezone, last_sent "
-            "FROM practice_reminders ORDER BY player_id"
+            f"SELECT {convert.REMINDER_COLUMNS} FROM practice_reminders "  # noqa: S608
+            "ORDER BY player_id"
         )
-        return [_reminder(r) for r in rows]
+        return [convert.reminder(r) for r in rows]
 
     async def claim_reminder(self, player_id: int, day: date) -> bool:
         changed = await self._db.write(
@@ -438,22 +346,18 @@ class SqlitePracticeStore:
         return changed > 0
 
     async def set_plan(self, plan: StudyPlan) -> None:
-        p = plan
         await self._db.write(
-            f"INSERT OR REPLACE INTO practice_plans ({_PLAN_COLUMNS}) "  # noqa: S608
+            f"INSERT OR REPLACE INTO practice_plans ({convert.PLAN_COLUMNS}) "  # noqa: S608
             "VALUES (?,?,?,?,?,?,?)",
-            (
-                p.player_id, p.chat.platform.value, p.chat.chat_id, p.target.isoformat(),
-                p.timezone, ",".join(p.topics), to_ts(p.created_at),
-            ),
-        )  # fmt: skip
+            convert.plan_values(plan),
+        )
 
     async def plan(self, player_id: int) -> StudyPlan | None:
         rows = await self._db.read(
-            f"SELECT {_PLAN_COLUMNS} FROM practice_plans WHERE player_id = ?",  # noqa: S608
+            f"SELECT {convert.PLAN_COLUMNS} FROM practice_plans WHERE player_id = ?",  # noqa: S608
             (player_id,),
         )
-        return _plan(rows[0]) if rows else None
+        return convert.plan(rows[0]) if rows else None
 
     async def delete_plan(self, player_id: int) -> bool:
         changed = await self._db.write(
@@ -463,12 +367,12 @@ class SqlitePracticeStore:
 
     async def plans_to_offer(self, start: date, until: date) -> list[StudyPlan]:
         rows = await self._db.read(
-            f"SELECT {_PLAN_COLUMNS} FROM practice_plans "  # noqa: S608
+            f"SELECT {convert.PLAN_COLUMNS} FROM practice_plans "  # noqa: S608
             "WHERE target BETWEEN ? AND ? AND (mock_offered IS NULL OR mock_offered != target) "
             "ORDER BY player_id",
             (start.isoformat(), until.isoformat()),
         )
-        return [_plan(r) for r in rows]
+        return [convert.plan(r) for r in rows]
 
     async def claim_mock_offer(self, player_id: int, target: date) -> bool:
         changed = await self._db.write(

@@ -19,13 +19,23 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 
 from bot.core.common.errors import AlreadyAnswered
-from bot.core.common.identity import ChatRef, Platform, UserRef, clean_name
+from bot.core.common.identity import UserRef, clean_name
 from bot.core.quiz.ports import Attempt, PlayerStats, RoundStats, Solver, Store, TopicStat
-from bot.core.quiz.rounds import Round, RoundKind
+from bot.core.quiz.rounds import Round
 from bot.core.quiz.scoring import AnswerContext, Award, BoardRow
+from bot.storage.rows.quiz import (
+    ANSWER_COLUMNS,
+    PLAYER_STATS_COLUMNS,
+    ROUND_COLUMNS,
+    answer_context,
+    answer_values,
+    player_stats,
+    round_of,
+    round_values,
+)
 from bot.storage.sqlite.database import Database
 from bot.storage.sqlite.players import Players
 from bot.storage.sqlite.ranks import Ranks
@@ -51,9 +61,8 @@ FROM req JOIN players pl ON pl.id = req.p
 # answer where the query itself takes 4-6 (bench/README.md, issue 17).
 # All of a chunk's answers in one statement (rows as a JSON array): one step in C instead of a
 # Python round trip, and a GIL hand-over, per row.
-INSERT_ANSWERS_SQL = """
-INSERT INTO answers (round_id, player_id, question_id, topic, kind, label, correct, points,
-    answered_at, seconds, scope1, scope2, week, day, daily_streak, daily_day)
+INSERT_ANSWERS_SQL = f"""
+INSERT INTO answers ({ANSWER_COLUMNS})
 SELECT
     json_extract(value, '$[0]'),
     json_extract(value, '$[1]'),
@@ -73,7 +82,7 @@ SELECT
     json_extract(value, '$[15]')
 FROM json_each(?) WHERE true
 ON CONFLICT (round_id, player_id) DO NOTHING
-"""
+"""  # noqa: S608 - the column list is ours
 
 _Answer = tuple[Attempt, Callable[[AnswerContext], Award]]
 
@@ -93,30 +102,14 @@ def _write_chunk(conn: sqlite3.Connection, answers: list[_Answer]) -> list[Award
         if answered:
             results.append(AlreadyAnswered())
             continue
-        ctx = AnswerContext(
-            today or 0,
-            None if last_scored is None else from_ts(last_scored),
-            streak,
-            date.fromisoformat(last_daily) if last_daily else None,
-        )
+        ctx = answer_context(today, last_scored, streak, last_daily)
         try:
             award = decide(ctx)
         except Exception as exc:  # a bug in scoring fails this answer only
             log.exception("scoring failed for round %s", a.round.id)
             results.append(exc)
             continue
-        rnd, scopes, day = a.round, a.scopes, a.day.isoformat()
-        new_streak = award.daily_streak
-        rows.append(
-            (
-                rnd.id, a.player_id, a.question_id, a.topic, rnd.kind.value, a.label,
-                int(award.correct), award.points, to_ts(a.at),
-                max(0.0, (a.at - rnd.opened_at).total_seconds()),
-                scopes[0] if scopes else None, scopes[1] if len(scopes) > 1 else None,
-                a.week, day, new_streak,
-                rnd.day.isoformat() if rnd.day and new_streak is not None else None,
-            )
-        )  # fmt: skip
+        rows.append(answer_values(a, award))
         results.append(award)
     if rows:
         conn.execute(INSERT_ANSWERS_SQL, (json.dumps(rows),))
@@ -147,14 +140,10 @@ class SqliteQuizStore:
 
     async def player_stats(self, player_id: int) -> PlayerStats:
         rows = await self._db.read(
-            "SELECT answered, correct, points, daily_streak, best_streak, last_daily_day "
-            "FROM players WHERE id = ?",
+            f"SELECT {PLAYER_STATS_COLUMNS} FROM players WHERE id = ?",  # noqa: S608
             (player_id,),
         )
-        if not rows:
-            return PlayerStats()
-        a, c, p, s, b, last = rows[0]
-        return PlayerStats(a, c, p, s, b, date.fromisoformat(last) if last else None)
+        return player_stats(rows[0]) if rows else PlayerStats()
 
     async def topic_stats(self, player_id: int) -> list[TopicStat]:
         rows = await self._db.read(
@@ -167,36 +156,16 @@ class SqliteQuizStore:
 
     async def create_round(self, rnd: Round) -> None:
         await self._db.write(
-            "INSERT INTO rounds (id, question_id, platform, chat_id, community_id, kind, "
-            "choice_order, opened_at, closes_at, asked_by, day, hint_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                rnd.id, rnd.question_id, rnd.chat.platform.value, rnd.chat.chat_id,
-                rnd.chat.community_id, rnd.kind.value, ",".join(map(str, rnd.order)),
-                to_ts(rnd.opened_at), to_ts(rnd.closes_at) if rnd.closes_at else None,
-                rnd.asked_by, rnd.day.isoformat() if rnd.day else None,
-                to_ts(rnd.hint_at) if rnd.hint_at else None,
-            ),
-        )  # fmt: skip
+            f"INSERT INTO rounds ({ROUND_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
+            round_values(rnd),
+        )
 
     async def get_round(self, round_id: str) -> Round | None:
         rows = await self._db.read(
-            "SELECT id, question_id, platform, chat_id, community_id, kind, choice_order, "
-            "opened_at, closes_at, asked_by, day, hint_at FROM rounds WHERE id = ?",
+            f"SELECT {ROUND_COLUMNS} FROM rounds WHERE id = ?",  # noqa: S608
             (round_id,),
         )
-        if not rows:
-            return None
-        rid, qid, platform, chat_id, community, kind, order, opened, closes, asker, day, hint = (
-            rows[0]
-        )
-        return Round(
-            id=rid, question_id=qid, chat=ChatRef(Platform(platform), chat_id, community),
-            kind=RoundKind(kind), order=tuple(int(i) for i in order.split(",")),
-            opened_at=from_ts(opened), closes_at=from_ts(closes) if closes is not None else None,
-            asked_by=asker, day=date.fromisoformat(day) if day else None,
-            hint_at=from_ts(hint) if hint is not None else None,
-        )  # fmt: skip
+        return round_of(rows[0]) if rows else None
 
     async def retime_round(self, round_id: str, opened_at: datetime, closes_at: datetime) -> None:
         await self._db.write(

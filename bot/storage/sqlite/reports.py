@@ -11,46 +11,28 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from bot.core.quiz.reports import (
-    AlreadyReported,
-    NewReport,
-    Reason,
-    Report,
-    ReportState,
-    ReportStore,
+from bot.core.quiz.reports import AlreadyReported, NewReport, Report, ReportStore
+from bot.storage.rows.reports import (
+    NEW_REPORT_COLUMNS,
+    REPORT_COLUMNS,
+    new_report_values,
 )
+from bot.storage.rows.reports import report as _report
 from bot.storage.sqlite.database import Database
-from bot.storage.sqlite.values import from_ts, to_ts
+from bot.storage.sqlite.values import to_ts
 
 __all__ = ["SqliteReportStore"]
 
-_SELECT = """
-SELECT id, question_id, platform, place, player_id, reason, note, created_at, state, resolution,
-    resolved_at
-FROM question_reports
-"""
-_INSERT = """
-INSERT INTO question_reports (question_id, platform, place, player_id, reason, note, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT DO NOTHING
-"""
-
-
-def _report(row: Any) -> Report:
-    rid, qid, platform, place, player, reason, note, at, state, resolution, resolved = row
-    return Report(
-        rid, qid, platform, place, player, Reason(reason), note, from_ts(at), ReportState(state),
-        resolution, from_ts(resolved) if resolved is not None else None,
-    )  # fmt: skip
+_SELECT = f"SELECT {REPORT_COLUMNS} FROM question_reports "  # noqa: S608
+_INSERT = (
+    f"INSERT INTO question_reports ({NEW_REPORT_COLUMNS}) "  # noqa: S608
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
 
 
 def _add(conn: sqlite3.Connection, new: NewReport) -> tuple[Report, int] | None:
     """On the writer's thread, in one transaction: the insert, then the open count."""
-    cursor = conn.execute(
-        _INSERT,
-        (new.question_id, new.platform, new.place, new.player_id, new.reason.value, new.note,
-         to_ts(new.created_at)),
-    )  # fmt: skip
+    cursor = conn.execute(_INSERT, new_report_values(new))
     if cursor.rowcount != 1:
         return None
     row = conn.execute(_SELECT + "WHERE id = ?", (cursor.lastrowid,)).fetchone()

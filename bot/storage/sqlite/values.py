@@ -6,18 +6,11 @@ every table and index of the schema is built on that, so all repositories use th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
+
+from bot.storage.rows.values import from_ts, to_ts  # shared with PostgreSQL
+
+__all__ = ["Params", "from_ts", "to_ts"]
 
 Params = tuple[Any, ...] | dict[str, Any]
 """A statement's parameters: positional (`?`) or named (`:name`)."""
-
-
-def to_ts(moment: datetime) -> float:
-    """A timezone-aware moment as the POSIX timestamp stored for it."""
-    return moment.timestamp()
-
-
-def from_ts(value: float) -> datetime:
-    """A stored POSIX timestamp as a timezone-aware UTC datetime."""
-    return datetime.fromtimestamp(value, UTC)
