@@ -9,7 +9,10 @@ limit (`update_processor`, `process_update`). At most `max_queued` updates wait 
 receivers wait (polling) or refuse for now (a webhook: 503, Telegram sends it again) beyond
 that. An update is handed to a lane once: one in progress, or done but whose done mark is not
 written yet, is skipped when it is stored again (Telegram sent it twice). At start, whatever a
-crash left undone in the inbox is processed first (`resume`).
+crash left undone in the inbox is processed first (`resume`). Every SWEEP_EVERY seconds the
+inbox is asked again (`sweep`): with several workers on one database (PostgreSQL), that is how
+a worker takes over the updates another one left undone when it died (once their claims ran
+out: bot/storage/postgres/inbox.py); with one, it finds nothing new.
 
 Errors: a rejected token (401, or 404 for a malformed one), a refusal (403) or a 409 (another
 program polling the same token, or a webhook set while polling) is fatal: AdapterError, one
@@ -45,6 +48,7 @@ _T = TypeVar("_T")
 
 MAX_QUEUED = 2000  # stored updates not yet processed, at most, in memory
 STOP_GRACE = 5.0  # seconds the updates in progress get to finish at a stop
+SWEEP_EVERY = 15.0  # seconds between looks for undone updates no lane here holds
 
 CONFLICT = (
     "Telegram: another program is already receiving updates for this bot token (409 "
@@ -178,7 +182,7 @@ def read_update(entry: Inbound, app: App) -> Update | None:
 class Lanes:
     """Processes the stored updates of `inbox` for the initialized Application `app`: `start`,
     then `resume` (what a crash left undone), `accept` what the receiver has stored, and
-    `stop` at the end."""
+    `stop` at the end; in between, `sweep` every `sweep_every` seconds."""
 
     def __init__(
         self,
@@ -188,9 +192,11 @@ class Lanes:
         backoff: Backoff,
         max_queued: int = MAX_QUEUED,
         stop_grace: float = STOP_GRACE,
+        sweep_every: float | None = None,
     ) -> None:
         self.app, self.inbox, self.backoff = app, inbox, backoff
         self.max_queued, self.stop_grace = max_queued, stop_grace
+        self.sweep_every = SWEEP_EVERY if sweep_every is None else sweep_every
         self._active: set[int] = set()  # handed to a lane, and not yet marked done in the inbox
         self._lanes: dict[Hashable, deque[Update]] = {}
         self._workers: set[asyncio.Task[None]] = set()
@@ -200,6 +206,9 @@ class Lanes:
         self._done_ready = asyncio.Event()
         self._closing = False
         self._flusher: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._reading = False  # a sweep's read of the inbox is in flight
+        self._done_while_reading: set[int] = set()  # marked done (and let go) meanwhile
 
     @property
     def full(self) -> bool:
@@ -207,6 +216,7 @@ class Lanes:
 
     def start(self) -> None:
         self._flusher = asyncio.create_task(self._flush_done(), name="telegram-inbox-done")
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="telegram-inbox-sweep")
 
     async def resume(self) -> None:
         """Hand every update the inbox holds undone to its lane (waiting for room)."""
@@ -227,11 +237,43 @@ class Lanes:
         if resumed:
             log.info("telegram: processing %d updates left undone by the last run", resumed)
 
-    def accept(self, entries: Iterable[Inbound]) -> None:
-        """Process these stored, not done updates, except those already handed to a lane."""
+    def accept(self, entries: Iterable[Inbound]) -> int:
+        """Process these stored, not done updates, except those already handed to a lane.
+        Returns how many were handed to a lane now."""
+        handed = 0
         for entry in entries:
             if entry.update_id not in self._active:
                 self._dispatch(entry)
+                handed += 1
+        return handed
+
+    async def sweep(self) -> int:
+        """Hand to their lanes the undone updates the inbox gives this worker that no lane
+        here holds (as many as there is room for); returns how many. An update marked done
+        while the inbox was read is left out: the read may predate its done mark."""
+        self._done_while_reading.clear()
+        self._reading = True
+        try:
+            entries = await self.inbox.pending(None, max(1, self.max_queued - self._queued))
+        finally:
+            self._reading = False
+        finished = self._done_while_reading
+        return self.accept(e for e in entries if e.update_id not in finished)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            if self.full:
+                continue  # busy: what others left waits for the next look
+            try:
+                taken = await self.sweep()
+            except Exception as exc:
+                log.warning("telegram: could not read the inbox (%s); again in %.0f s",
+                            describe(exc), self.sweep_every)  # fmt: skip
+                continue
+            if taken:
+                log.info("telegram: processing %d undone updates no worker was processing",
+                         taken)  # fmt: skip
 
     async def wait_for_room(self) -> None:
         while self.full:
@@ -315,12 +357,17 @@ class Lanes:
                     continue
                 failures = 0
                 self._active.difference_update(ids)  # a repeat is now left out by the inbox
+                if self._reading:
+                    self._done_while_reading.update(ids)
             if self._closing and not self._done:
                 return
 
     async def stop(self) -> None:
         """Let the updates in progress finish (stop_grace at most; the rest stays undone),
         then write the last done marks."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.wait({self._sweeper})
         if self._workers:
             _, late = await asyncio.wait(set(self._workers), timeout=self.stop_grace)
             for worker in late:
