@@ -18,8 +18,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Coroutine
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,12 +29,14 @@ from bot.app.bootstrap import App, build
 from bot.app.operations import listening, metrics_for
 from bot.config import Config
 from bot.core.bank.question_bank import load_bank
+from bot.core.common.identity import Platform
 from bot.core.delivery import Outbox
 from bot.core.games import GameEngine
 
 if TYPE_CHECKING:
     from bot.jobs.backup import Backups
     from bot.jobs.daily import DailyScheduler
+    from bot.jobs.leader import Leader
 
 log = logging.getLogger("stackprep")
 STARTED = time.perf_counter()
@@ -99,20 +101,22 @@ async def run_jobs(app: App, adapters: list[Adapter], ready_timeout: float) -> N
     """The scheduler over the outboxes of the running adapters, until cancelled: the daily
     question's posts and reveals, practice's reminder and timeout jobs, the group games
     (GameEngine, over the same paced outboxes; running ones resumed) and the scheduled
-    backups of the database ([database] backup_every)."""
+    backups of the database ([database] backup_every).
+
+    With PostgreSQL (several processes, one database) only the elected leader runs them
+    (bot/jobs/leader.py); the others serve commands and answers, and one of them takes over
+    when the leader goes. With SQLite the one process always leads."""
     outboxes: list[Outbox] = [o for a in adapters if (o := getattr(a, "outbox", None))]
     backups = scheduled_backups(app)
     if not outboxes and backups is None:
         return
-    from bot.jobs import practice as practice_jobs
-    from bot.jobs.daily import DailyScheduler
     from bot.jobs.pacing import pace
     from bot.jobs.scheduler import Scheduler
 
-    scheduler = Scheduler()
-    if backups is not None:
-        backups.schedule(scheduler)
     if not outboxes:  # nothing to post: the backups alone
+        scheduler = Scheduler()
+        if backups is not None:
+            backups.schedule(scheduler)
         scheduler.start()
         try:
             await asyncio.Event().wait()
@@ -128,23 +132,86 @@ async def run_jobs(app: App, adapters: list[Adapter], ready_timeout: float) -> N
         except TimeoutError:
             log.warning("daily: starting the scheduler before every platform is ready")
     paced = pace(outboxes)
+    leader = leader_of(app)
+    if leader is None:
+        await _lead(app, paced, backups)
+    else:
+        await leader.run(lambda: _lead(app, paced, backups, leader))
+
+
+def leader_of(app: App) -> Leader | None:
+    """The election among the processes sharing a PostgreSQL database; None with SQLite."""
+    url = app.config.database.url
+    if url is None:
+        return None
+    from bot.jobs.leader import Leader
+    from bot.storage.postgres import PgDatabase
+    from bot.storage.postgres.database import LEADER_LOCK, LOCK_SPACE
+
+    if not isinstance(app.database, PgDatabase):
+        return None
+    return Leader(url.reveal(), space=LOCK_SPACE, key=LEADER_LOCK)
+
+
+SHARED_WATCH = 1.0  # seconds: how often a leader looks for games other processes started
+SHARED_REFRESH = timedelta(seconds=10)  # ... and for /daily changes made on them
+
+
+async def _lead(
+    app: App,
+    paced: Mapping[Platform, Outbox],
+    backups: Backups | None,
+    leader: Leader | None = None,
+) -> None:
+    """The leader's work until cancelled: the scheduler, the daily question's jobs,
+    practice's, the games. With `leader` (PostgreSQL) also what other processes change:
+    the games they start or stop, their /daily changes; and a step-down stops it at once."""
+    from bot.jobs import practice as practice_jobs
+    from bot.jobs.daily import DailyScheduler
+    from bot.jobs.scheduler import Scheduler
+
+    scheduler = Scheduler()
+    if backups is not None:
+        backups.schedule(scheduler)
     daily = DailyScheduler(app.daily, paced.values(), scheduler=scheduler, metrics=app.metrics)
     games = GameEngine(app.games, paced)  # games post through the same paced outboxes
     scheduler.start()
     try:  # practice's jobs, games and the backups run whatever happens to the daily question
         practice_jobs.schedule(scheduler, app.practice, paced, app.clock)
-        await _start_games(games)
+        await _start_games(games, watch=SHARED_WATCH if leader else None)
         await _start_daily(daily)
+        if leader is not None:
+            scheduler.every("daily:refresh", SHARED_REFRESH, _refresher(daily))
         await asyncio.Event().wait()
     finally:  # the scheduler stops firing first; both let work in flight finish together
-        await asyncio.gather(scheduler.stop(), daily.stop(), games.stop())
+        grace = leader.grace(10.0) if leader else 10.0
+        await asyncio.gather(scheduler.stop(grace), daily.stop(grace), games.stop(min(grace, 5.0)))
 
 
-async def _start_games(games: GameEngine) -> None:
-    """Play new games from now on and resume the running ones; if the running ones cannot
-    be read now (e.g. the database is busy), new games still play and the log says so."""
+def _refresher(daily: DailyScheduler) -> Callable[[], Awaitable[None]]:
+    """daily.refresh as a job: a failure is said once, until it works again."""
+    failing = False
+
+    async def refresh() -> None:
+        nonlocal failing
+        try:
+            await daily.refresh()
+        except Exception as exc:
+            if not failing:
+                log.warning("daily: cannot read /daily changes made on other processes (%s)", exc)
+            failing = True
+        else:
+            failing = False
+
+    return refresh
+
+
+async def _start_games(games: GameEngine, watch: float | None = None) -> None:
+    """Play new games from now on and resume the running ones (and with `watch`, those
+    other processes start); if the running ones cannot be read now (e.g. the database is
+    busy), new games still play and the log says so."""
     try:
-        await games.start()
+        await games.start(watch=watch)
     except Exception as exc:
         log.error("games: running games could not be resumed (%s); new games still play", exc)
 

@@ -106,6 +106,25 @@ class DailyScheduler:
         )  # fmt: skip
         return queued
 
+    async def refresh(self) -> int:
+        """Follow changes made by other processes sharing the database (PostgreSQL: /daily
+        set lands on any process, only the leader schedules): re-arm every subscription that
+        is new or changed since it was armed here, drop those turned off or gone. Returns
+        how many changed. A process's own changes are followed at once (`reschedule`)."""
+        changed, seen = 0, set()
+        for sub in await self.daily.store.subscriptions():
+            if sub.chat.platform not in self.outboxes:
+                continue
+            seen.add(sub.id)
+            if self._subs.get(sub.id) != sub:
+                self.reschedule(sub)
+                changed += 1
+        for sub_id in set(self._subs) - seen:
+            self._subs.pop(sub_id, None)
+            self.scheduler.remove(f"post:{sub_id}")
+            changed += 1
+        return changed
+
     def jobs(self) -> dict[str, datetime]:
         return self.scheduler.jobs()
 

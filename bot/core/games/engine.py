@@ -25,7 +25,7 @@ from bot.core.common.identity import Platform
 from bot.core.common.replies import Paragraph, Reply
 from bot.core.delivery import ChatGone, DeliveryFailed, Outbox
 from bot.core.games import texts
-from bot.core.games.model import Game, Phase
+from bot.core.games.model import Game, GameState, Phase
 from bot.core.games.service import GameService, NoQuestion
 from bot.core.quiz import Asked
 
@@ -36,6 +36,7 @@ T = TypeVar("T")
 RETRY_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0)  # a failing step is tried again after these
 LATE_START = 1.0  # seconds a question's post may wait for the budget before its time moves
 STALE = timedelta(minutes=10)  # a game resumed this long after its deadline just ends
+REMEMBERED = 1000  # ended games' ids kept, so that a stale read never plays one again
 
 
 @dataclass(eq=False)
@@ -63,14 +64,23 @@ class GameEngine:
         self.clock = clock or games.clock
         self._sleep = sleep
         self._plays: dict[str, _Play] = {}
+        self._gone: dict[str, None] = {}  # ids of games whose task ended here, oldest first
+        self._watcher: asyncio.Task[None] | None = None
         self._stopping = False
         # seconds from each deadline to the moment its close began (the last 10,000; bench)
         self.closed_late: deque[float] = deque(maxlen=10_000)
 
-    async def start(self) -> int:
-        """Play games as they start, and resume the running ones; returns how many resumed."""
+    async def start(self, *, watch: float | None = None) -> int:
+        """Play games as they start, and resume the running ones; returns how many resumed.
+        With `watch` (seconds), also look that often for games started or stopped by other
+        processes sharing the database (`sync`): with PostgreSQL only the scheduler's leader
+        plays games, wherever /quiz was typed."""
         self.games.started_listeners.append(self.launch)
         self.games.ended_listeners.append(self._ended)
+        if watch is not None and self._watcher is None:  # it resumes them too if the read fails
+            self._watcher = asyncio.get_running_loop().create_task(
+                self._watch(watch), name="games: watch"
+            )
         resumed = 0
         for game in await self.games.running():
             if self._launch(game):
@@ -78,6 +88,35 @@ class GameEngine:
         if resumed:
             log.info("games: resumed %d running game(s)", resumed)
         return resumed
+
+    async def sync(self) -> int:
+        """Play the running games this engine does not play yet (another process started
+        them) and let go of those another process stopped; returns how many it took up."""
+        running = await self.games.running()
+        taken = sum(1 for game in running if game.id not in self._gone and self._launch(game))
+        ids = {game.id for game in running}
+        for game_id, play in list(self._plays.items()):
+            if game_id in ids or play.stopped is not None:
+                continue
+            stored = await self.games.store.get_game(game_id)  # not just started meanwhile?
+            if stored is not None and stored.state is GameState.STOPPED:
+                self._ended(stored)
+        return taken
+
+    async def _watch(self, every: float) -> None:
+        failing = False
+        while not self._stopping:
+            await self._sleep(every)
+            try:
+                taken = await self.sync()
+            except Exception as exc:  # the database is busy or away: the next look may do
+                if not failing:
+                    log.warning("games: cannot look for games started elsewhere: %s", _why(exc))
+                failing = True
+                continue
+            failing = False
+            if taken:
+                log.info("games: playing %d game(s) started on another process", taken)
 
     def launch(self, game: Game) -> None:
         """Play `game` in a task of its own (once; only where this process can post)."""
@@ -100,6 +139,9 @@ class GameEngine:
         """Stop playing (the games stay running in the store: the next start resumes them);
         a step in flight gets up to `grace` seconds to finish."""
         self._stopping = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         for listener, listeners in (
             (self.launch, self.games.started_listeners),
             (self._ended, self.games.ended_listeners),
@@ -140,6 +182,9 @@ class GameEngine:
                 await self._close_stopped(play)
         finally:
             self._plays.pop(game.id, None)
+            self._gone[game.id] = None
+            while len(self._gone) > REMEMBERED:
+                del self._gone[next(iter(self._gone))]
 
     async def _play(self, game: Game, play: _Play) -> None:
         """Step the game until it is over; a failing step (or the read after it) is tried
