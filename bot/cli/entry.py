@@ -261,6 +261,36 @@ def _database(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ],
     )  # fmt: skip
     restore.add_argument("backup", type=Path, help="the backup file to restore")
+    copy = command(
+        group, "copy", help="copy a SQLite database into an empty PostgreSQL database",
+        handler=_db_copy,
+        description="Copy everything of a SQLite database (players, answers, boards, "
+        "rounds, daily schedules and deliveries, practice cards and sessions, games, reports, "
+        "a community's questions) into an empty PostgreSQL database, with the same values "
+        "and ids, in one transaction, committed only once every table's row count and the "
+        "boards' totals equal the source's (it prints them). The source is only read (stop "
+        "the bot first, "
+        "or answers after the copy began stay behind); a target holding any Stackprep rows "
+        "is refused. The password is never printed: put it in STACKPREP_DATABASE_URL "
+        "rather than on the command line.",
+        examples=[
+            ("STACKPREP_DATABASE_URL=postgresql://stackprep:PASSWORD@db:5432/stackprep "
+             "stackprep db copy --from sqlite:///data/stackprep.db",
+             "into the database the bot will use"),
+            ("stackprep db copy --from /data/stackprep.db "
+             "--to postgresql://stackprep@127.0.0.1:5432/stackprep",
+             "a plain path; the password from PGPASSWORD or ~/.pgpass"),
+        ],
+    )  # fmt: skip
+    copy.add_argument(
+        "--from", dest="source", metavar="SQLITE",
+        help="sqlite:///PATH or a path (default: [database] path)",
+    )  # fmt: skip
+    copy.add_argument(
+        "--to", dest="target", metavar="POSTGRESQL",
+        help="postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (default: [database] url, "
+        "STACKPREP_DATABASE_URL)",
+    )  # fmt: skip
 
 
 def _daily(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -428,6 +458,12 @@ def _db_restore(args: argparse.Namespace, config: Config) -> int:
     from bot.cli import db
 
     return asyncio.run(db.restore(config, args.backup, sys.stdout))
+
+
+def _db_copy(args: argparse.Namespace, config: Config) -> int:
+    from bot.cli import copy
+
+    return asyncio.run(copy.copy(config, args.source, args.target, sys.stdout))
 
 
 def _daily_list(args: argparse.Namespace, config: Config) -> int:
