@@ -145,7 +145,7 @@ class DatabaseConfig:
     # PostgreSQL instead of SQLite (several processes, one database); the whole URL is kept
     # as a Secret, since the environment's may carry the password
     url: Secret | None = setting(
-        None, database_url, to=Secret, back=_shown_url, in_file=no_password
+        None, database_url, to=Secret, back=_shown_url, in_file=no_password, quiet=True
     )
     busy_timeout_ms: int = setting(5000, whole(0, 600_000))
     # PRAGMA synchronous: "normal" (a process crash loses nothing; a power loss or OS crash

@@ -54,6 +54,7 @@ class Setting:
     fallback: Callable[[], Any] | None = None  # the default when it is computed at load time
     env: str = ""  # its variable, when not STACKPREP_<SECTION>_<KEY>
     in_file: Check = _same  # a further check of the file's value only (after `check`)
+    quiet: bool = False  # errors never show the value (it may hold a secret: a database URL)
 
 
 class Conflict(ValueError):
@@ -77,9 +78,10 @@ def setting(
     fallback: Callable[[], Any] | None = None,
     env: str = "",
     in_file: Check = _same,
+    quiet: bool = False,
 ) -> Any:
     """A dataclass field that is a setting; `default` is the field's default."""
-    rule = Setting(check, key, "", to, back, secret, path, fallback, env, in_file)
+    rule = Setting(check, key, "", to, back, secret, path, fallback, env, in_file, quiet)
     return field(default=default, metadata={"setting": rule})
 
 
@@ -226,6 +228,15 @@ def _brief(value: Any) -> str:
     return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
+def _shown(rule: Setting, value: Any) -> str:
+    """A value as an error about `rule` may show it."""
+    if rule.secret:
+        return "(a secret, not shown)"
+    if rule.quiet:
+        return "(not shown: it may hold a password)"
+    return _brief(value)
+
+
 def _hint(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1)
     return f"; did you mean {close[0]}?" if close else ""
@@ -304,7 +315,7 @@ def file_values(
                 yield section.name, key, _resolve(rule.in_file(rule.check(value)), rule, base)
             except ValueError as exc:
                 raise ConfigError(
-                    f"{where}: [{name}] {key} = {_brief(value)}: expected {exc}"
+                    f"{where}: [{name}] {key} = {_shown(rule, value)}: expected {exc}"
                 ) from None
 
 
@@ -396,7 +407,7 @@ def env_values(
         try:
             value = _resolve(env_checked(rule, raw), rule, Path.cwd())
         except ValueError as exc:
-            shown = "(a secret, not shown)" if rule.secret else _brief(raw)
+            shown = _shown(rule, raw)
             raise ConfigError(f"{name}={shown}: expected {exc}") from None
         yield section.name, rule.key, value, name
 
@@ -413,10 +424,11 @@ def _conflict(
     value, origin = chosen.get((section.name, rule.key), (None, "default"))
     if origin.startswith("environment ("):
         variable = origin.removeprefix("environment (").removesuffix(")")
-        shown = "(a secret, not shown)" if rule.secret else _brief(environ.get(variable, ""))
+        shown = _shown(rule, environ.get(variable, ""))
         return f"{variable}={shown}: expected {exc}"
     if origin == "file" and not rule.secret:
-        return f"{path}: [{section.name}] {rule.key} = {_brief(rule.back(value))}: expected {exc}"
+        shown = _shown(rule, rule.back(value))
+        return f"{path}: [{section.name}] {rule.key} = {shown}: expected {exc}"
     return f"[{section.name}] {rule.key}: expected {exc}"
 
 

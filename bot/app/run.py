@@ -146,11 +146,11 @@ def leader_of(app: App) -> Leader | None:
         return None
     from bot.jobs.leader import Leader
     from bot.storage.postgres import PgDatabase
-    from bot.storage.postgres.database import LEADER_LOCK, LOCK_SPACE
+    from bot.storage.postgres.database import LEADER_SPACE
 
     if not isinstance(app.database, PgDatabase):
         return None
-    return Leader(url.reveal(), space=LOCK_SPACE, key=LEADER_LOCK)
+    return Leader(url.reveal(), space=LEADER_SPACE)
 
 
 SHARED_WATCH = 1.0  # seconds: how often a leader looks for games other processes started

@@ -9,14 +9,13 @@ any letter case or percent-encoding, should a driver's message ever quote it.
 from __future__ import annotations
 
 from typing import TextIO
-from urllib.parse import parse_qs, urlsplit
 
 from bot.app.dbcopy import Copied, CopyFailed, copy_database, source_path
 from bot.cli.output import CommandFailed
 from bot.config import Config
 from bot.core.common.dburl import database_url
 from bot.core.common.errors import StorageUnavailable
-from bot.core.common.secret import password_of
+from bot.core.common.secret import passwords_in
 from bot.log import Redactor, setup_logging
 
 
@@ -52,12 +51,6 @@ async def copy(config: Config, source: str | None, to: str | None, out: TextIO) 
     for line in report(copied):
         print(redact(line), file=out)
     return 0
-
-
-def passwords_in(url: str) -> list[str]:
-    """The password of the URL's user part and any `password=` of its query."""
-    query = parse_qs(urlsplit(url).query).get("password", []) if "?" in url else []
-    return [p for p in (password_of(url), *query) if p]
 
 
 def report(copied: Copied) -> list[str]:

@@ -37,14 +37,14 @@ async def _from_postgres(url: str) -> tuple[list[Subscription], str]:
     """Every subscription, and the line saying which process leads the scheduler."""
     from bot.jobs.leader import current_holder
     from bot.storage.postgres import PgDailyStore, PgDatabase
-    from bot.storage.postgres.database import LEADER_LOCK, LOCK_SPACE
+    from bot.storage.postgres.database import LEADER_SPACE
 
     database = PgDatabase(url, min_size=1, max_size=1)
     await database.open()
     try:
         subs = await PgDailyStore(database).subscriptions(active_only=False)
         async with database.connection() as conn:
-            holder = await current_holder(conn, LOCK_SPACE, LEADER_LOCK)
+            holder = await current_holder(conn, LEADER_SPACE)
     finally:
         await database.close()
     if holder is None:

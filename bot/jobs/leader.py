@@ -7,12 +7,14 @@ the group games. The others serve commands and answers and try for the lock ever
 `Timing.retry` seconds, so when the leader dies another takes over within seconds: on kill -9
 the kernel closes the dead process's socket, the server ends its session and the lock is
 free; on a host that vanishes without a word, the session's TCP keepalives (set below, on
-the server's side) end it within about 6 s.
+the server's side, by SET once connected: a pooler such as PgBouncer refuses them as
+startup parameters) end it within about 6 s.
 
 A leader checks its connection every `Timing.check` seconds (that the session still holds
 the lock, within `Timing.timeout`; the driver's close callback too). If the connection is
-lost or a check fails, it steps down at once: `lead()` is cancelled, with `Timing.stop`
-seconds for work in flight, and the connection is dropped so that the server frees the lock.
+lost or a check fails (whatever the error), it steps down at once: `lead()` is cancelled,
+with `Timing.stop` seconds for work in flight, and only then is the connection dropped, so
+that the server frees the lock; it follows again a little later.
 A new leader that finds another process's name in the `leader` table (it did not hand over
 cleanly) waits `Timing.settle` seconds before it starts: by then a leader that lost its
 connection without dying has noticed and stopped, so two never post together. A leader that
@@ -20,8 +22,10 @@ stops cleanly (SIGTERM) lets its work finish, then clears the table and unlocks,
 starts at once. Exactly-once posting itself rests on the daily question's claims and
 deliveries in the database, not on this.
 
-The lock is per schema (its second key mixes in `current_schema()`): two deployments in two
-schemas of one database each elect their own leader. The URL must reach the server directly
+The lock is per schema: (LEADER_SPACE, hashtext(current_schema())), in a key space of its
+own, so two deployments in two schemas of one database each elect their own leader, and the
+leader's lock never meets another lock. A process is named `host:pid/token` (the token
+random: containers sharing a host's network are all PID 1). The URL must reach the server directly
 (or through a session pooler): a transaction pooler would hand the session to others.
 
 With SQLite (one process per database) there is nothing to elect: `Leader(None)` always leads.
@@ -32,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import socket
 import time
 from collections.abc import Callable, Coroutine
@@ -42,7 +47,7 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from bot.core.common.secret import shown_url
+from bot.core.common.secret import passwords_in, scrub, shown_url
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +64,10 @@ CONNECT_TIMEOUT = 5.0
 _NOBODY = object()
 Lead = Callable[[], Coroutine[Any, Any, None]]  # the leader's work, until cancelled
 AnyConnection = asyncpg.Connection | PoolConnectionProxy  # its own, or one of a pool's
-FAULTS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+FAULTS = (
+    OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -82,23 +90,25 @@ class Timing:
 
 @dataclass(frozen=True)
 class Holder:
-    """The process that leads: `host:pid`, and since when."""
+    """The process that leads: `host:pid/token`, and since when."""
 
     name: str
     since: datetime
 
 
 def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """`host:pid/token`: the token tells apart processes of one host name and pid (containers
+    on a shared host network are each PID 1)."""
+    return f"{socket.gethostname()}:{os.getpid()}/{secrets.token_hex(3)}"
 
 
-async def lock_key(conn: AnyConnection, key: int) -> int:
-    """The lock's second key in this connection's schema (`key` mixed with its name)."""
-    mixed: int = await conn.fetchval("SELECT $1::int4 # hashtext(current_schema())", key)
-    return mixed
+async def lock_key(conn: AnyConnection) -> int:
+    """The lock's second key: this connection's schema, hashed."""
+    key: int = await conn.fetchval("SELECT hashtext(current_schema())")
+    return key
 
 
-async def current_holder(conn: AnyConnection, space: int, key: int) -> Holder | None:
+async def current_holder(conn: AnyConnection, space: int) -> Holder | None:
     """Who leads now (`stackprep daily list`): the `leader` table's row while some session
     holds the lock; None when none does (no process runs the scheduler)."""
     row = await conn.fetchrow(
@@ -107,7 +117,7 @@ async def current_holder(conn: AnyConnection, space: int, key: int) -> Holder | 
         " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         " AND classid::int8 = $1 AND objid::int8 = $2 AND objsubid = 2)",
         space % 2**32,
-        await lock_key(conn, key) % 2**32,
+        await lock_key(conn) % 2**32,
     )
     if row is None:
         return None
@@ -122,16 +132,16 @@ class Leader:
         url: str | None,
         *,
         space: int = 0,
-        key: int = 0,
         identity: str | None = None,
         timing: Timing | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """`space`, `key`: the advisory lock's two keys (bot.storage.postgres.database's
-        LOCK_SPACE and LEADER_LOCK); `identity`: this process's name (host:pid)."""
+        """`space`: the advisory lock's key space (bot.storage.postgres.database's
+        LEADER_SPACE); `identity`: this process's name (host:pid/token)."""
         self._url = url
         self.shown = shown_url(url) if url is not None else None
-        self._space, self._key = space, key
+        self._secrets = passwords_in(url) if url is not None else []
+        self._space = space
         self.identity = identity or this_process()
         self.timing = timing or Timing()
         self._clock = clock
@@ -140,6 +150,7 @@ class Leader:
         self.holder: str | None = None  # who leads, as last seen (the identity while we do)
         self._conn: asyncpg.Connection | None = None
         self._lock = 0  # the lock's second key in this connection's schema
+        self._told_keepalives = False  # said once that the server refused them
 
     def __repr__(self) -> str:
         return f"Leader({self.shown!r}, {self.identity!r}, leading={self.leading})"
@@ -157,7 +168,7 @@ class Leader:
     async def run(self, lead: Lead) -> None:
         """Until cancelled: follow until the lock is ours, then run `lead()` (until it
         returns, or a step-down cancels it), and follow again. An error of `lead()` is
-        raised, after the lock is let go."""
+        raised, after the lock is let go; any other failure while leading is a step-down."""
         if self._url is None:  # SQLite: the only process
             self._set(leading=True, holder=self.identity)
             try:
@@ -197,12 +208,12 @@ class Leader:
                     log.info("scheduler: following %s", holder or "another process")
                     announced = holder
                 self._set(leading=False, holder=holder)
-            except FAULTS as exc:
+            except Exception as exc:  # whatever it is, the election goes on
                 await self._drop()
                 if not failing:
                     log.warning(
                         "scheduler: cannot reach the database %s to elect a leader (%s); "
-                        "trying again every %.0f s", self.shown, _describe(exc),
+                        "trying again every %.0f s", self.shown, self.describe(exc),
                         self.timing.retry,
                     )  # fmt: skip
                 failing = True
@@ -215,17 +226,34 @@ class Leader:
         assert self._url is not None
         name = f"stackprep leader@{socket.gethostname()}"[:63]
         conn = await asyncpg.connect(
-            self._url,
-            timeout=CONNECT_TIMEOUT,
-            server_settings={**KEEPALIVES, "application_name": name},
+            self._url, timeout=CONNECT_TIMEOUT, server_settings={"application_name": name}
         )
         try:
-            self._lock = await lock_key(conn, self._key)
+            async with asyncio.timeout(self.timing.timeout):
+                await self._keep_alive(conn)
+                self._lock = await lock_key(conn)
         except BaseException:
             conn.terminate()
             raise
         self._conn = conn
         return conn
+
+    async def _keep_alive(self, conn: asyncpg.Connection) -> None:
+        """The session's TCP keepalives, set once connected (PgBouncer refuses unknown startup
+        parameters); one the server refuses is left at its default, said once."""
+        refused = []
+        for name, value in KEEPALIVES.items():
+            try:
+                await conn.fetchval("SELECT set_config($1, $2, false)", name, value)
+            except asyncpg.PostgresError as exc:
+                refused.append(f"{name}: {self.describe(exc)}")
+        if refused and not self._told_keepalives:
+            log.info(
+                "scheduler: the server keeps its own TCP keepalives for the lock's session "
+                "(%s); a vanished host's lock may then outlive it longer",
+                "; ".join(refused),
+            )
+            self._told_keepalives = True
 
     async def _drop(self) -> None:
         """Close the lock's connection at once (the server frees the lock as it goes)."""
@@ -237,7 +265,8 @@ class Leader:
 
     async def _lead(self, conn: asyncpg.Connection, lead: Lead) -> bool:
         """Lead while the connection holds: True when lead() returned (the lock is handed
-        back), False after a step-down (back to following)."""
+        back), False after a step-down (back to following). However this ends, lead() is
+        done before the connection, and the lock with it, is let go."""
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
         try:
@@ -249,31 +278,35 @@ class Leader:
                     "RETURNING (SELECT holder FROM before)",
                     self.identity, self._clock(),
                 )  # fmt: skip
-        except FAULTS as exc:
-            log.warning("scheduler: won the lock but could not record it (%s)", _describe(exc))
+        except Exception as exc:
+            log.warning("scheduler: won the lock but could not record it (%s)", self.describe(exc))
             await self._drop()
             return False
         self._set(leading=True, holder=self.identity)
         log.info("scheduler: this process leads (%s)", self.identity)
-        if before is not None and before != self.identity:
-            log.info(
-                "scheduler: %s led before without handing over; starting in %.0f s, once it "
-                "has surely stopped", before, self.timing.settle,
-            )  # fmt: skip
-            try:
-                why = await self._hold(conn, lost, self.timing.settle)
-            except asyncio.CancelledError:
-                await self._hand_over(conn)
-                raise
-            if why is not None:
-                return await self._step_down(why, None)
-        task = asyncio.create_task(lead(), name="scheduler leader")
+        task: asyncio.Task[None] | None = None
         try:
+            if before is not None and before != self.identity:
+                log.info(
+                    "scheduler: %s led before without handing over; starting in %.0f s, once "
+                    "it has surely stopped", before, self.timing.settle,
+                )  # fmt: skip
+                why = await self._hold(conn, lost, self.timing.settle)
+                if why is not None:
+                    return await self._step_down(why, None)
+            task = asyncio.create_task(lead(), name="scheduler leader")
             why = await self._hold(conn, lost, task)
         except asyncio.CancelledError:  # the process stops: its work finishes, then hand over
-            task.cancel()
-            await asyncio.wait({task})
-            await self._hand_over(conn)
+            try:
+                if task is not None:
+                    await _finish(task)
+            finally:
+                await self._hand_over(conn)
+            raise
+        except BaseException as exc:  # whatever broke while holding: step down
+            await self._step_down(f"holding the lead failed ({self.describe(exc)})", task)
+            if isinstance(exc, Exception):
+                return False
             raise
         if why is not None:
             return await self._step_down(why, task)
@@ -309,8 +342,8 @@ class Leader:
                 try:
                     async with asyncio.timeout(self.timing.timeout):
                         held = await self._holds(conn)
-                except FAULTS as exc:
-                    return f"its database connection failed a check ({_describe(exc)})"
+                except Exception as exc:  # any failure of the check: the lock is not sure
+                    return f"its database connection failed a check ({self.describe(exc)})"
                 if not held:
                     return "its database session no longer holds the lock"
         finally:
@@ -326,14 +359,13 @@ class Leader:
         return held
 
     async def _step_down(self, why: str, task: asyncio.Task[None] | None) -> bool:
-        """Stop leading at once: lead() cancelled (a short grace for work in flight), the
-        connection dropped so that the server frees the lock."""
+        """Stop leading at once: lead() cancelled (a short grace for work in flight) and done,
+        then the connection dropped so that the server frees the lock."""
         log.warning("scheduler: stepping down: %s", why)
         self.stepping_down = True
         try:
             if task is not None:
-                task.cancel()
-                await asyncio.wait({task})
+                await _finish(task)
                 if not task.cancelled() and (error := task.exception()) is not None:
                     log.error("scheduler: the leader's jobs failed as they stopped", exc_info=error)
         finally:
@@ -349,17 +381,31 @@ class Leader:
             async with asyncio.timeout(self.timing.timeout):
                 await conn.execute("DELETE FROM leader WHERE id = 1 AND holder = $1", self.identity)
                 await conn.fetchval("SELECT pg_advisory_unlock($1, $2)", self._space, self._lock)
-        except FAULTS as exc:  # the connection goes anyway, and the lock with it
-            log.info("scheduler: could not hand over cleanly (%s)", _describe(exc))
-        await self._drop()
+        except Exception as exc:  # the connection goes anyway, and the lock with it
+            log.info("scheduler: could not hand over cleanly (%s)", self.describe(exc))
+        finally:
+            await self._drop()
 
     def _set(self, *, leading: bool, holder: str | None) -> None:
         self.leading, self.holder = leading, holder
 
+    def describe(self, exc: BaseException) -> str:
+        """One line about a fault, without the URL's password in any form."""
+        if isinstance(exc, TimeoutError):
+            return "no answer in time"
+        text = str(exc).strip()
+        return scrub(text.splitlines()[0] if text else type(exc).__name__, self._secrets)
 
-def _describe(exc: BaseException) -> str:
-    """One line about a fault (the driver's messages name host and user, never a password)."""
-    if isinstance(exc, TimeoutError):
-        return "no answer in time"
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+
+async def _finish(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait until it is done, however often this wait is cancelled (the lock
+    is not let go while the leader's work still runs); such a cancellation is raised after."""
+    task.cancel()
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError

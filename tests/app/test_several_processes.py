@@ -142,10 +142,10 @@ async def test_two_processes_share_the_answers_and_survive_the_leaders_kill_9(
             assert await delivered(url) == Counter({"delivered": PLACES})
 
             victim_log, survivor_log = logs[victim].read_text(), logs[survivor].read_text()
-            assert f"scheduler: this process leads ({socket.gethostname()}:{victim})" in victim_log
-            assert f"scheduler: following {socket.gethostname()}:{victim}" in survivor_log
+            assert f"scheduler: this process leads ({socket.gethostname()}:{victim}/" in victim_log
+            assert f"scheduler: following {socket.gethostname()}:{victim}/" in survivor_log
             assert (
-                f"scheduler: this process leads ({socket.gethostname()}:{survivor})" in survivor_log
+                f"scheduler: this process leads ({socket.gethostname()}:{survivor}/" in survivor_log
             )
             assert "games: playing 1 game(s) started on another process" in victim_log
             assert "Traceback" not in survivor_log

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 
 from bot.app.bootstrap import App
 from bot.app.dbcopy import CopyFailed, Totals, source_path
-from bot.cli.copy import passwords_in
 from bot.cli.entry import main
 from bot.core.bank.questions import LABELS
 from bot.core.common.identity import ChatRef, Platform, UserRef
+from bot.core.common.secret import passwords_in
 from bot.core.delivery import Inbound
 from bot.core.quiz.service import Asked
 from bot.storage.sqlite.migrations import APPLICATION_ID, migrations, statements

@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.cli.daily import list_places
 from bot.core.common.identity import ChatRef, Platform
 from bot.jobs.leader import Leader, Timing
-from bot.storage.postgres.database import LEADER_LOCK, LOCK_SPACE
+from bot.storage.postgres.database import LEADER_SPACE
 from tests.fakes.app import make_app, make_config
 from tests.fakes.postgres import fresh_schema
 
@@ -32,8 +32,7 @@ async def test_daily_list_says_which_process_leads(tmp_path: Path) -> None:
         assert lines[-2] == "1 active, 0 off"
         assert lines[-1].startswith("scheduler leader: none")
 
-        leader = Leader(url, space=LOCK_SPACE, key=LEADER_LOCK, identity="web-2:4242",
-                        timing=Timing(retry=0.1))  # fmt: skip
+        leader = Leader(url, space=LEADER_SPACE, identity="web-2:4242", timing=Timing(retry=0.1))
         started = asyncio.Event()
 
         async def lead() -> None:

@@ -126,3 +126,38 @@ async def _main(argv: list[str]) -> int:
     import asyncio
 
     return await asyncio.to_thread(main, argv)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://stackprep@127.0.0.1?password={PASSWORD}",  # names no database
+        f"postgresql://stackprep:pa/{PASSWORD}@127.0.0.1/stackprep",  # an unencoded /
+        f"postgresql://stackprep:{PASSWORD}#x@127.0.0.1/stackprep",  # an unencoded #
+        f"postgresql://stackprep:p@ss:{PASSWORD}@127.0.0.1:5432/stackprep",  # an unencoded @
+    ],
+)
+def test_a_refused_url_from_the_environment_is_not_echoed(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The variable may carry the password: a URL the configuration refuses is named, never
+    shown (URL parsers disagree on where an unencoded @ / ? # ends the user part, so those are
+    refused before the driver could take part of the password for the host)."""
+    monkeypatch.setenv("STACKPREP_DATABASE_URL", url)
+    assert main(["config", "show"]) == 2
+    err = capsys.readouterr().err
+    assert "STACKPREP_DATABASE_URL" in err and "not shown" in err
+    _no_password(err)
+
+
+async def test_any_failure_to_open_is_one_line_without_the_password() -> None:
+    """Even an error of the driver's own parsing (not a fault of the server) becomes one
+    line naming the database without its password."""
+    from bot.core.common.errors import StorageUnavailable
+    from bot.storage.postgres import PgDatabase
+
+    db = PgDatabase(f"postgresql://stackprep:p@ss:{PASSWORD}@127.0.0.1:5432/stackprep")
+    with pytest.raises(StorageUnavailable) as caught:
+        await db.open()
+    assert str(caught.value).startswith("Cannot open the database postgresql://")
+    _no_password(str(caught.value))

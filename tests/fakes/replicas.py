@@ -138,20 +138,25 @@ async def bot_process(
 
 
 async def leader_pid(url: str, *, other_than: int | None = None, within: float = 30.0) -> int:
-    """The leading process's pid from the `leader` table (`host:pid`), waiting until one
+    """The leading process's pid from the `leader` table (`host:pid/token`), waiting until one
     (other than `other_than`) is named there."""
     conn = await asyncpg.connect(url)
     try:
         deadline = time.monotonic() + within
         while True:
             holder = await conn.fetchval("SELECT holder FROM leader WHERE id = 1")
-            if holder is not None and int(str(holder).rsplit(":", 1)[1]) != other_than:
+            if holder is not None and int(_host_pid(holder)[1]) != other_than:
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError("no process took the lead")
             await asyncio.sleep(0.05)
     finally:
         await conn.close()
-    host, pid = str(holder).rsplit(":", 1)
+    host, pid = _host_pid(holder)
     assert host == socket.gethostname()
     return int(pid)
+
+
+def _host_pid(holder: object) -> tuple[str, str]:
+    host, pid = str(holder).split("/", 1)[0].rsplit(":", 1)
+    return host, pid

@@ -18,6 +18,14 @@ def database_url(v: Any) -> str:
     url = v.strip()
     if not url.startswith(("postgresql://", "postgres://")):
         raise ValueError(f"{expected} (SQLite needs no URL: set [database] path)")
+    rest = url.split("://", 1)[1]
+    if "@" in rest and any(c in rest.rsplit("@", 1)[0] for c in "@/?#"):
+        # URL parsers disagree on where such a user part ends (the driver might then take
+        # part of the password for the host): have it encoded
+        raise ValueError(
+            f"{expected}, with @ / ? # in the user name or password percent-encoded "
+            "(%40 %2F %3F %23)"
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is no number

@@ -3,7 +3,7 @@ error message; only `reveal()` hands the value over, to the client that needs it
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit, urlunsplit
 
 
 class Secret:
@@ -50,3 +50,25 @@ def password_of(url: str) -> str | None:
     except ValueError:
         return None
     return unquote(found) if found else None
+
+
+def passwords_in(url: str) -> list[str]:
+    """The password of a URL's user part and any `password=` of its query."""
+    try:
+        query = parse_qs(urlsplit(url).query).get("password", []) if "?" in url else []
+    except ValueError:
+        query = []
+    return [p for p in (password_of(url), *query) if p]
+
+
+def scrub(text: str, secrets: list[str], mask: str = "********") -> str:
+    """`text` with each secret masked as it is, in upper or lower case and percent-encoded
+    (for one-line messages about a URL; the log's Redactor covers every spelling)."""
+    for secret in secrets:
+        for form in sorted(
+            {secret, secret.lower(), secret.upper(), quote(secret, safe=""), quote_plus(secret)},
+            key=len,
+            reverse=True,
+        ):
+            text = text.replace(form, mask)
+    return text

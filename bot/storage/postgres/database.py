@@ -29,17 +29,18 @@ from typing import Any, cast
 import asyncpg
 
 from bot.core.common.errors import StorageFailed, StorageFull, StorageUnavailable
-from bot.core.common.secret import password_of, shown_url
+from bot.core.common.secret import passwords_in, scrub, shown_url
 
 log = logging.getLogger(__name__)
 
 # pg_advisory_lock keys: (STKP, n). 1 is practice's feed (see sql/0001_initial.sql).
-LOCK_SPACE = 5353544  # (LOCK_SPACE, n): 1 practice's feed (sql/0001), 2 migrations, 3 leader
+LOCK_SPACE = 5353544  # (LOCK_SPACE, n): 1 practice's feed (sql/0001), 2 migrations
 MIGRATION_LOCK = 2
-LEADER_LOCK = 3
-# key spaces of their own, (space, a 32-bit key): a player's answers, a question's reports
+# key spaces of their own, (space, a 32-bit key): a player's answers, a question's reports,
+# the scheduler's leader (keyed by hashtext(current_schema()): one per schema)
 PLAYER_LOCKS = LOCK_SPACE + 1
 REPORT_LOCKS = LOCK_SPACE + 2
+LEADER_SPACE = LOCK_SPACE + 3
 
 FAULT_MEMORY = 60.0  # seconds a write fault stays in /healthz
 UNREACHABLE = (
@@ -98,7 +99,11 @@ class PgDatabase:
     ) -> None:
         self._url = url
         self.url = shown_url(url)
-        self._secret = password_of(url)
+        found = passwords_in(url)
+        # and its pieces: a parser that splits an unencoded @ or : elsewhere than urllib does
+        # (the driver's) may quote a piece of it in an error
+        pieces = (p for s in found for p in re.split(r"[@:/?#]", s) if len(p) >= 4)
+        self._secrets = [*found, *pieces]
         self._min, self._max = min_size, max_size
         self._connect_timeout = connect_timeout
         self._command_timeout = command_timeout
@@ -140,7 +145,7 @@ class PgDatabase:
             raise StorageUnavailable(f"Cannot use the database {self.url}: {exc}") from None
         except BaseException as exc:
             await self.close()
-            if isinstance(exc, Exception) and self.failure(exc) is not None:
+            if isinstance(exc, Exception):  # whatever it is, one line without the password
                 raise StorageUnavailable(
                     f"Cannot open the database {self.url}: {self.describe(exc)}"
                 ) from None
@@ -280,10 +285,7 @@ class PgDatabase:
             text = "no answer in time (is the server up and the address right?)"
         elif isinstance(exc, asyncpg.InvalidCatalogNameError):
             text = f"{text} (create it: createdb, or CREATE DATABASE)"
-        if self._secret:
-            for form in {self._secret, self._secret.lower(), self._secret.upper()}:
-                text = text.replace(form, "********")
-        return text
+        return scrub(text, self._secrets)
 
 
 # -- migrations -------------------------------------------------------------------------------
