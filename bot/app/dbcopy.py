@@ -53,9 +53,10 @@ from bot.storage.sqlite.migrations import Refused, identify
 BATCH = 5000  # rows read from SQLite per step
 LOCK_WAIT = "15s"  # lock_timeout for the target's tables: a bot using them must be stopped
 COPY_TIMEOUT = 6 * 3600.0  # seconds per statement: a big table's COPY takes a while
-# PostgreSQL-only tables: the schema's version and the scheduler's leader (which process
-# leads, not the community's data); neither copied nor counted
-NOT_COPIED = frozenset({"stackprep_schema", "leader"})
+# PostgreSQL-only tables: the schema's version, the scheduler's leader (which process
+# leads, not the community's data) and community_version (a counter the processes watch);
+# neither copied nor counted
+NOT_COPIED = frozenset({"stackprep_schema", "leader", "community_version"})
 # rows the migrations put in a new database (both engines'), with what only those rows meet:
 # such a table counts as empty while it holds nothing else, and is emptied before its copy
 SEEDED = {"practice_watermark": "id = 1 AND applied = 0"}

@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -240,6 +240,51 @@ async def _start_daily(daily: DailyScheduler) -> None:
         delay = min(delay * 2, longest)
 
 
+COMMUNITY_REFRESH = 10.0  # seconds: how often each process reloads what others changed
+
+
+@contextlib.asynccontextmanager
+async def following_communities(app: App, every: float = COMMUNITY_REFRESH) -> AsyncIterator[None]:
+    """With PostgreSQL (several processes, one database), every process, leader or not,
+    follows the community questions the others import, remove or approve: a task runs
+    CommunityService.refresh every `every` seconds while this is entered."""
+    if app.config.database.url is None:
+        yield
+        return
+    from bot.storage.postgres import PgDatabase
+
+    if not isinstance(app.database, PgDatabase):
+        yield
+        return
+    task = asyncio.create_task(refresh_communities(app, every), name="communities")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.wait({task})
+
+
+async def refresh_communities(app: App, every: float) -> None:
+    """app.community.refresh every `every` seconds until cancelled; a failure (e.g. the
+    database is unreachable) is said once, until it works again."""
+    failing = False
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await app.community.refresh()
+        except Exception as exc:
+            if not failing:
+                log.warning(
+                    "communities: cannot read the questions other processes changed (%s); "
+                    "trying again every %.0f s", exc, every,
+                )  # fmt: skip
+            failing = True
+        else:
+            if failing:
+                log.info("communities: reading other processes' changes again")
+            failing = False
+
+
 def scheduled_backups(app: App) -> Backups | None:
     """The database's scheduled backups into backups/ beside it, or None (backup_every is
     off, or no SQLite: PostgreSQL is backed up with its own tools, pg_dump and the like). The
@@ -276,7 +321,8 @@ async def run(config: Config, *, console: bool = False) -> int:
         metrics=metrics_for(config),
     )  # fmt: skip
     parsed.save()
-    async with listening(config, app) as ops, app:  # /healthz, /metrics when configured
+    # /healthz, /metrics when configured; with PostgreSQL, other processes' community changes
+    async with listening(config, app) as ops, app, following_communities(app):
         freeze_startup_heap()
         if console or not (config.discord_active or config.telegram_active):
             from bot.adapters import console as console_adapter

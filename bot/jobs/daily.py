@@ -28,6 +28,7 @@ from bot.jobs.scheduler import Scheduler
 log = logging.getLogger(__name__)
 
 REVEAL_GRACE = timedelta(hours=12)  # a reveal missed by more than this is dropped
+_SAME_INSTANT = timedelta(milliseconds=1)  # a job's armed time went through a float
 
 
 class DailyScheduler:
@@ -79,6 +80,7 @@ class DailyScheduler:
             await asyncio.gather(self.scheduler.stop(grace), self.dispatcher.stop(grace))
         else:
             await self.dispatcher.stop(grace)
+        self.daily.off_change(self.reschedule)  # a leader's every term starts a new one
 
     async def rebuild(self) -> int:
         """Jobs for every active subscription of a served platform; catch up due posts and
@@ -160,7 +162,7 @@ class DailyScheduler:
         sub = self._subs.get(sub_id)
         if sub is None:
             return
-        self._enqueue(Work("post", sub.chat.platform, sub_id, date.fromisoformat(day)))
+        self._enqueue(Work("post", sub.chat.platform, sub_id, date.fromisoformat(day), at))
         self._arm(sub, datetime.fromtimestamp(at, UTC))
 
     async def _fire_reveal(self, claim_id: int, platform: str) -> None:
@@ -183,6 +185,16 @@ class DailyScheduler:
             return await self.daily.run_reveal(claim, outbox) if claim else None
         sub = await self.daily.store.subscription(work.ref)
         if sub is None or work.day is None:
+            if sub is None:
+                self._subs.pop(work.ref, None)
+                self.scheduler.remove(f"post:{work.ref}")
+            return None
+        if work.at is not None and not _fires_at(sub, work.day, work.at):
+            # changed on another process since this job was armed (a new time or zone,
+            # or turned off), before refresh() saw it: not now; re-armed from the store
+            log.info("daily: %s's post at %s skipped: its /daily setting changed meanwhile",
+                     sub.chat.key, datetime.fromtimestamp(work.at, UTC))  # fmt: skip
+            self.reschedule(sub)
             return None
         result = await self.daily.run_post(sub, work.day, outbox)
         if result.claim is not None and result.outcome in {Outcome.DELIVERED, Outcome.DONE}:
@@ -206,3 +218,13 @@ class DailyScheduler:
             f"retry:{sub.id}:{day.isoformat()}", at, self._fire_retry,
             sub.id, sub.chat.platform.value, day.isoformat(),
         )  # fmt: skip
+
+
+def _fires_at(sub: Subscription, day: date, at: float) -> bool:
+    """Whether the stored `sub` still posts for local `day` at the instant `at` (a job armed
+    from an older copy of it may fire after another process changed it)."""
+    if not sub.active:
+        return False
+    armed = datetime.fromtimestamp(at, UTC)
+    fires_day, fires_at = next_fire(sub, armed - _SAME_INSTANT)
+    return fires_day == day and abs(fires_at - armed) < _SAME_INSTANT

@@ -28,6 +28,7 @@ class Work:
     platform: Platform
     ref: int  # subscription id (post) or claim id (reveal)
     day: date | None = None
+    at: float | None = None  # a fired post job: the instant (epoch seconds) it was armed for
 
     @property
     def key(self) -> tuple[str, int, date | None]:

@@ -104,3 +104,34 @@ async def test_a_proposal_is_decided_once(app: App) -> None:
     assert await store.pending_count("discord:1") == 0
     stored = await store.proposal(approved)
     assert stored == done
+
+
+async def test_the_version_moves_with_every_change_of_the_topics(app: App) -> None:
+    """What other processes check before reloading (None: this process is the only writer,
+    memory and SQLite); a change that changed nothing leaves it."""
+    store = app.community.store
+    seen = [await store.version()]
+    if seen[0] is None:
+        await store.replace_topic(topic("jobs", "j-one"))
+        assert await store.version() is None
+        return
+
+    async def moved() -> bool:
+        seen.append(await store.version())
+        return seen[-1] != seen[-2]
+
+    await store.replace_topic(topic("jobs", "j-one"))
+    assert await moved()
+    rejected, approved = await new(app), await new(app)
+    assert not await moved()  # proposals are not topics
+    await store.reject(rejected, "Ada", T0)
+    assert not await moved()
+    question = StoredQuestion("q-one", '{"id": "q-one"}')
+    await store.approve(approved, "Ada", T0, topic("proposals"), question)
+    assert await moved()
+    await store.approve(approved, "Eve", T0, topic("proposals"), question)  # decided already
+    assert not await moved()
+    assert await store.remove_topic("discord:1", "jobs") == 1
+    assert await moved()
+    assert await store.remove_topic("discord:1", "jobs") == 0
+    assert not await moved()

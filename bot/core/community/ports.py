@@ -14,6 +14,13 @@ class CommunityStore(Protocol):
         (scope, slug) order, each topic's questions in their order."""
         ...
 
+    async def version(self) -> int | None:
+        """A number that moves with every change of the topics (replace_topic, a
+        remove_topic that removed, an approve that approved), whichever process made it, for
+        a cheap "changed?" check; None where this process is the only writer (memory,
+        SQLite): its own changes reach its library directly."""
+        ...
+
     async def replace_topic(self, topic: StoredTopic) -> None:
         """Store `topic` whole, in one transaction: a topic of that slug in that community
         loses its questions first (an import again replaces the topic)."""

@@ -29,10 +29,12 @@ _ID_BASE = 40  # characters of the prompt's words an id is made of
 
 
 def cleaned(fields: ProposalFields) -> ProposalFields:
-    """Surrounding whitespace gone, line ends as \\n, every field text."""
+    """Surrounding whitespace gone, line ends as \\n, control characters but line ends and
+    tabs dropped (PostgreSQL stores no NUL), every field text."""
 
     def text(value: object) -> str:
-        return str(value if value is not None else "").replace("\r\n", "\n").strip()
+        raw = str(value if value is not None else "").replace("\r\n", "\n")
+        return "".join(c for c in raw if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
 
     options = tuple(text(o) for o in fields.options)
     topic = text(fields.topic).casefold() if fields.topic is not None else ""

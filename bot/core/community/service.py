@@ -30,7 +30,7 @@ import json
 import logging
 from collections.abc import Sequence
 
-from bot.core.bank.library import Library, content_scope
+from bot.core.bank.library import Community, Library, content_scope
 from bot.core.bank.questions import Question, Topic, parse_topic_data
 from bot.core.common.clock import Clock, SystemClock
 from bot.core.common.errors import NotAllowed, QuizError
@@ -91,32 +91,64 @@ class CommunityService:
         self.players = players
         self.clock = clock or SystemClock()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._version: int | None = None  # the store's, when the library was last loaded
+        self._changes = 0  # this process's own changes to the library (see _reload)
+        self._told: set[tuple[str, str]] = set()  # topics left out (a shipped one's slug)
 
     def __repr__(self) -> str:
         return f"CommunityService({self.library!r})"
 
     async def load(self) -> None:
         """Put every community's stored questions into the library (when the app opens)."""
+        await self._reload(await self.store.version())
+        own = {s: self.library.community(s) for s in self.library.scopes}
+        if own:
+            total = sum(len(c.questions) for c in own.values() if c is not None)
+            log.info("communities: %d with questions of their own, %d in all", len(own), total)
+
+    async def refresh(self) -> bool:
+        """Follow what other processes changed (PostgreSQL: an import, a removal or an
+        approval lands on any process): if the store's version moved since the last load,
+        reload every community's questions; each changed community's set is swapped into the
+        library at once, so the answer path stays a dict lookup. One small read when nothing
+        changed; None from the store (memory, SQLite: one process) makes it a no-op. True if
+        the library was reloaded."""
+        version = await self.store.version()
+        if version is None or version == self._version:
+            return False
+        return await self._reload(version)
+
+    async def _reload(self, version: int | None) -> bool:
+        """Every community's stored questions into the library, `version` read before them
+        (a change made after that read is reloaded by the next refresh). Skipped (False) if
+        this process changed a community meanwhile: the next refresh reloads."""
+        changes = self._changes
         by_scope: dict[str, list[tuple[Topic, tuple[Question, ...]]]] = {}
         for stored in await self.store.all_topics():
             by_scope.setdefault(stored.scope, []).append(loaded_topic(stored))
+        if changes != self._changes:
+            return False
         for scope, topics in by_scope.items():
             # a topic a newer release ships too is left out (its questions with it), said
-            # once here: the rest of the community's questions still load, the bot starts
+            # once: the rest of the community's questions still load, the bot starts
             kept = [(t, qs) for t, qs in topics if not self.library.is_shipped_topic(t.slug)]
             for t, qs in topics:
-                if self.library.is_shipped_topic(t.slug):
+                if self.library.is_shipped_topic(t.slug) and (scope, t.slug) not in self._told:
+                    self._told.add((scope, t.slug))
                     log.warning(
                         "communities: %s's topic %r (%d questions) is not loaded: the bot now "
                         "ships a topic of that name; the community can import it again under "
                         "another slug (its file: /questions export)", scope, t.slug, len(qs),
                     )  # fmt: skip
-            self.library.set_community(
-                scope, [t for t, _ in kept], [q for _, qs in kept for q in qs]
+            fresh = Community(
+                scope, tuple(t for t, _ in kept), tuple(q for _, qs in kept for q in qs)
             )
-        if by_scope:
-            total = sum(len(qs) for topics in by_scope.values() for _, qs in topics)
-            log.info("communities: %d with questions of their own, %d in all", len(by_scope), total)
+            if self.library.community(scope) != fresh:  # unchanged: its merged bank stays cached
+                self.library.set_community(scope, fresh.topics, fresh.questions)
+        for scope in set(self.library.scopes) - set(by_scope):  # every topic removed
+            self.library.set_community(scope, (), ())
+        self._version = version
+        return True
 
     # -- a community's questions ------------------------------------------------------------
 
@@ -365,6 +397,7 @@ class CommunityService:
         order = {t.slug: n for n, t in enumerate(topics)}
         kept.sort(key=lambda q: order[q.topic])  # stable: each topic keeps its order
         self.library.set_community(scope, topics, kept)
+        self._changes += 1
 
 
 def _already(p: Proposal) -> AlreadyDecided:

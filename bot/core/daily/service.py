@@ -113,6 +113,11 @@ class DailyService:
         """Call `listener(subscription)` after every change (set, off, recap, disabled)."""
         self._listeners.append(listener)
 
+    def off_change(self, listener: Listener) -> None:
+        """Stop calling `listener` (one added by on_change; else nothing happens)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _notify(self, sub: Subscription) -> None:
         for listener in self._listeners:
             try:

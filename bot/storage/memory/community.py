@@ -29,6 +29,9 @@ class MemoryCommunityStore:
     async def all_topics(self) -> list[StoredTopic]:
         return [self._topics[key] for key in sorted(self._topics)]
 
+    async def version(self) -> int | None:
+        return None  # this process is the only writer
+
     async def replace_topic(self, topic: StoredTopic) -> None:
         taken = {
             q.local_id

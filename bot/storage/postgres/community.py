@@ -7,6 +7,8 @@ the topic first, then deletes and inserts its questions, so two imports of one t
 import and an approval into it, run one after the other and the topic ends up whole. A
 decision is a conditional UPDATE ... WHERE state = 'pending': of two processes deciding one
 proposal, the second waits for the first's row lock, finds it decided and changes nothing.
+Each change of the topics also bumps community_version in its transaction (last, so every
+transaction takes the locks in one order): the other processes reload when it moves.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ INSERT INTO community_questions (scope, local_id, topic, position, data)
 SELECT $1, q.local_id, $2, q.position - 1, q.data
 FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS q(local_id, data, position)
 """
+_BUMP = "UPDATE community_version SET version = version + 1 WHERE id = 1"  # last: no deadlock
 _APPEND_QUESTION = """
 INSERT INTO community_questions (scope, local_id, topic, position, data)
 SELECT $1, $2, $3, coalesce(max(position) + 1, 0), $4
@@ -91,6 +94,9 @@ class PgCommunityStore:
             for scope, slug, title, at, by in topics
         ]  # fmt: skip
 
+    async def version(self) -> int | None:
+        return int(await self._db.fetchval("SELECT version FROM community_version"))
+
     async def replace_topic(self, topic: StoredTopic) -> None:
         """A local id taken by another topic of the community raises asyncpg's
         UniqueViolationError, and nothing changes."""
@@ -109,6 +115,7 @@ class PgCommunityStore:
                 [q.local_id for q in t.questions],
                 [q.data for q in t.questions],
             )
+            await conn.execute(_BUMP)
 
     async def remove_topic(self, scope: str, slug: str) -> int:
         async with self._db.transaction() as conn:
@@ -128,6 +135,7 @@ class PgCommunityStore:
             await conn.execute(
                 "DELETE FROM community_topics WHERE scope = $1 AND slug = $2", scope, slug
             )
+            await conn.execute(_BUMP)
         return int(count)
 
     async def add_proposal(self, new: NewProposal) -> Proposal:
@@ -184,6 +192,7 @@ class PgCommunityStore:
                 await conn.execute(
                     _APPEND_QUESTION, topic.scope, question.local_id, topic.slug, question.data
                 )
+                await conn.execute(_BUMP)
             return decided
 
 

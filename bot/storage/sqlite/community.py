@@ -126,6 +126,9 @@ class SqliteCommunityStore:
             for scope, slug, title, at, by in topics
         ]  # fmt: skip
 
+    async def version(self) -> int | None:
+        return None  # this process is the only writer
+
     async def replace_topic(self, topic: StoredTopic) -> None:
         await self._db.write_with(lambda conn: _replace(conn, topic))
 

@@ -16,7 +16,8 @@ from bot.core.community import (
     decode_decision,
     parse_proposal_line,
 )
-from bot.core.community.proposals import MAX_PENDING_PER_PERSON, local_id_for
+from bot.core.community.model import ProposalFields
+from bot.core.community.proposals import MAX_PENDING_PER_PERSON, cleaned, local_id_for
 from tests.fakes.community import community_file, proposal
 
 GUILD = ChatRef(Platform.DISCORD, "10", "1")
@@ -207,3 +208,14 @@ async def test_the_one_line_form() -> None:
     with pytest.raises(QuizError, match="Propose a question in one line"):
         parse_proposal_line("just a prompt | a | b")
     assert decode_decision("cq1.12.r") is not None
+
+
+def test_control_characters_are_dropped_but_line_ends_and_tabs_kept() -> None:
+    """PostgreSQL stores no NUL in text: a proposal carrying one would fail there only."""
+    fields = ProposalFields(
+        "Wh\x00at does\x07 this\r\nprint?\t", ("a\x00", "b", "c", "d"), 1, "Be\x1bcause", "x\x00y"
+    )
+    got = cleaned(fields)
+    assert got.prompt == "What does this\nprint?"
+    assert got.options == ("a", "b", "c", "d")
+    assert (got.explanation, got.topic) == ("Because", "xy")
