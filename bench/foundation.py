@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -88,27 +89,57 @@ async def _open_rounds(service: QuizService, n: int) -> list[Asked]:
     ]
 
 
+async def offered_answers(
+    service: QuizService, store: Store, rate: int, seconds: float, players: int = 10_000,
+    *, ready: Callable[[], Awaitable[None]] | None = None, seed: int = 7,
+) -> tuple[float, list[float]]:  # fmt: skip
+    """Answers offered at `rate` a second for `seconds` (open loop: every millisecond, all
+    answers due by then are launched, however many are still running), each by one of
+    `players` known players to one of enough open daily rounds, no pair twice; returns the
+    elapsed seconds and each answer's latency from when it was due (bench/postgres.py too).
+    `ready`, if given, is awaited once the players and rounds exist, before the clock starts
+    (bench/postgres.py starts two processes' answers together with it); `seed` picks who
+    answers when (two processes on one database each need their own, or the same player
+    answers in both at the same moment, every time)."""
+    users = [UserRef(Platform.DISCORD, str(10**6 + i)) for i in range(players)]
+    for u in users:
+        await store.player(u, f"player{u.user_id}")
+    total = int(rate * seconds)
+    rounds = await _open_rounds(service, max(50, total // players + 50))
+    pairs = random.Random(seed).sample(range(len(rounds) * players), total)
+    latencies: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def one(k: int, due: float) -> None:
+        rnd = rounds[pairs[k] // players]
+        user = users[pairs[k] % players]
+        await service.answer(user, f"player{user.user_id}", answer_token(rnd.round.id, "A"))
+        latencies.append(loop.time() - due)
+
+    if ready is not None:
+        await ready()
+    start = loop.time()
+    running: set[asyncio.Task[None]] = set()  # only the unfinished ones, as a bot holds
+    k = 0
+    while k < total:  # open loop: every millisecond, launch all answers due by now
+        now = loop.time()
+        while k < total and start + k / rate <= now:
+            task = asyncio.create_task(one(k, start + k / rate))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            k += 1
+        await asyncio.sleep(0.001)
+    while running:
+        await asyncio.gather(*running)
+    return loop.time() - start, latencies
+
+
 async def answers_at(
     rate: int, seconds: float, players: int = 10_000, *, deployed: bool = True,
     durability: str = "normal",
 ) -> None:  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         service, store, owner = await _service(Path(tmp) / "bench.db", deployed, durability)
-        users = [UserRef(Platform.DISCORD, str(10**6 + i)) for i in range(players)]
-        for u in users:
-            await store.player(u, f"player{u.user_id}")
-        total = int(rate * seconds)
-        rounds = await _open_rounds(service, max(50, total // players + 50))
-        pairs = random.Random(7).sample(range(len(rounds) * players), total)
-        latencies: list[float] = []
-        loop = asyncio.get_running_loop()
-
-        async def one(k: int, due: float) -> None:
-            rnd = rounds[pairs[k] // players]
-            user = users[pairs[k] % players]
-            await service.answer(user, f"player{user.user_id}", answer_token(rnd.round.id, "A"))
-            latencies.append(loop.time() - due)
-
         backlog: list[int] = []  # practice's card updates not yet written, once a second
         rss: list[float] = []
 
@@ -121,20 +152,8 @@ async def answers_at(
                 rss.append(rss_mb())
 
         sampler = asyncio.create_task(sample())
-        start = loop.time()
-        running: set[asyncio.Task[None]] = set()  # only the unfinished ones, as a bot holds
-        k = 0
-        while k < total:  # open loop: every millisecond, launch all answers due by now
-            now = loop.time()
-            while k < total and start + k / rate <= now:
-                task = asyncio.create_task(one(k, start + k / rate))
-                running.add(task)
-                task.add_done_callback(running.discard)
-                k += 1
-            await asyncio.sleep(0.001)
-        while running:
-            await asyncio.gather(*running)
-        elapsed = loop.time() - start
+        elapsed, latencies = await offered_answers(service, store, rate, seconds, players)
+        total = len(latencies)
         sampler.cancel()
         closing = time.perf_counter()
         await owner.close()  # writes practice's pending card updates first
@@ -246,6 +265,22 @@ def _bulk_answers(path: Path, n: int, players: int) -> None:
     conn.close()
 
 
+async def leaderboard_calls(service: QuizService, players: int) -> tuple[float, float]:
+    """2,000 /leaderboard calls (top 10 and the asker's own rank, week and all time
+    alternately) by players 1..`players` (user id = player id, named player<id>) spread over
+    the whole board: p50 and p99 in ms (bench/postgres.py too)."""
+    users = [UserRef(Platform.DISCORD, str(i)) for i in range(1, players + 1)]
+    latencies = []
+    for k in range(2000):
+        i = k * 7919 % players  # all over the board, top to bottom
+        t = time.perf_counter()
+        # the stored name: a call that renamed the player would time a write as well
+        await service.leaderboard(users[i], f"player{i + 1}", GUILD,
+                                  "all" if k % 2 else "week")  # fmt: skip
+        latencies.append(time.perf_counter() - t)
+    return pct(latencies, 50) * 1000, pct(latencies, 99) * 1000
+
+
 async def leaderboard(n: int = 5_000_000, players: int = 100_000, runs: int = 3) -> None:
     """/leaderboard (top 10 and the asker's own rank, week and all time alternately) by
     players spread over the whole board, `runs` times; each run also once with every rank
@@ -262,18 +297,9 @@ async def leaderboard(n: int = 5_000_000, players: int = 100_000, runs: int = 3)
         service.clock = type(
             "C", (), {"now": staticmethod(lambda: datetime(2026, 12, 2, tzinfo=UTC))}
         )()
-        users = [UserRef(Platform.DISCORD, str(i)) for i in range(1, players + 1)]
 
         async def run() -> tuple[float, float]:
-            latencies = []
-            for k in range(2000):
-                i = k * 7919 % players  # all over the board, top to bottom
-                t = time.perf_counter()
-                # the stored name: a call that renamed the player would time a write as well
-                await service.leaderboard(users[i], f"player{i + 1}", GUILD,
-                                          "all" if k % 2 else "week")  # fmt: skip
-                latencies.append(time.perf_counter() - t)
-            return pct(latencies, 50) * 1000, pct(latencies, 99) * 1000
+            return await leaderboard_calls(service, players)
 
         ranks = store._ranks  # type: ignore[attr-defined]  # the bench compares both ways
         snapshot, counted = [], []
