@@ -26,13 +26,14 @@ from bot.core.community import (
     StoredTopic,
 )
 from bot.storage.postgres.database import PgDatabase
+from bot.storage.rows import community as convert
 from bot.storage.rows.community import (
     NEW_PROPOSAL_COLUMNS,
     PROPOSAL_COLUMNS,
     new_proposal_values,
 )
 from bot.storage.rows.community import proposal as _proposal
-from bot.storage.rows.values import from_ts, to_ts
+from bot.storage.rows.values import to_ts
 
 __all__ = ["PgCommunityStore"]
 
@@ -77,22 +78,9 @@ class PgCommunityStore:
             self._db.connection() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):  # one snapshot for both reads: no import seen half
-            topics = await conn.fetch(
-                "SELECT scope, slug, title, updated_at, updated_by FROM community_topics "
-                "ORDER BY scope, slug"
-            )
-            rows = await conn.fetch(
-                "SELECT scope, topic, local_id, data FROM community_questions "
-                "ORDER BY scope, topic, position"
-            )
-        questions: dict[tuple[str, str], list[StoredQuestion]] = {}
-        for scope, topic, local_id, data in rows:
-            questions.setdefault((scope, topic), []).append(StoredQuestion(local_id, data))
-        return [
-            StoredTopic(scope, slug, title, tuple(questions.get((scope, slug), ())),
-                        from_ts(at), by)
-            for scope, slug, title, at, by in topics
-        ]  # fmt: skip
+            topics = await conn.fetch(convert.TOPICS_SQL)
+            rows = await conn.fetch(convert.QUESTIONS_SQL)
+        return convert.stored_topics(topics, rows)
 
     async def version(self) -> int | None:
         return int(await self._db.fetchval("SELECT version FROM community_version"))

@@ -4,10 +4,12 @@ are stored as one JSON array)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from bot.core.common.identity import Platform, UserRef
 from bot.core.community import NewProposal, Proposal, ProposalFields, ProposalState
+from bot.core.community.model import StoredQuestion, StoredTopic
 from bot.storage.rows.values import from_ts, to_ts
 
 PROPOSAL_COLUMNS = (
@@ -40,3 +42,22 @@ def new_proposal_values(new: NewProposal) -> tuple[Any, ...]:
         new.name, f.prompt, json.dumps(list(f.options)), f.right, f.explanation, f.topic,
         to_ts(new.created_at),
     )  # fmt: skip
+
+
+TOPICS_SQL = (
+    "SELECT scope, slug, title, updated_at, updated_by FROM community_topics ORDER BY scope, slug"
+)
+QUESTIONS_SQL = (
+    "SELECT scope, topic, local_id, data FROM community_questions ORDER BY scope, topic, position"
+)
+
+
+def stored_topics(topics: Iterable[Any], rows: Iterable[Any]) -> list[StoredTopic]:
+    """Every community's topics (TOPICS_SQL's rows) with their questions (QUESTIONS_SQL's)."""
+    questions: dict[tuple[str, str], list[StoredQuestion]] = {}
+    for scope, topic, local_id, data in rows:
+        questions.setdefault((scope, topic), []).append(StoredQuestion(local_id, data))
+    return [
+        StoredTopic(scope, slug, title, tuple(questions.get((scope, slug), ())), from_ts(at), by)
+        for scope, slug, title, at, by in topics
+    ]

@@ -20,6 +20,7 @@ from bot.core.community import (
     StoredQuestion,
     StoredTopic,
 )
+from bot.storage.rows import community as convert
 from bot.storage.rows.community import (
     NEW_PROPOSAL_COLUMNS,
     PROPOSAL_COLUMNS,
@@ -27,7 +28,7 @@ from bot.storage.rows.community import (
 )
 from bot.storage.rows.community import proposal as _proposal
 from bot.storage.sqlite.database import Database
-from bot.storage.sqlite.values import from_ts, to_ts
+from bot.storage.sqlite.values import to_ts
 
 __all__ = ["SqliteCommunityStore"]
 
@@ -109,22 +110,9 @@ class SqliteCommunityStore:
         return f"SqliteCommunityStore({self._db!r})"
 
     async def all_topics(self) -> list[StoredTopic]:
-        topics = await self._db.read(
-            "SELECT scope, slug, title, updated_at, updated_by FROM community_topics "
-            "ORDER BY scope, slug"
-        )
-        rows = await self._db.read(
-            "SELECT scope, topic, local_id, data FROM community_questions "
-            "ORDER BY scope, topic, position"
-        )
-        questions: dict[tuple[str, str], list[StoredQuestion]] = {}
-        for scope, topic, local_id, data in rows:
-            questions.setdefault((scope, topic), []).append(StoredQuestion(local_id, data))
-        return [
-            StoredTopic(scope, slug, title, tuple(questions.get((scope, slug), ())),
-                        from_ts(at), by)
-            for scope, slug, title, at, by in topics
-        ]  # fmt: skip
+        topics = await self._db.read(convert.TOPICS_SQL)
+        rows = await self._db.read(convert.QUESTIONS_SQL)
+        return convert.stored_topics(topics, rows)
 
     async def version(self) -> int | None:
         return None  # this process is the only writer
