@@ -96,7 +96,7 @@ async def server(url: str | None) -> AsyncIterator[str]:
         for part in started.stdout.splitlines()
         if part.startswith("export ")
     )
-    folder, made = found["STACKPREP_PG_DIR"], found["STACKPREP_TEST_POSTGRES_URL"]
+    folder, made = found["PG_TEST_DIR"], found["STACKPREP_TEST_POSTGRES_URL"]
     try:
         await asyncio.to_thread(_restart_synced, folder, made)
         yield made + "?sslmode=disable"  # a local server without TLS: no TLS probe first
