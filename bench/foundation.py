@@ -24,11 +24,12 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.app.bootstrap import App, build  # noqa: E402
+from bot.app.bootstrap import App, Storage, build  # noqa: E402
 from bot.app.run import freeze_startup_heap, tune_interpreter  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.core.bank.question_bank import load_bank  # noqa: E402
@@ -39,6 +40,9 @@ from bot.core.quiz.rounds import RoundKind  # noqa: E402
 from bot.core.quiz.service import Asked, QuizService  # noqa: E402
 from bot.core.quiz.tokens import answer_token  # noqa: E402
 from bot.storage.sqlite import Database, SqliteQuizStore  # noqa: E402
+
+if TYPE_CHECKING:
+    from bot.storage.postgres import PgDatabase
 
 BANK = load_bank(ROOT / "questions")
 GUILD = ChatRef(Platform.DISCORD, "100", "1")
@@ -61,18 +65,32 @@ def line(name: str, measured: str, target: str, ok: bool) -> None:
 
 async def _service(
     path: Path, deployed: bool = True, durability: str = "normal"
-) -> tuple[QuizService, Store, App | Database]:
+) -> tuple[QuizService, Store, App | Database | PgDatabase]:
     """QuizService as bot.app.bootstrap builds it, with practice's card listener attached, or
     (deployed=False) QuizService over the SQLite quiz store alone, as the foundation issue
     names it; and what to close (the App first writes practice's queued card updates)."""
-    db = Database(path, durability=durability)
+    return await open_service(Database(path, durability=durability), deployed)
+
+
+async def open_service(
+    db: Database | PgDatabase, deployed: bool
+) -> tuple[QuizService, Store, App | Database | PgDatabase]:
+    """`_service` over either engine's database (bench/postgres.py passes a PgDatabase)."""
+    owner: App | Database | PgDatabase
     if deployed:
-        app = build(load_config(None, {}), bank=BANK, database=db, ask_rate=(10**9, 1.0))
+        storage: Storage = "sqlite" if isinstance(db, Database) else "postgresql"
+        config = load_config(None, {})
+        app = build(config, storage=storage, bank=BANK, database=db, ask_rate=(10**9, 1.0))
         await app.open()
         service, store, owner = app.quiz, app.store, app
     else:
         await db.open()
-        store = SqliteQuizStore(db)
+        if isinstance(db, Database):
+            store: Store = SqliteQuizStore(db)
+        else:
+            from bot.storage.postgres import PgQuizStore  # asyncpg, only when it is used
+
+            store = PgQuizStore(db)
         service, owner = QuizService(BANK, store, ask_rate=(10**9, 1.0)), db
     freeze_startup_heap()  # as bot.app.run does before it serves
     return service, store, owner
@@ -146,7 +164,7 @@ async def answers_at(
         async def sample() -> None:
             while True:
                 await asyncio.sleep(1.0)
-                if isinstance(owner, App):
+                if isinstance(owner, App) and isinstance(owner.database, Database):
                     rows = await owner.database.read(BACKLOG_SQL)
                     backlog.append(int(rows[0][0] or 0))
                 rss.append(rss_mb())

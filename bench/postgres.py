@@ -47,19 +47,19 @@ SERVER = os.environ.get("STACKPREP_TEST_POSTGRES_URL")  # tests.fakes.postgres t
 
 import asyncpg  # noqa: E402
 from foundation import (  # noqa: E402  (bench/, this script's folder)
-    BANK,
     leaderboard_calls,
     line,
     offered_answers,
+    open_service,
     pct,
 )
 
-from bot.app.bootstrap import App, build  # noqa: E402
-from bot.app.run import freeze_startup_heap, tune_interpreter  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from bot.app.bootstrap import App  # noqa: E402
+from bot.app.run import tune_interpreter  # noqa: E402
 from bot.core.quiz.ports import Store  # noqa: E402
 from bot.core.quiz.service import QuizService  # noqa: E402
 from bot.storage.postgres import PgDatabase, PgQuizStore  # noqa: E402
+from bot.storage.sqlite import Database  # noqa: E402
 from tests.fakes.postgres import fresh_schema  # noqa: E402
 
 ANSWER_P99_MS = 10.0
@@ -116,21 +116,12 @@ async def describe(url: str) -> str:
     return f"PostgreSQL {version} on 127.0.0.1 (fsync {fsync}, synchronous_commit {sync})"
 
 
-async def _service(url: str, deployed: bool) -> tuple[QuizService, Store, App | PgDatabase]:
+async def _service(
+    url: str, deployed: bool
+) -> tuple[QuizService, Store, App | Database | PgDatabase]:
     """QuizService as bootstrap builds it on PostgreSQL (practice's listener attached), or
     over PgQuizStore alone; and what to close."""
-    db = PgDatabase(url)
-    if deployed:
-        config = load_config(None, {})
-        app = build(config, storage="postgresql", bank=BANK, database=db, ask_rate=(10**9, 1.0))
-        await app.open()
-        service, store, owner = app.quiz, app.store, app
-    else:
-        await db.open()
-        store = PgQuizStore(db)
-        service, owner = QuizService(BANK, store, ask_rate=(10**9, 1.0)), db
-    freeze_startup_heap()  # as bot.app.run does before it serves
-    return service, store, owner
+    return await open_service(PgDatabase(url), deployed)
 
 
 def spread(values: list[float], unit: str = "") -> str:
