@@ -43,7 +43,11 @@ PASS_SCORE = 0.67  # the grader passes an answer (suggests Good) from this score
 # "proxy_set_header X-Forwarded-Proto plus SECURE_PROXY_SSL_HEADER" is not a keyword list.
 _CONNECTIVE_LIST = "via plus per then means mean vs versus like unlike eg ie"
 _CONNECTIVES = frozenset(_CONNECTIVE_LIST.split())
-_RELATION = re.compile(r"\s(?:=|->|=>|&&|\|\|)\s|\w:\s")
+_RELATION = re.compile(r"\s(?:=|->|=>|&&|\|\||\+|\+=)\s|\w:\s")
+# Code relates its terms too: a call with its arguments "aget(pk=pk)", a keyword argument, a
+# filter "eur|floatformat": a terse answer in code is not a keyword list (a list of dotted
+# names or of bare calls "f() g()" still is).
+_CODE_RELATION = re.compile(r"[A-Za-z_]\w*\([^()\s]|\w=\w|\w\|\w")
 
 
 class Gate(StrEnum):
@@ -247,12 +251,13 @@ def _gate(prepared: _Prepared, raw: str, words: list[str], rules: GradingRules) 
             and prepared.key_stems.isdisjoint(matching.stem(w) for w in new)
         ):
             return Gate.ECHO
-    relations = len(_RELATION.findall(raw)) + sum(
-        w in STOPWORDS or w in _CONNECTIVES for w in words
+    relations = (
+        len(_RELATION.findall(raw))
+        + len(_CODE_RELATION.findall(raw))
+        + sum(w in STOPWORDS or w in _CONNECTIVES for w in words)
     )
-    if relations / len(words) < rules.keyword_stopword_share and (
-        len(words) >= rules.keyword_min_words
-    ):
+    counted = sum(not w.isdigit() for w in words)  # "07 00 07 59" is one time, not 4 terms
+    if relations < rules.keyword_stopword_share * counted and (counted >= rules.keyword_min_words):
         return Gate.KEYWORDS
     prose = _ASIDE.sub(" ", raw)  # a list in brackets is an aside ("405 (Allow: GET, HEAD)")
     if len(prose.split()) < rules.aside_min_words:

@@ -132,6 +132,31 @@ def test_a_few_commas_in_prose_are_not_a_keyword_list() -> None:
     assert grade(QUESTION, text).gate is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # blind terse answers that were gated as keyword lists before code counted as relating
+        "urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)",
+        "SynchronousOnlyOperation. await Book.objects.aget(pk=pk).",
+        "60x/day - every minute 07:00-07:59, minute defaults to *. Use crontab(minute=0, hour=7).",
+        "git switch release/2.4 && git cherry-pick -x <sha>",
+    ],
+)
+def test_terse_code_is_not_a_keyword_list(text: str) -> None:
+    assert grade(QUESTION, text).gate is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "threading.Thread multiprocessing.Pool concurrent.futures.ProcessPoolExecutor GIL cores",
+        "Thread() Pool() ProcessPoolExecutor() GIL cores bytecode",
+    ],
+)
+def test_a_list_of_code_names_is_still_a_keyword_list(text: str) -> None:
+    assert grade(QUESTION, text).gate is Gate.KEYWORDS
+
+
 def test_very_long_input_is_cut_and_still_graded() -> None:
     text = "Only one thread at a time holds the GIL, so use multiprocessing. " * 500
     result = grade(QUESTION, text)
