@@ -1,19 +1,22 @@
 """Practice benchmarks: the free-text grader's accuracy and latency, and one practice step end to
 end through PracticeService on a real SQLite file. Run by hand:
 
-    uv run python bench/grading.py                  # everything, both blind sets, development
+    uv run python bench/grading.py                  # everything, every blind set, development
     uv run python bench/grading.py accuracy         # one part: accuracy | grading | steps
-    uv run python bench/grading.py --set 2          # one blind set: 1 | 2 | both (default)
+    uv run python bench/grading.py --set 3          # one blind set: 1 | 2 | 3 | all (default)
     uv run python bench/grading.py --half test      # the test halves: the lead's, once, at the end
 
 *accuracy* grades the blind answers of ONE half of each blind set: set 1
-(tests/data/blind_answers.toml: 40 questions x 7 kinds, split in tests/data/blind_split.toml)
-and set 2 (tests/data/blind2_answers.toml: 48 questions x 7 kinds, split in
-tests/data/blind2_split.toml), both written by people who never saw the key points or the
-grader, split by question. Only the chosen half's answers are kept: the other half's are
-dropped while the file is parsed, before anything looks at them. Tune only on the development
-halves; the test halves are run once, at the end, for the figures that are reported. With
-`--set both` each set's figures are printed, then both together. It also grades the golden set
+(tests/data/blind_answers.toml: 40 questions x 7 kinds, split in tests/data/blind_split.toml),
+set 2 (tests/data/blind2_answers.toml: 48 questions x 7 kinds, split in
+tests/data/blind2_split.toml) and set 3 (tests/data/blind3_answers.toml: 48 x 7,
+tests/data/blind3_split.toml), all written by people who never saw the key points or the
+grader, split by question. The test halves of sets 1 and 2 were reported (sessions 4 and 5)
+and then tuned on: only set 3's test half is still unseen. Only the chosen half's answers are
+kept: the other half's are dropped while the file is parsed, before anything looks at them.
+Tune only on the development halves; the test halves are run once, at the end, for the
+figures that are reported. With
+`--set all` each set's figures are printed, then all together. It also grades the golden set
 (tests/data/golden_answers.toml), which was written next to the grader and tuned on: its
 figures are kept for comparison, not as evidence.
 
@@ -70,11 +73,12 @@ def auc(positives: list[float], negatives: list[float]) -> float:
 SETS = {
     "1": ("blind_answers.toml", "blind_split.toml"),
     "2": ("blind2_answers.toml", "blind2_split.toml"),
+    "3": ("blind3_answers.toml", "blind3_split.toml"),
 }
 
 
 def blind_half(half: str, which: str = "1") -> list[dict[str, object]]:
-    """The blind answers of set `which` ("1" or "2") to the questions of one half of its
+    """The blind answers of set `which` ("1", "2" or "3") to the questions of one half of its
     split; the rest never kept."""
     answers_file, split_file = SETS[which]
     split = tomllib.loads((DATA / split_file).read_text(encoding="utf-8"))
@@ -86,7 +90,7 @@ def blind_half(half: str, which: str = "1") -> list[dict[str, object]]:
 
 
 def chosen_sets(which: str) -> list[str]:
-    return ["1", "2"] if which == "both" else [which]
+    return sorted(SETS) if which == "all" else [which]
 
 
 def _question(qid: object) -> Question:
@@ -107,7 +111,7 @@ def adversarial(questions: Iterable[Question]) -> dict[str, list[tuple[Question,
     return cases
 
 
-def bench_accuracy(half: str, which: str = "both") -> None:
+def bench_accuracy(half: str, which: str = "all") -> None:
     note = {
         "development": "tuned on: these figures flatter the grader",
         "test": "never tuned on: the figures to report, once",
@@ -119,8 +123,8 @@ def bench_accuracy(half: str, which: str = "both") -> None:
         print(f"blind set {one}, {half} half ({note}): {len(answers)} answers to "
               f"{len({a['question'] for a in answers})} questions")  # fmt: skip
         report(answers)
-    if which == "both":
-        print(f"both blind sets, {half} half: {len(every)} answers to "
+    if which == "all":
+        print(f"every blind set, {half} half: {len(every)} answers to "
               f"{len({a['question'] for a in every})} questions")  # fmt: skip
         report(every)
     bench_golden()
@@ -168,7 +172,7 @@ def bench_golden() -> None:
         line(f"  {label} (golden), max", f"{top:.3f}", "<= 0.2", top <= 0.2)
 
 
-def bench_grading(half: str, which: str = "both", rounds: int = 30) -> None:
+def bench_grading(half: str, which: str = "all", rounds: int = 30) -> None:
     """The chosen sets' half's blind answers and every golden answer, plus long answers (the
     4,000-character cap) on 60 questions of the bank."""
     cases = [(_question(a["question"]), a["text"]) for a in GOLDEN["answers"]]
@@ -260,8 +264,8 @@ def main() -> None:
         help="which half of the blind split to grade (default development; test: the lead's)",
     )  # fmt: skip
     parser.add_argument(
-        "--set", dest="which", choices=("1", "2", "both"), default="both",
-        help="which blind set: 1 (blind_answers.toml), 2 (blind2_answers.toml) or both",
+        "--set", dest="which", choices=(*SETS, "all"), default="all",
+        help="which blind set: 1, 2, 3 (blind_answers.toml, blind2_..., blind3_...) or all",
     )  # fmt: skip
     args = parser.parse_args()
     if args.part in {"all", "accuracy"}:
