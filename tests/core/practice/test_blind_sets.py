@@ -17,6 +17,7 @@ SETS = [
     ("blind_answers.toml", "blind_split.toml"),
     ("blind2_answers.toml", "blind2_split.toml"),
     ("blind3_answers.toml", "blind3_split.toml"),
+    ("blind4_answers.toml", "blind4_split.toml"),
 ]
 KINDS = {"good", "paraphrase", "partial", "wrong", "negated", "terse", "off_topic"}
 
