@@ -3,20 +3,19 @@ end through PracticeService on a real SQLite file. Run by hand:
 
     uv run python bench/grading.py                  # everything, every blind set, development
     uv run python bench/grading.py accuracy         # one part: accuracy | grading | steps
-    uv run python bench/grading.py --set 3          # one blind set: 1 | 2 | 3 | all (default)
+    uv run python bench/grading.py --set 4          # one blind set: 1-4 | all (default)
     uv run python bench/grading.py --half test      # the test halves: the lead's, once, at the end
 
 *accuracy* grades the blind answers of ONE half of each blind set: set 1
 (tests/data/blind_answers.toml: 40 questions x 7 kinds, split in tests/data/blind_split.toml),
-set 2 (tests/data/blind2_answers.toml: 48 questions x 7 kinds, split in
-tests/data/blind2_split.toml) and set 3 (tests/data/blind3_answers.toml: 48 x 7,
-tests/data/blind3_split.toml), all written by people who never saw the key points or the
-grader, split by question. The test halves of sets 1 and 2 were reported (sessions 4 and 5)
-and then tuned on: only set 3's test half is still unseen. Only the chosen half's answers are
-kept: the other half's are dropped while the file is parsed, before anything looks at them.
-Tune only on the development halves; the test halves are run once, at the end, for the
-figures that are reported. With
-`--set all` each set's figures are printed, then all together. It also grades the golden set
+sets 2, 3 and 4 (tests/data/blind2_answers.toml ... blind4_answers.toml: 48 questions x 7 kinds
+each, split in blind2_split.toml ... blind4_split.toml), all written by people who never saw
+the key points or the grader, split by question. The test halves of sets 1-3 were reported
+(sessions 4-6) and then tuned on: only set 4's test half is still unseen. Only the chosen
+half's answers are kept: the other half's are dropped while the file is parsed, before
+anything looks at them. Tune only on the development halves; the test halves are run once,
+at the end, for the figures that are reported. With `--set all` each set's figures are
+printed, then all together. It also grades the golden set
 (tests/data/golden_answers.toml), which was written next to the grader and tuned on: its
 figures are kept for comparison, not as evidence.
 
@@ -74,11 +73,12 @@ SETS = {
     "1": ("blind_answers.toml", "blind_split.toml"),
     "2": ("blind2_answers.toml", "blind2_split.toml"),
     "3": ("blind3_answers.toml", "blind3_split.toml"),
+    "4": ("blind4_answers.toml", "blind4_split.toml"),
 }
 
 
 def blind_half(half: str, which: str = "1") -> list[dict[str, object]]:
-    """The blind answers of set `which` ("1", "2" or "3") to the questions of one half of its
+    """The blind answers of set `which` ("1" to "4") to the questions of one half of its
     split; the rest never kept."""
     answers_file, split_file = SETS[which]
     split = tomllib.loads((DATA / split_file).read_text(encoding="utf-8"))
@@ -265,7 +265,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--set", dest="which", choices=(*SETS, "all"), default="all",
-        help="which blind set: 1, 2, 3 (blind_answers.toml, blind2_..., blind3_...) or all",
+        help="which blind set: 1-4 (blind_answers.toml, blind2_answers.toml ...) or all",
     )  # fmt: skip
     args = parser.parse_args()
     if args.part in {"all", "accuracy"}:
