@@ -294,12 +294,32 @@ def _fuzzy(p: Phrase, answer: Words, threshold: float) -> list[Span]:
         end = text.find(" ", last)
         end = len(text) if end < 0 else end
         window = text[start:end]
-        if fuzz.ratio(target, window, score_cutoff=threshold) >= threshold and (
-            exact <= set(window.split())
+        if (
+            fuzz.ratio(target, window, score_cutoff=threshold) >= threshold
+            and exact <= set(window.split())
+            and not _flipped(target.split(), window.split())
         ):
             found.append((answer.at_offset(start), answer.at_offset(end - 1) + 1))
         offset = max(end, first + 1)
     return found
+
+
+_ANTONYM_PREFIXES = ("a", "un", "in", "im", "il", "ir", "non", "dis")
+
+
+def _flipped(target: list[str], window: list[str]) -> bool:
+    """Whether a near match says the opposite: one side has a negation the other lacks ("no
+    prebuilt wheel" / "a prebuilt wheel"), or a word differs only by a negating prefix ("sync"
+    / "async", "case sensitive" / "case insensitive"). A typo is never that."""
+    only = set(target) ^ set(window)
+    if any(is_negation(w) or w in POLAR for w in only):
+        return True
+    return any(
+        a != b and (b == p + a or a == p + b)
+        for a in set(target) - set(window)
+        for b in set(window) - set(target)
+        for p in _ANTONYM_PREFIXES
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,6 +262,35 @@ def test_code_identifiers_match_exactly(phrase: str, answer: str, found: bool) -
     assert (find_phrase(phrase, normalise(answer), RULES) is not None) is found
 
 
+@pytest.mark.parametrize(
+    ("phrase", "answer"),
+    [
+        # a near match that only adds or drops a negation, or a negating prefix, is the
+        # opposite, not a typo (found by the bank's phrasing writers)
+        ("no prebuilt wheel", "there is a prebuilt wheel for it"),
+        ("error is not swallowed", "the error is swallowed"),
+        ("mutations aren't needed", "mutations are needed"),
+        ("sync endpoint", "an async endpoint"),
+        ("unprivileged user", "run it as a privileged user"),
+        ("case-insensitive lookup", "a case-sensitive lookup"),
+    ],
+)
+def test_a_near_match_that_flips_the_meaning_is_no_match(phrase: str, answer: str) -> None:
+    assert find_phrase(phrase, normalise(answer), RULES) is None
+
+
+@pytest.mark.parametrize(
+    ("phrase", "answer"),
+    [
+        ("no prebuilt wheel", "there is no prebuit wheel"),
+        ("cooperative multitasking", "it is cooperativ multitasking"),
+        ("unprivileged user", "as an unpriviledged user"),
+    ],
+)
+def test_typos_still_match(phrase: str, answer: str) -> None:
+    assert find_phrase(phrase, normalise(answer), RULES) is not None
+
+
 def test_a_dunder_answer_hits_only_its_own_point() -> None:
     result = grade(DUNDER, "A plain context manager only defines __enter__ and __exit__ methods.")
     assert [p.hit for p in result.points] == [False, True]
