@@ -4,13 +4,18 @@ UpdateInbox: where an adapter keeps what a platform delivered until it is proces
 Each platform adapter provides one Outbox. Failures are typed so the scheduler can react:
 ChatGone disables a subscription (bot removed, chat deleted, no access), RetryLater carries the
 platform's retry_after, anything else is a transient DeliveryFailed.
+
+An Outbox that queues what it sends to keep a platform's budgets (the scheduler's paced ones)
+may also be `Prioritizing`: its `urgent` side sends ahead of its ordinary queue. Whatever is
+due at a moment people are watching (a game question's close and reveal, its hint) goes
+through `urgent_lane(outbox)`, which is the outbox itself where there is no such side.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.common.replies import Reply
@@ -53,6 +58,22 @@ class Outbox(Protocol):
     async def edit(self, chat: ChatRef, message_ref: str, reply: Reply) -> None:
         """Replace a posted message (e.g. close a daily question: remove its buttons)."""
         ...
+
+
+@runtime_checkable
+class Prioritizing(Protocol):
+    """An Outbox that queues its sends (to keep a platform's budgets) with a second way in:
+    `urgent` is the same Outbox, its sends put ahead of the ordinary ones still queued (which
+    keep their order, and a share of the budget however many urgent ones come)."""
+
+    @property
+    def urgent(self) -> Outbox: ...
+
+
+def urgent_lane(outbox: Outbox) -> Outbox:
+    """Where to send what is due at a moment people are watching (a game question's close and
+    reveal, its hint): `outbox`'s urgent side if it has one, else `outbox` itself."""
+    return outbox.urgent if isinstance(outbox, Prioritizing) else outbox
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,15 @@ the bot's own limit). sendDocument answers with a message and keeps what was upl
 
 setWebhook, deleteWebhook and getWebhookInfo keep a webhook as Telegram does (`webhook`:
 setWebhook's parameters while one is set), and getUpdates answers 409 while one is set.
+
+Forums (supergroups with topics): `command(..., thread_id=7)` and `press(..., thread_id=7)`
+come from a topic as Telegram sends them (`message_thread_id`, `is_topic_message`, a Chat
+with `is_forum`; `forum=True`: from a forum's General topic, which carries no thread id).
+Every call's parameters are recorded, `message_thread_id` included (`threads()`); a post into
+a topic answers with a message of that topic, in a forum (`forum(chat_id)` makes a group's
+other answers say `is_forum` too). A post into a topic is refused as Telegram refuses it: the
+General topic's own id (1) or a topic deleted (`delete_topic`): "message thread not found";
+a topic closed (`close_topic`): "TOPIC_CLOSED".
 """
 
 from __future__ import annotations
@@ -223,6 +232,8 @@ class FakeBotApi(BaseRequest):
     documents: BotFiles = field(default_factory=BotFiles)  # files members sent (getFile)
     uploads: list[tuple[str, str, bytes]] = field(default_factory=list)  # method, name, bytes
     webhook: dict[str, Any] | None = None  # setWebhook's parameters while one is set
+    forums: set[int] = field(default_factory=set)  # groups with topics (`forum`)
+    _topics: dict[tuple[int, int], str] = field(default_factory=dict)  # "closed" / "deleted"
 
     # -- BaseRequest ------------------------------------------------------------------------
 
@@ -256,6 +267,8 @@ class FakeBotApi(BaseRequest):
         queued = self._failures.get(name)
         if not queued and _posting(name):
             queued = self._chat_failures.get(int(params.get("chat_id", 0)))
+        if not queued and _posting(name) and "message_thread_id" in params:
+            queued = self._thread_refusal(params)
         if not queued and _posting(name) and self.flood_limits:
             queued = self._flood(call)
         if queued:
@@ -324,6 +337,35 @@ class FakeBotApi(BaseRequest):
             self._posted[key].append(call.at)
         return []
 
+    def forum(self, chat_id: int) -> None:
+        """Make a group a forum: its messages live in topics."""
+        self.forums.add(chat_id)
+
+    def close_topic(self, chat_id: int, thread_id: int) -> None:
+        self._topics[(chat_id, thread_id)] = "closed"
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        self._topics[(chat_id, thread_id)] = "deleted"
+
+    def reopen_topic(self, chat_id: int, thread_id: int) -> None:
+        self._topics.pop((chat_id, thread_id), None)
+
+    def _thread_refusal(self, params: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+        """Telegram's answer to a post into a topic it cannot go to (none if it can)."""
+        chat_id, thread_id = int(params.get("chat_id", 0)), int(params["message_thread_id"])
+        state = self._topics.get((chat_id, thread_id))
+        if state == "closed":
+            description = "Bad Request: TOPIC_CLOSED"
+        elif thread_id == 1 or state == "deleted":
+            description = "Bad Request: message thread not found"
+        else:
+            return []
+        return [(400, {"ok": False, "error_code": 400, "description": description})]
+
+    def threads(self, *methods: str) -> list[int | None]:
+        """The message_thread_id of each of these calls (default: as `sent`), None if none."""
+        return [c.params.get("message_thread_id") for c in self.sent(*methods)]
+
     def raise_on(self, method: str, error: BaseException, times: int = 1) -> None:
         """Make the next `times` calls of `method` fail in the transport, as a timeout or a
         refused connection does (e.g. `TimedOut()`, `NetworkError(...)`)."""
@@ -342,19 +384,20 @@ class FakeBotApi(BaseRequest):
     def _result(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":
             return BOT_USER
+        thread = params.get("message_thread_id")
         if name in {"sendMessage", "editMessageText"}:
             message_id = params.get("message_id") or next(self._ids)
-            return self._message(params["chat_id"], message_id, text=params["text"])
+            return self._message(params["chat_id"], message_id, thread, text=params["text"])
         if name == "sendPoll":
             poll_id = f"poll-{next(self._ids)}"
             poll = poll_json(poll_id, params)
             self._polls[poll_id] = poll
-            return self._message(params["chat_id"], next(self._ids), poll=poll)
+            return self._message(params["chat_id"], next(self._ids), thread, poll=poll)
         if name == "getChat":
             return chat_full_info(int(params["chat_id"]))
         if name == "sendDocument":
             document = {"file_id": f"up-{next(self._ids)}", "file_unique_id": "up"}
-            return self._message(params["chat_id"], next(self._ids), document=document,
+            return self._message(params["chat_id"], next(self._ids), thread, document=document,
                                  caption=params.get("caption"))  # fmt: skip
         if name == "stopPoll":
             return {**next(iter(self._polls.values())), "is_closed": True}
@@ -365,13 +408,16 @@ class FakeBotApi(BaseRequest):
             return result
         return True  # answerCallbackQuery, setMyCommands, ...
 
-    @staticmethod
-    def _message(chat_id: int | str, message_id: int, **content: Any) -> dict[str, Any]:
+    def _message(
+        self, chat_id: int | str, message_id: int, thread: int | None = None, **content: Any
+    ) -> dict[str, Any]:
+        forum = int(chat_id) in self.forums or thread is not None
         return {
             "message_id": message_id,
             "date": DATE,
-            "chat": chat(int(chat_id)),
+            "chat": chat(int(chat_id), forum=forum),
             "from": BOT_USER,
+            **(in_topic(thread) if thread is not None else {}),
             **{k: v for k, v in content.items() if v is not None},
         }
 
@@ -420,10 +466,16 @@ async def until(
 _update_ids = itertools.count(1)
 
 
-def chat(chat_id: int) -> dict[str, Any]:
+def chat(chat_id: int, *, forum: bool = False) -> dict[str, Any]:
     if chat_id > 0:
         return {"id": chat_id, "type": "private", "first_name": "Someone"}
-    return {"id": chat_id, "type": "supergroup", "title": "Python interview prep"}
+    group = {"id": chat_id, "type": "supergroup", "title": "Python interview prep"}
+    return {**group, "is_forum": True} if forum else group
+
+
+def in_topic(thread_id: int) -> dict[str, Any]:
+    """What a message in a forum topic carries (General's messages carry neither)."""
+    return {"message_thread_id": thread_id, "is_topic_message": True}
 
 
 def chat_member(user_id: int, status: str) -> dict[str, Any]:
@@ -467,15 +519,20 @@ def command(
     user_id: int = 1,
     first_name: str = "Ada",
     message_id: int = 10,
+    thread_id: int | None = None,
+    forum: bool = False,
     **message: Any,
 ) -> dict[str, Any]:
-    """A message whose text starts with a bot command, as Telegram sends it."""
+    """A message whose text starts with a bot command, as Telegram sends it; with
+    `thread_id`, in that topic of a forum (`forum`: in a forum's General topic)."""
+    if thread_id is not None:
+        message = {**in_topic(thread_id), **message}
     return {
         "update_id": next(_update_ids),
         "message": {
             "message_id": message_id,
             "date": DATE,
-            "chat": chat(chat_id),
+            "chat": chat(chat_id, forum=forum or thread_id is not None),
             "from": user(user_id, first_name),
             "text": text,
             "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
@@ -514,8 +571,10 @@ def press(
     message_id: int = 100,
     user_id: int = 1,
     first_name: str = "Ada",
+    thread_id: int | None = None,
 ) -> dict[str, Any]:
-    """A press of an inline keyboard button under one of the bot's messages."""
+    """A press of an inline keyboard button under one of the bot's messages (with
+    `thread_id`: a message in that topic of a forum)."""
     query: dict[str, Any] = {
         "id": f"cbq-{next(_update_ids)}",
         "from": user(user_id, first_name),
@@ -523,9 +582,10 @@ def press(
         "message": {
             "message_id": message_id,
             "date": DATE,
-            "chat": chat(chat_id),
+            "chat": chat(chat_id, forum=thread_id is not None),
             "from": BOT_USER,
             "text": "a question",
+            **(in_topic(thread_id) if thread_id is not None else {}),
         },
     }
     if data is not None:

@@ -55,6 +55,7 @@ from bot.adapters.telegram.incoming import (
     incoming,
     is_admin,
     log_ids,
+    press,
     thread_of,
     user_ref,
 )
@@ -305,7 +306,8 @@ class TelegramAdapter:
             if message is None:  # a button on an inline-mode message: not ours
                 raise InvalidAnswer()
             chat_id = message.chat.id
-            chat = chat_ref(message.chat)
+            thread = thread_of(message) if isinstance(message, Message) else None
+            chat = chat_ref(message.chat, thread)  # a forum topic's own place
             if chat.is_private and not self.sending.has_room(chat_id):
                 await query.answer(BUSY, show_alert=True)  # pressed again later, it counts
                 return
@@ -313,19 +315,17 @@ class TelegramAdapter:
                 await practice_handlers.on_button(self, query, chat_id)
                 return
             if self.reports is not None and is_report_token(query.data):
-                thread = thread_of(message) if isinstance(message, Message) else None
                 await report_handlers.on_button(self, query, chat_id, thread)
                 return
             if is_next_token(query.data) and not self.sending.has_room(chat_id):
                 await query.answer(BUSY, show_alert=True)  # before a round is opened unseen
                 return
             user, name = user_ref(query.from_user), display_name(query.from_user)
-            result = await self.service.press(user, name, chat, query.data or "")
+            result = await press(self.service, user, name, chat, query.data or "")
             if isinstance(result, Asked):  # "Next question"
                 if not self.sending.has_room(chat_id):
                     await query.answer(BUSY, show_alert=True)
                     return
-                thread = thread_of(message) if isinstance(message, Message) else None
                 self.later(
                     chat_id, lambda: self.outbox.send_question(chat_id, result, thread_id=thread)
                 )

@@ -14,13 +14,16 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import Application
 
 from bot.adapters.telegram.outbox import TelegramOutbox
+from bot.adapters.telegram.places import place_id, topic_of
+from bot.core.common.errors import InvalidAnswer
 from bot.core.common.identity import ChatRef, Platform, UserRef
 from bot.core.common.replies import Reply
+from bot.core.common.texts import FOREIGN_BUTTON
 from bot.core.community import CommunityService
 from bot.core.daily.service import DailyService
 from bot.core.games import GameService
 from bot.core.practice.service import PracticeService
-from bot.core.quiz import QuizService
+from bot.core.quiz import Asked, QuizService
 from bot.core.quiz.reports import ReportService
 from bot.log import log_context
 
@@ -114,14 +117,33 @@ def display_name(user: User) -> str:
     return user.full_name.strip()[:NAME_MAX] or str(user.id)
 
 
-def chat_ref(chat: Chat) -> ChatRef:
-    community = None if chat.type == ChatType.PRIVATE else str(chat.id)
-    return ChatRef(Platform.TELEGRAM, str(chat.id), community)
+def chat_ref(chat: Chat, thread_id: int | None = None) -> ChatRef:
+    """The place: a private chat, a group, or a forum topic of a group (`thread_id`, from
+    `thread_of`; places.py). The community, and so the boards, is the group either way."""
+    if chat.type == ChatType.PRIVATE:  # a private chat's topics stay one place
+        return ChatRef(Platform.TELEGRAM, str(chat.id))
+    return ChatRef(Platform.TELEGRAM, place_id(chat.id, thread_id), str(chat.id))
 
 
 def thread_of(message: Message) -> int | None:
-    """The forum topic of a message, so answers stay in it (None outside forum topics)."""
-    return message.message_thread_id if message.is_topic_message else None
+    """The forum topic of a message, so answers stay in it (None outside forum topics and
+    in General: a reply thread of a group without topics is no topic)."""
+    return topic_of(message.message_thread_id) if message.is_topic_message else None
+
+
+async def press(
+    service: QuizService, user: UserRef, name: str, chat: ChatRef, data: str
+) -> Reply | Asked:
+    """`QuizService.press` where the button is. In a forum topic, a button under a question
+    asked there before topics were told apart (its round's place: the group alone) counts
+    too; one of another topic or chat stays refused."""
+    try:
+        return await service.press(user, name, chat, data)
+    except InvalidAnswer as exc:
+        group = ChatRef(chat.platform, chat.community_id or chat.chat_id, chat.community_id)
+        if group == chat or exc.message != FOREIGN_BUTTON:
+            raise
+        return await service.press(user, name, group, data)
 
 
 def incoming(update: Update, args: Sequence[str]) -> Incoming | None:
@@ -129,13 +151,14 @@ def incoming(update: Update, args: Sequence[str]) -> Incoming | None:
     if message is None or user is None or chat is None or chat.type == ChatType.CHANNEL:
         return None
     sender_chat = getattr(message, "sender_chat", None)
+    thread_id = thread_of(message) if isinstance(message, Message) else None
     return Incoming(
         user=user_ref(user),
         name=display_name(user),
-        chat=chat_ref(chat),
+        chat=chat_ref(chat, thread_id),
         chat_id=chat.id,
         message_id=message.message_id,
-        thread_id=thread_of(message) if isinstance(message, Message) else None,
+        thread_id=thread_id,
         args=tuple(args),
         anonymous_admin=sender_chat is not None and sender_chat.id == chat.id,
     )

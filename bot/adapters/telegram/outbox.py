@@ -8,6 +8,11 @@ are retried there, while the Outbox methods ask for none (`rate_limit_args=NO_RE
 raise `RetryLater` at once: the scheduler's pacing retries them itself. Message references are
 `msg:<id>` for text messages and `poll:<id>` for quiz polls, so `edit` knows whether to edit
 text or close a poll.
+
+A ChatRef's `chat_id` here is a place id (`places.py`): a chat, or a forum topic of one, so
+a game or a daily subscription started in a topic posts into it (`message_thread_id`). A
+topic that was closed or deleted refuses posts ("TOPIC_CLOSED", "message thread not found"):
+that place is gone (`ChatGone`), as a chat the bot was removed from is.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from bot.adapters.telegram.places import BadPlace, Place, parse_place
 from bot.adapters.telegram.render import html_messages, keyboard
-from bot.adapters.telegram.sending import NO_RETRY, Retries, retry_seconds
+from bot.adapters.telegram.sending import NO_RETRY, Retries, retry_seconds, topic_gone
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.common.replies import Reply
 from bot.core.delivery import ChatGone, DeliveryFailed, RetryLater
@@ -47,12 +53,13 @@ _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _OPTION_IDS: tuple[Literal[0, 1, 2, 3], ...] = (0, 1, 2, 3)  # questions have 3-4 choices
 
 
-def chat_id_of(chat: ChatRef) -> ChatId:
-    """Telegram's numeric chat id, or an @channel username as given."""
+def place_of(chat: ChatRef) -> Place:
+    """The chat (its numeric id, or an @username) and forum topic a ChatRef names; a place
+    id that is not one can never be posted to (`ChatGone`, with what is wrong with it)."""
     try:
-        return int(chat.chat_id)
-    except ValueError:
-        return chat.chat_id
+        return parse_place(chat.chat_id)
+    except BadPlace as exc:
+        raise ChatGone(str(exc)) from None
 
 
 class TelegramOutbox:
@@ -142,17 +149,23 @@ class TelegramOutbox:
 
     async def post_question(self, chat: ChatRef, asked: Asked, *, nonce: str) -> str:
         """`nonce` is not used: the Bot API has no idempotency key for sends."""
+        place = place_of(chat)
         try:
-            message = await self.send_question(chat_id_of(chat), asked, retries=NO_RETRY)
+            message = await self.send_question(
+                place.chat_id, asked, thread_id=place.thread_id, retries=NO_RETRY
+            )
         except TelegramError as exc:
-            raise self.delivery_error(exc) from None
+            raise self.delivery_error(exc, place) from None
         return f"poll:{message.message_id}" if asked.poll else f"msg:{message.message_id}"
 
     async def post(self, chat: ChatRef, reply: Reply, *, nonce: str) -> str:
+        place = place_of(chat)
         try:
-            message = await self.send_reply(chat_id_of(chat), reply, retries=NO_RETRY)
+            message = await self.send_reply(
+                place.chat_id, reply, thread_id=place.thread_id, retries=NO_RETRY
+            )
         except TelegramError as exc:
-            raise self.delivery_error(exc) from None
+            raise self.delivery_error(exc, place) from None
         return f"msg:{message.message_id}"
 
     async def edit(self, chat: ChatRef, message_ref: str, reply: Reply) -> None:
@@ -161,7 +174,8 @@ class TelegramOutbox:
         kind, _, raw_id = message_ref.partition(":")
         if kind not in {"msg", "poll"} or not raw_id.isdigit():
             raise DeliveryFailed(f"not a Telegram message reference: {message_ref[:40]!r}")
-        chat_id, message_id = chat_id_of(chat), int(raw_id)
+        place = place_of(chat)  # a message id is the chat's: editing takes no topic
+        chat_id, message_id = place.chat_id, int(raw_id)
         try:
             if kind == "poll":
                 await self._bot.stop_poll(chat_id, message_id, rate_limit_args=NO_RETRY)
@@ -177,13 +191,26 @@ class TelegramOutbox:
         except BadRequest as exc:
             if any(text in exc.message.lower() for text in _UNCHANGED):
                 return
-            raise self.delivery_error(exc) from None
+            raise self.delivery_error(exc, place) from None
         except TelegramError as exc:
-            raise self.delivery_error(exc) from None
+            raise self.delivery_error(exc, place) from None
 
-    def delivery_error(self, exc: TelegramError) -> DeliveryFailed:
-        """The typed Outbox error for a Telegram error; its reason never holds the token."""
+    def budget_key(self, chat: ChatRef) -> str:
+        """Whose sending budget a post to `chat` spends (bot/jobs/pacing.py): Telegram
+        counts a group's messages whatever topic they go to, so the group's."""
+        try:
+            return f"{chat.platform.value}:{parse_place(chat.chat_id).chat_id}"
+        except BadPlace:
+            return chat.key  # never posted to (ChatGone): any key will do
+
+    def delivery_error(self, exc: TelegramError, place: Place | None = None) -> DeliveryFailed:
+        """The typed Outbox error for a Telegram error; its reason never holds the token.
+        A forum topic that is closed or deleted (`place`: where it was posted) is gone."""
         reason = f"{type(exc).__name__}: {exc.message}".replace(self._bot.token, "********")
+        if topic_gone(exc):
+            thread = place.thread_id if place is not None else None
+            topic = "the forum topic" if thread is None else f"forum topic {thread}"
+            return ChatGone(f"{topic} is closed or deleted ({reason})")
         if isinstance(exc, RetryAfter):
             return RetryLater(reason, retry_seconds(exc))
         if isinstance(exc, Forbidden):

@@ -46,7 +46,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
@@ -350,6 +350,15 @@ class SendScheduler(BaseRateLimiter[Retries]):
             log.warning("telegram: flood limit in chat %s: sends to it wait %.0f s", chat, seconds)
 
 
+# Bad Request descriptions that mean a forum topic can no longer be posted to (closed, deleted)
+_TOPIC_GONE = ("topic_closed", "topic_deleted", "topic_id_invalid", "message thread not found")
+
+
+def topic_gone(exc: Exception) -> bool:
+    """Whether Telegram refused a post because its forum topic is closed or deleted."""
+    return isinstance(exc, BadRequest) and any(t in exc.message.lower() for t in _TOPIC_GONE)
+
+
 async def deliver(
     sends: Sequence[Job],
     *,
@@ -360,7 +369,7 @@ async def deliver(
     """One update's sends, in order, as its chat's job. A failure stops the rest and follows
     the error policy (`error_notice`: logged with `where`; `tell` gets the apology); a chat
     still over Telegram's limit after the retries, or one the bot may no longer write to,
-    just loses this reply (logged)."""
+    just loses this reply (logged), as does one into a forum topic closed or deleted."""
     try:
         for send in sends:
             await send()
@@ -369,6 +378,9 @@ async def deliver(
     except Forbidden as exc:
         log.info("%s: cannot write to chat (%s)", where, exc.message)
     except Exception as exc:
+        if topic_gone(exc):  # the rest of the update's sends would go there too
+            log.info("%s: cannot write to the forum topic (%s)", where, exc)
+            return
         notice = error_notice(exc, log=log, what=where)
         if tell is not None:
             try:
@@ -389,4 +401,5 @@ __all__ = [
     "is_group",
     "is_posting",
     "retry_seconds",
+    "topic_gone",
 ]

@@ -29,7 +29,9 @@ class UserRef:
 
 @dataclass(frozen=True, slots=True)
 class ChatRef:
-    """A place: `community_id` is the Discord guild or Telegram group; None in a DM."""
+    """A place: `chat_id` is where it posts, opaque to the core (a Discord channel or thread,
+    a Telegram chat or a forum topic of one: bot/adapters/telegram/places.py); `community_id`
+    is the Discord guild or Telegram group (its boards); None in a DM."""
 
     platform: Platform
     chat_id: str

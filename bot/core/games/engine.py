@@ -7,7 +7,10 @@ by itself and the reveal is posted); pause; and after the last, the final standi
 step is recorded by the service first or right after its post, so after a restart `start()`
 resumes each game where it stood: a question still open is played out with the time it has
 left, one whose time ran out is revealed and the game goes on. The Outboxes are the paced
-ones the daily question uses, so games share its budgets.
+ones the daily question uses, so games share its budgets; what is due at a moment (a
+question's close and reveal, its hint) goes through their urgent lane (`urgent_lane`), ahead
+of posts that can wait (questions, whose time starts when they are out; the final standings;
+the daily fan-out).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import TypeVar
 from bot.core.common.clock import Clock
 from bot.core.common.identity import Platform
 from bot.core.common.replies import Paragraph, Reply
-from bot.core.delivery import ChatGone, DeliveryFailed, Outbox
+from bot.core.delivery import ChatGone, DeliveryFailed, Outbox, urgent_lane
 from bot.core.games import texts
 from bot.core.games.model import Game, GameState, Phase
 from bot.core.games.service import GameService, NoQuestion
@@ -34,7 +37,8 @@ log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
 RETRY_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0)  # a failing step is tried again after these
-LATE_START = 1.0  # seconds a question's post may wait for the budget before its time moves
+LATE_START = 1.0  # a question resumed with no more time than this, never posted: asked anew
+RETIME_AFTER = 0.25  # seconds a question's post may take before its time starts when it is out
 STALE = timedelta(minutes=10)  # a game resumed this long after its deadline just ends
 REMEMBERED = 1000  # ended games' ids kept, so that a stale read never plays one again
 
@@ -273,7 +277,8 @@ class GameEngine:
             if hinted is None:
                 return await self.games.reload(game)
             game, reply = hinted
-            await outbox.post(game.chat, reply, nonce=f"{self._nonce(game)}:hint")
+            # urgent: due now, and the close waits for it
+            await urgent_lane(outbox).post(game.chat, reply, nonce=f"{self._nonce(game)}:hint")
             await self.games.hint_posted(game)
             return game
         await self._nap(play, self._left(deadline), _done())
@@ -281,9 +286,9 @@ class GameEngine:
         reveal = await self.games.reveal(game)
         if reveal is None:  # the question left the bank meanwhile: say so, go on
             reveal = Reply((Paragraph(texts.QUESTION_REMOVED),))
-            await outbox.post(game.chat, reveal, nonce=f"{self._nonce(game)}:reveal")
-        elif not await self._close_post(game, reveal):
-            await outbox.post(game.chat, reveal, nonce=f"{self._nonce(game)}:reveal")
+            await urgent_lane(outbox).post(game.chat, reveal, nonce=f"{self._nonce(game)}:reveal")
+        elif not await self._close_post(game, reveal):  # no close edit: post the reveal
+            await urgent_lane(outbox).post(game.chat, reveal, nonce=f"{self._nonce(game)}:reveal")
         play.closed = True
         return await self.games.revealed(game) or await self.games.reload(game)
 
@@ -306,15 +311,16 @@ class GameEngine:
         return await self._post(outbox, play, *opened)
 
     async def _post(self, outbox: Outbox, play: _Play, game: Game, asked: Asked) -> Game | None:
-        """Post a question just opened; if the post waited for the platform's budget, its
-        time starts when it went out (nobody loses any of it)."""
+        """Post a question just opened; if the post took longer than RETIME_AFTER (it waited
+        for the platform's budget), its time starts when it went out (nobody loses any of it,
+        and questions opened together do not all close at one moment)."""
         ref = await outbox.post_question(game.chat, asked, nonce=self._nonce(game))
         play.posted, play.closed = ref, False
         posted = await self.games.posted(game, ref)
         if posted is None:
             return await self.games.reload(game)
         now = self.clock.now()
-        if (now - asked.round.opened_at).total_seconds() > LATE_START:
+        if (now - asked.round.opened_at).total_seconds() > RETIME_AFTER:
             posted = await self.games.retime(posted, started=now)
         return posted or await self.games.reload(game)
 
@@ -348,14 +354,14 @@ class GameEngine:
         failed edit is only logged: the round itself closed at its deadline."""
         if game.message_ref is None:
             return False
-        outbox = self.outboxes[game.chat.platform]
+        outbox = self.outboxes[game.chat.platform]  # its `closes_polls`; the edit is urgent
         # at its deadline a poll closes by itself; stopped early, it is closed by the edit
         polls_close = not stopped and bool(getattr(outbox, "closes_polls", False))
         closed = await self.games.closed(game, reveal=reveal, polls_close_themselves=polls_close)
         if closed is None:
             return False
         try:
-            await outbox.edit(game.chat, game.message_ref, closed)
+            await urgent_lane(outbox).edit(game.chat, game.message_ref, closed)
         except DeliveryFailed as exc:
             log.info("game %s: could not close question %d's post in %s: %s",
                      game.id, game.position + 1, game.chat.key, exc.reason)  # fmt: skip
