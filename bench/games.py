@@ -24,18 +24,32 @@ the real GameEngine with real `asyncio.sleep` and the system clock, posting thro
 Players answer through the platform's own path: for every question the double accepts, each
 of `--players` people in that chat answers once, at a uniformly random moment from 0.5 s
 after the post reached the double to 50 ms before the question's deadline (read from the
-game's stored row), with a random option. Discord: a button click dispatched over the fake
-gateway (INTERACTION_CREATE), handled by discord.py and the DiscordAdapter, timed until the
-interaction callback reaches the double. Telegram: a `poll_answer` (quiz polls) or a
-`callback_query` (keyboard questions) Update through the real `Application.process_update`
-and the adapter's handlers, timed around that call (`Update.de_json` excluded, as in
-bench/telegram_adapter.py). The time inside `QuizService.press` / `answer_poll` is shown too.
+game's stored row 0.5 s after the post reached the double: a question's time starts when its
+post is out, so the engine may move the deadline once it hears back), with a random option.
+Discord: a button click dispatched over the fake gateway (INTERACTION_CREATE), handled by
+discord.py and the DiscordAdapter, timed until the interaction callback reaches the double.
+Telegram: a `poll_answer` (quiz polls) or a `callback_query` (keyboard questions) Update
+through the real `Application.process_update` and the adapter's handlers, timed around that
+call (`Update.de_json` excluded, as in bench/telegram_adapter.py). The time inside
+`QuizService.press` / `answer_poll` is shown too. On Discord each click's time is also split
+into legs by wall-clock stamps in both processes (`ClickTrace`: the frame read by the bot,
+the Interaction built, our handler entered; the callback at the double), and the clicks over
+the target are counted with those under way during a garbage collection of the bot's process
+(every pause is recorded, `gc.callbacks`). CPU is shown for the bot's process and for its
+event loop's thread alone. Before the players start, the double sends the bot a GUILD_CREATE
+of the game server with its channels, as Discord does after READY for a bot with the guilds
+intent, so that discord.py finds them cached as in production (the test suite's double sends
+none, and discord.py then built a placeholder server, its bot member and the channel anew
+for every click).
 
 A question *closed* when the double accepted its one close request, which also carries the
 reveal: Discord the PATCH of the question's message, Telegram `editMessageText` of a keyboard
 question. A Telegram quiz poll closes by itself after its `open_period` (shown apart): it closed
 when the double accepted the reveal posted after it, as does a question whose close edit
-failed. Lateness is that moment (wall clock at the double) minus the deadline the game stored.
+failed. Lateness is that moment (wall clock at the double) minus the deadline the game stored,
+read again at that moment (a question posted late has its time started when it went out, so a
+deadline read as the post arrived can be the earlier one). A question post's wait is timed in
+the bot, from the engine's call to the platform's answer (the pacer's queue and the send).
 `--profile FILE` writes a cProfile of the Discord bot's process.
 
 Limits: Telegram's double enforces 30 messages a second overall and 20 a minute per group
@@ -53,6 +67,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
+import gc
 import json
 import math
 import os
@@ -130,9 +146,27 @@ class BotSide:
         self.service_ms: list[float] = []
         self.outcomes: Counter[str] = Counter()
         self.closed_late: list[float] = []  # the engine's: deadline -> its timer woke
+        self.question_s: list[float] = []  # a question post: the engine's call -> out
         self.cpu = time.process_time()
+        self.loop_cpu = time.thread_time()  # built on the event loop's thread
+        self.gc_ms: list[float] = []  # each garbage collection's pause
+        self.gc_full_ms: list[float] = []  # those of the oldest generation
+        self.gc_spans: list[tuple[float, float]] = []  # each pause, wall clock
+        self._gc_start = 0.0
+        gc.callbacks.append(self._collected)
         for name in ("press", "answer_poll"):
             setattr(app.quiz, name, self._timed(getattr(app.quiz, name)))
+
+    def _collected(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        else:
+            pause = time.perf_counter() - self._gc_start
+            self.gc_ms.append(pause * 1000)
+            end = time.time()
+            self.gc_spans.append((end - pause, end))
+            if info["generation"] == 2:
+                self.gc_full_ms.append(self.gc_ms[-1])
 
     def _timed(self, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def timed(*args: Any, **kwargs: Any) -> Any:
@@ -156,6 +190,8 @@ class BotSide:
         announce: Callable[[ChatRef, Any], None] | None = None,
     ) -> None:
         """Start the games (spread over args.spread seconds) and play them to the end."""
+        for outbox in paced.values():
+            self._time_questions(outbox)
         engine = GameEngine(self.app.games, paced)
         await engine.start()
         settings = GameSettings(count=args.count, seconds=args.seconds)
@@ -181,10 +217,27 @@ class BotSide:
             await engine.stop()
             self.closed_late = list(engine.closed_late)
 
+    def _time_questions(self, outbox: Outbox) -> None:
+        """Time each question's post from the engine's call to the platform's answer: the
+        pacer's queue and the send (the question's time starts then)."""
+        post = outbox.post_question
+
+        async def timed(*args: Any, **kwargs: Any) -> str:
+            start = time.perf_counter()
+            try:
+                return await post(*args, **kwargs)
+            finally:
+                self.question_s.append(time.perf_counter() - start)
+
+        outbox.post_question = timed  # type: ignore[method-assign]
+
     def figures(self) -> dict[str, Any]:
         return {
             "service_ms": self.service_ms, "outcomes": dict(self.outcomes),
             "closed_late": self.closed_late, "cpu": time.process_time() - self.cpu,
+            "question_s": self.question_s,
+            "loop_cpu": time.thread_time() - self.loop_cpu, "gc_ms": self.gc_ms,
+            "gc_full_ms": self.gc_full_ms, "gc_spans": self.gc_spans,
         }  # fmt: skip
 
 
@@ -197,7 +250,8 @@ class Place:
 
     chat: ChatRef
     players: int  # the first of its players' user ids
-    # per question: [received, deadline, close request accepted, a quiz poll's own close]
+    # per question: [received, deadline as the players read it, close request accepted, a
+    # quiz poll's own close, deadline as stored when it closed]
     questions: list[list[float]] = field(default_factory=list)
     posts: list[float] = field(default_factory=list)  # everything else: reveals, the final
 
@@ -213,6 +267,8 @@ class Players:
         self.deadline = deadline
         self.rng = random.Random(args.seed)
         self.answer_ms: list[float] = []  # through the adapter
+        # Discord: interaction id -> (dispatched, callback reached the double), wall clock
+        self.clicks: dict[str, tuple[float, float]] = {}
         self.outcomes: Counter[str] = Counter()  # answers lost on the way
         self.kinds: Counter[str] = Counter()  # questions by form, closes by request
         self.tasks: set[asyncio.Task[None]] = set()
@@ -235,18 +291,33 @@ class Players:
         `closes`, wall clock): its players answer it."""
         self.kinds[kind] += 1
         place = self.places[chat_id]
-        entry = [time.time(), NAN, NAN, closes]
+        entry = [time.time(), NAN, NAN, closes, NAN]
         place.questions.append(entry)
         self.spawn(self._play(place, entry, options, answer))
 
     def closed(self, chat_id: str, how: str) -> None:
         self.kinds[how] += 1
-        self.places[chat_id].questions[-1][2] = time.time()  # a chat's games go one by one
+        place = self.places[chat_id]
+        place.questions[-1][2] = time.time()  # a chat's games go one by one
+        self.spawn(self._deadline_at_close(place, place.questions[-1]))
 
     def posted(self, chat_id: str) -> None:
-        self.places[chat_id].posts.append(time.time())
+        place = self.places[chat_id]
+        place.posts.append(time.time())
+        last = place.questions[-1] if place.questions else None
+        if last is not None and math.isnan(last[2]) and math.isnan(last[4]):  # its reveal
+            last[4] = -1.0  # being read
+            self.spawn(self._deadline_at_close(place, last))
+
+    async def _deadline_at_close(self, place: Place, entry: list[float]) -> None:
+        """The question's deadline as stored when it closed (the game's row keeps it until
+        the next question opens, after the pause)."""
+        deadline = await self.deadline(place.chat)
+        entry[4] = NAN if deadline is None else deadline
 
     async def _play(self, place: Place, entry: list[float], options: int, answer: Answer) -> None:
+        # its time starts when its post is out: read the deadline once the engine stored it
+        await asyncio.sleep(max(0.0, entry[0] + 0.5 - time.time()))
         deadline = await self.deadline(place.chat)
         if deadline is None:
             self.outcomes["question without a running game"] += self.players
@@ -261,17 +332,19 @@ class Players:
             await asyncio.sleep(max(0.0, at - time.time()))
             self.spawn(answer(place.players + n, self.rng.randrange(options)))
 
-    def lateness(self) -> tuple[list[float], list[float], list[float], Counter[str]]:
+    def lateness(self) -> tuple[list[float], list[float], Counter[str]]:
         """Per question, seconds: when it closed after its deadline (its close request, else
-        the reveal posted after it), when a quiz poll closed itself after its deadline, and
-        how late the question reached the double after its round opened; and the exceptions."""
-        late, polls, posted, notes = [], [], [], Counter[str]()
+        the reveal posted after it) and when a quiz poll closed itself after its deadline,
+        both against the deadline stored when it closed; and the exceptions."""
+        late, polls, notes = [], [], Counter[str]()
         for place in self.places.values():
-            for received, deadline, closed, by_itself in place.questions:
+            for received, read, closed, by_itself, stored in place.questions:
+                deadline = stored if stored > 0 else read  # NaN > 0 is False
                 if math.isnan(deadline):  # its game had ended
                     notes["question without a deadline"] += 1
                     continue
-                posted.append(received - (deadline - self.seconds))
+                if abs(deadline - read) > 0.001:
+                    notes["deadline moved after the players read it"] += 1
                 if not math.isnan(by_itself):
                     polls.append(by_itself - deadline)
                 if math.isnan(closed):  # the reveal was posted: the first post after it
@@ -282,7 +355,7 @@ class Players:
                     notes["never closed"] += 1
                     continue
                 late.append(closed - deadline)
-        return late, polls, posted, notes
+        return late, polls, notes
 
     def busiest(self, span: float) -> int:
         """The most messages the double accepted in the game chats within `span` seconds."""
@@ -371,13 +444,14 @@ class LimitedDiscord(FakeDiscord):
         async def click(player: int, option: int) -> None:
             assert self.players is not None
             payload = self.click(message_id, tokens[option], user=FakeUser(player, f"p{player}"))
-            start = time.monotonic()
+            sent, start = time.time(), time.monotonic()
             try:
                 callback = await self.interact(payload)
             except TimeoutError:
                 self.players.outcomes["no interaction callback within 5 s"] += 1
                 return
             self.players.answer_ms.append((callback.at - start) * 1000)
+            self.players.clicks[payload["id"]] = (sent, sent + callback.at - start)
 
         return click
 
@@ -411,6 +485,7 @@ async def discord_run(args: argparse.Namespace, folder: Path) -> tuple[Players, 
             sys.executable, __file__, *sys.argv[1:], "--worker", str(db), "--port",
             str(fake.port), stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
+        await fake.dispatch("GUILD_CREATE", guild_create(args.games), wait=60)
         out, _ = await child.communicate()
         await players.settle()
         if child.returncode != 0:
@@ -418,6 +493,124 @@ async def discord_run(args: argparse.Namespace, folder: Path) -> tuple[Players, 
         result = next(line for line in out.decode().splitlines() if line.startswith("{"))
         # the bot's process has closed its gateway connection: nothing of ours is left running
     return players, json.loads(result)
+
+
+def guild_create(games: int) -> dict[str, Any]:
+    """The game server with its channels, as Discord sends it after READY to a bot with the
+    guilds intent (ours): discord.py then finds the server and each click's channel in its
+    cache, as it does in production, rather than building a placeholder server, the bot's
+    member of it and the channel anew for every click (the test suite's double sends none)."""
+    channels = [
+        {"id": chat.chat_id, "type": 0, "guild_id": str(GUILD_ID), "name": f"quiz-{n}",
+         "position": n, "permission_overwrites": [], "nsfw": False, "parent_id": None}
+        for n, chat in enumerate(chats_of("discord", games))
+    ]  # fmt: skip
+    everyone = {"id": str(GUILD_ID), "name": "@everyone", "permissions": "1071698660929",
+                "position": 0, "color": 0, "hoist": False, "managed": False,
+                "mentionable": False, "flags": 0}  # fmt: skip
+    return {
+        "id": str(GUILD_ID), "name": "Bench", "owner_id": str(PLAYER0), "channels": channels,
+        "roles": [everyone], "members": [], "member_count": games * 20, "threads": [],
+        "emojis": [], "stickers": [], "features": [], "voice_states": [], "presences": [],
+        "stage_instances": [], "guild_scheduled_events": [], "large": True,
+        "unavailable": False, "joined_at": "2026-01-01T00:00:00+00:00",
+        "preferred_locale": "en-US", "premium_tier": 0, "verification_level": 0,
+        "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0,
+        "nsfw_level": 0, "afk_timeout": 300, "system_channel_flags": 0,
+    }  # fmt: skip
+
+
+class ClickTrace:
+    """Where a click's time goes inside the bot's process: wall-clock stamps per interaction
+    id, taken through discord.py's public hooks (`wait_for` checks run synchronously as an
+    event is dispatched; returning False keeps them listening) and around the adapter's
+    `on_button` and `deliver`: the gateway frame read (its JSON parsed), the Interaction
+    built, our handler entered, its reply about to be rendered and sent (QuizService done).
+    The driver adds when it dispatched the click and when the callback reached the double, so
+    each click's time splits into its legs (`legs`)."""
+
+    def __init__(self, adapter: Any) -> None:
+        self.frame = NAN  # the latest INTERACTION_CREATE frame's arrival
+        self.stamps: dict[str, list[float]] = {}  # id -> [frame, parsed, entered, replying]
+        client = adapter.client
+        self.listening = [
+            asyncio.ensure_future(client.wait_for("socket_event_type", check=self._framed)),
+            asyncio.ensure_future(client.wait_for("interaction", check=self._parsed)),
+        ]
+        handler, deliver = adapter.on_button, adapter.deliver
+
+        async def on_button(interaction: Any, token: str) -> None:
+            stamps = self.stamps.get(str(interaction.id))
+            if stamps is not None:
+                stamps[2] = time.time()
+            await handler(interaction, token)
+
+        async def delivering(interaction: Any, reply: Any, **kwargs: Any) -> None:
+            stamps = self.stamps.get(str(interaction.id))
+            if stamps is not None:
+                stamps[3] = time.time()
+            await deliver(interaction, reply, **kwargs)
+
+        adapter.on_button, adapter.deliver = on_button, delivering
+
+    def _framed(self, event: str) -> bool:
+        if event == "INTERACTION_CREATE":
+            self.frame = time.time()
+        return False
+
+    def _parsed(self, interaction: Any) -> bool:
+        self.stamps[str(interaction.id)] = [self.frame, time.time(), NAN, NAN]
+        return False
+
+    def close(self) -> list[asyncio.Future[Any]]:
+        for waiting in self.listening:
+            waiting.cancel()
+        return self.listening
+
+
+def legs(
+    clicks: dict[str, tuple[float, float]], stamps: dict[str, list[float]]
+) -> dict[str, list[float]]:
+    """Each click's time, ms, in legs: the driver's send to the bot's frame read, that to the
+    Interaction built, that to our handler entered, that to its reply's sending (QuizService
+    and what waits with it), that to the callback at the double (discord.py's request, the
+    double's turn to read it)."""
+    out: dict[str, list[float]] = {name: [] for name in LEGS}
+    for interaction_id, (sent, arrived) in clicks.items():
+        stamp = stamps.get(interaction_id)
+        if stamp is None or any(math.isnan(t) for t in stamp):
+            continue
+        frame, parsed, entered, replying = stamp
+        pairs = ((sent, frame), (frame, parsed), (parsed, entered), (entered, replying),
+                 (replying, arrived))  # fmt: skip
+        for name, (a, b) in zip(LEGS, pairs, strict=True):
+            out[name].append((b - a) * 1000)
+    return out
+
+
+def slow_clicks(
+    clicks: dict[str, tuple[float, float]], spans: list[tuple[float, float]]
+) -> tuple[int, int]:
+    """How many clicks took longer than the target, and how many of those were under way
+    while a garbage collection paused the bot's process."""
+    slow = sorted(c for c in clicks.values() if (c[1] - c[0]) * 1000 > TARGET_ANSWER_P99_MS)
+    starts = [s for s, _ in sorted(spans)]
+    ends = [e for _, e in sorted(spans)]
+    in_gc = 0
+    for sent, arrived in slow:  # a pause that began before the callback and ended after sent
+        first = bisect.bisect_left(starts, arrived)
+        if any(ends[i] > sent for i in range(max(0, first - 50), first)):
+            in_gc += 1
+    return len(slow), in_gc
+
+
+LEGS = (
+    "dispatched -> frame read by the bot",
+    "frame read -> Interaction built",
+    "Interaction built -> our handler entered",
+    "handler entered -> reply being sent",
+    "reply being sent -> callback at the double",
+)
 
 
 async def discord_bot(args: argparse.Namespace) -> None:
@@ -437,13 +630,17 @@ async def discord_bot(args: argparse.Namespace) -> None:
         bot = BotSide(app)
         adapter = create_adapter(Secret(discord_api.TOKEN), app.services)
         serving = asyncio.create_task(adapter.run())
+        trace: ClickTrace | None = None
         try:
             await asyncio.wait_for(adapter.ready.wait(), 15)
+            trace = ClickTrace(adapter)  # discord.py's wait_for needs the client logged in
             await bot.play(args, pace([adapter.outbox]))
         finally:
+            waiting = trace.close() if trace is not None else []
             serving.cancel()
-            await asyncio.gather(serving, return_exceptions=True)
-    print(json.dumps(bot.figures()), flush=True)
+            await asyncio.gather(serving, *waiting, return_exceptions=True)
+    stamps = trace.stamps if trace is not None else {}
+    print(json.dumps(bot.figures() | {"stamps": stamps}), flush=True)
 
 
 # -- Telegram: bot, double and players in one process -------------------------------------------
@@ -579,7 +776,7 @@ def verdict(ok: bool) -> str:
 def report(
     name: str, args: argparse.Namespace, players: Players, bot: dict[str, Any], wall: float
 ) -> None:
-    late, polls, posted, notes = players.lateness()
+    late, polls, notes = players.lateness()
     expected = args.games * args.count
     service_ms, outcomes = bot["service_ms"], Counter(bot["outcomes"]) + players.outcomes
     print(f"{name}: {args.games} games x {args.count} questions of {args.seconds} s, "
@@ -593,7 +790,8 @@ def report(
     if polls:
         print(f"  quiz polls closed by Telegram (open_period) after deadline: {spread(polls)}")
     print(f"  engine's timer, deadline -> wake-up: {spread(bot['closed_late'])}")
-    print(f"  question reached the double after its round opened: {spread(posted)}")
+    print(f"  question posts, the engine's call -> out (pacer's queue + send; the question's "
+          f"time starts then): {spread(bot['question_s'])}")  # fmt: skip
     second, ten = players.busiest(1.0), players.busiest(10.0)
     print(f"  messages into the game chats: busiest second {second}, busiest 10 s {ten} "
           f"({ten / 10:g}/s); the pacer's budget {pace_budget(name):g}/s")  # fmt: skip
@@ -608,8 +806,20 @@ def report(
     print(f"  answer latency, {path}: {spread(players.answer_ms, 'ms')}   "
           f"target p99 <= {TARGET_ANSWER_P99_MS:g} ms  {verdict(ok)}")  # fmt: skip
     print(f"  answer latency, inside QuizService: {spread(service_ms, 'ms')}")
+    if "stamps" in bot:  # Discord: where a click's time went
+        for leg, values in legs(players.clicks, bot["stamps"]).items():
+            print(f"    {leg}: {spread(values, 'ms')}")
+        slow, in_gc = slow_clicks(players.clicks, bot["gc_spans"])
+        share = 100 * slow / max(1, offered)
+        print(f"    clicks over {TARGET_ANSWER_P99_MS:g} ms: {slow} ({share:.2f}%), {in_gc} of "
+              "them while a garbage collection paused the bot")  # fmt: skip
     where = "the bot's process" if name == "discord" else "bot + double + players (one process)"
-    print(f"  CPU: {where} {bot['cpu']:.0f} s in {wall:.0f} s; load average {_load()}")
+    gc_ms = bot["gc_ms"]
+    print(f"  garbage collections: {len(gc_ms)}, {sum(gc_ms) / 1000:.2f} s in all, pauses "
+          f"{spread(gc_ms, 'ms')}; full ones {len(bot['gc_full_ms'])}, "
+          f"{spread(bot['gc_full_ms'], 'ms')}")  # fmt: skip
+    print(f"  CPU: {where} {bot['cpu']:.0f} s in {wall:.0f} s (its event loop's thread "
+          f"{bot['loop_cpu']:.1f} s); load average {_load()}")  # fmt: skip
 
 
 def _load() -> str:

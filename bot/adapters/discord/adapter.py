@@ -38,7 +38,7 @@ from bot.adapters.discord.interactions import ANY_INSTALL, EVERYWHERE, AnyComman
 from bot.adapters.discord.metered import api_trace, command_name
 from bot.adapters.discord.outbox import DiscordOutbox
 from bot.adapters.discord.practice import DiscordPractice
-from bot.adapters.discord.render import NO_MENTIONS, TokenButton, render
+from bot.adapters.discord.render import NO_MENTIONS, render, token_of
 from bot.adapters.discord.reports import DiscordReports
 from bot.adapters.discord.shards import IDENTIFY_SPACING, ShardedClient
 from bot.core.common.errors import NotAllowed, QuizError
@@ -60,6 +60,7 @@ from bot.log import log_context
 log = logging.getLogger(__name__)
 
 DEFER_AFTER = 2.0  # seconds of work before an interaction is deferred (Discord allows 3)
+BUTTON = discord.ComponentType.button.value
 
 
 def create_adapter(
@@ -119,7 +120,9 @@ class StackprepClient(ShardedClient):
             max_messages=None,
             member_cache_flags=discord.MemberCacheFlags.none(),
             chunk_guilds_at_startup=False,
-            http_trace=api_trace(metrics),  # the API's error answers, 429s included
+            # the API's error answers, 429s included; with metrics off no trace at all (each
+            # request would still await its signals: tens of microseconds a click)
+            http_trace=api_trace(metrics) if metrics is not NO_METRICS else None,
         )
         self.adapter = adapter
         self.tree: app_commands.CommandTree[StackprepClient] = _Tree(
@@ -129,22 +132,30 @@ class StackprepClient(ShardedClient):
         )
         self.tree.error(adapter.on_command_error)
 
-    async def setup_hook(self) -> None:
-        self.add_dynamic_items(TokenButton)  # buttons of every past message, after restarts too
-
-    async def handle_token(self, interaction: Interaction, token: str) -> None:
-        _log_ids(interaction)
-        await self.adapter.on_button(interaction, token)
-
     async def on_interaction(self, interaction: Interaction) -> None:
-        """Every interaction, in a task of its own: practice's and reports' modal submissions."""
-        _log_ids(interaction)
-        if self.adapter.practice is not None:
-            await self.adapter.practice.on_interaction(interaction)
-        if self.adapter.reports is not None:
-            await self.adapter.reports.on_interaction(interaction)
-        if self.adapter.community is not None:  # the /propose form
-            await self.adapter.community.on_interaction(interaction)
+        """Every interaction, in a task of its own (discord.py's dispatch): a button carrying a
+        core token (of any message, from before a restart too) and the modal submissions of
+        practice, reports and /propose. Slash commands go to the tree (discord.py).
+
+        One router for our custom_ids rather than a registered DynamicItem: discord.py runs a
+        dynamic item in a second task per click, after rebuilding the clicked message's whole
+        view (`View.from_message`), and drops the click when the message no longer shows the
+        button (bench/README.md, the group quiz's Discord click path)."""
+        kind = interaction.type
+        if kind is discord.InteractionType.component:
+            data: Any = interaction.data or {}
+            token = token_of(data.get("custom_id"))
+            if token is not None and data.get("component_type") == BUTTON:
+                _log_ids(interaction)
+                await self.adapter.on_button(interaction, token)
+        elif kind is discord.InteractionType.modal_submit:
+            _log_ids(interaction)
+            if self.adapter.practice is not None:
+                await self.adapter.practice.on_interaction(interaction)
+            if self.adapter.reports is not None:
+                await self.adapter.reports.on_interaction(interaction)
+            if self.adapter.community is not None:  # the /propose form
+                await self.adapter.community.on_interaction(interaction)
 
     async def on_ready(self) -> None:
         """Every shard of this process is READY."""
@@ -299,37 +310,62 @@ class DiscordAdapter:
         what: str,
     ) -> None:
         """Run `work`, deferring (as `private` or not) if it takes longer than `defer_after`,
-        then answer with its Reply; QuizErrors privately, anything else as a logged apology."""
-        task: asyncio.Task[Reply | Asked] = asyncio.ensure_future(work)
-        deferred_private: bool | None = None
+        then answer with its Reply; QuizErrors privately, anything else as a logged apology.
+
+        The work runs in the caller's task (an interaction's own, from discord.py's dispatch);
+        a timer starts the defer beside it only when it is slow. (A task per interaction for
+        the work and `asyncio.wait` on it cost every click a task, a future and a pass of the
+        event loop before the work even began.)"""
+        loop = asyncio.get_running_loop()
+        deferring: list[asyncio.Task[bool | None]] = []
+
+        def defer() -> None:
+            deferring.append(loop.create_task(self._defer(interaction, private)))
+
+        timer = loop.call_later(self.defer_after, defer) if self.defer_after > 0 else None
+        if timer is None:  # 0: always defer (before the work has even started)
+            defer()
+        result: Reply | Asked | None = None
+        error: Exception | None = None
         try:
-            if self.defer_after > 0:  # 0: always defer (the work has not even started)
-                await asyncio.wait({task}, timeout=self.defer_after)
-            if not task.done():
-                try:
-                    await interaction.response.defer(ephemeral=private, thinking=True)
-                    deferred_private = private
-                except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-                    log.warning(
-                        "discord: could not defer interaction %s (guild %s): %s",
-                        interaction.id, interaction.guild_id, why_failed(exc, self.rest_limit),
-                    )  # fmt: skip
-                await asyncio.wait({task})
+            try:
+                result = await work
+            except Exception as exc:
+                error = exc
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            deferred_private = await deferring[0] if deferring else None
         except asyncio.CancelledError:
-            task.cancel()
+            for task in deferring:
+                task.cancel()
             raise
-        reply = self._outcome(interaction, task, what)
+        reply = self._outcome(interaction, result, error, what)
         await self.deliver(interaction, reply, deferred_private=deferred_private)
 
+    async def _defer(self, interaction: Interaction, private: bool) -> bool | None:
+        """Defer the interaction ("thinking..."): `private` if it was deferred, None if not."""
+        try:
+            await interaction.response.defer(ephemeral=private, thinking=True)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning(
+                "discord: could not defer interaction %s (guild %s): %s",
+                interaction.id, interaction.guild_id, why_failed(exc, self.rest_limit),
+            )  # fmt: skip
+            return None
+        return private
+
     def _outcome(
-        self, interaction: Interaction, task: asyncio.Task[Reply | Asked], what: str
+        self,
+        interaction: Interaction,
+        result: Reply | Asked | None,
+        error: Exception | None,
+        what: str,
     ) -> Reply:
-        error = task.exception()
         self.metrics.command(Platform.DISCORD.value, command_name(what), outcome(error))
-        if error is None:
-            result = task.result()
-            return result.reply if isinstance(result, Asked) else result
-        return self.notice(interaction, error, what)
+        if error is not None or result is None:
+            return self.notice(interaction, error or RuntimeError("no reply"), what)
+        return result.reply if isinstance(result, Asked) else result
 
     def notice(self, interaction: Interaction, error: BaseException, what: str) -> Reply:
         """The error policy's private reply, logged with the interaction's place."""

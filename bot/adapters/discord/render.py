@@ -3,19 +3,28 @@
 Only this module knows Discord's markdown. Every text block from the core is escaped, so a
 question, an explanation or a player's display name can never turn into formatting, a masked
 link or a list; code blocks are fenced so that no code can break out of them. Buttons carry
-the core's opaque tokens as their custom_id and are dispatched by `TokenButton`, a
-`DynamicItem` registered at start, so buttons on messages from before a restart still work.
+the core's opaque tokens as their custom_id; a click comes back as an interaction whose
+custom_id `token_of` recognises, and the adapter's one `on_interaction` routes it, so buttons
+on messages from before a restart still work.
+
+Cheap on the answer path (bench/games.py, bench/README.md): everyone who answers a round
+gets one of a few replies, equal in their text or at least in their buttons, so `render`
+keeps the last RENDER_CACHE texts and views by value (and escaped texts, ESCAPE_CACHE). The
+views are stopped before they are sent: discord.py then keeps no state for them (no view
+store entry, no timeout task), which is all we want, since no view object handles a click.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Protocol, Self, assert_never, runtime_checkable
+from typing import Any, assert_never
 
 import discord
 
-from bot.core.common.replies import Button, Code, Countdown, Link, Paragraph, Reply
+from bot.core.common.replies import Block, Button, Code, Countdown, Link, Paragraph, Reply
 
 CONTENT_MAX = 2000  # Discord's message content limit
 URL_MAX = 512  # a link button's URL
@@ -28,11 +37,23 @@ NO_MENTIONS = discord.AllowedMentions.none()
 # the core and get its clear answer ("no longer open", "not valid") instead of Discord's
 # silent "This interaction failed".
 TOKEN_TEMPLATE = r"(?P<token>(?:[anpr]|cq)\d{1,2}\.[^\s]{0,96})"  # noqa: S105 - a pattern
+_TOKEN = re.compile(TOKEN_TEMPLATE)
+RENDER_CACHE = 512  # renderings kept (a busy round's shared answer replies, the last posts)
+ESCAPE_CACHE = 4096  # escaped texts kept (explanations, questions: the same for everyone)
 
 _LEADING_NUMBER = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
 _LANGUAGE = re.compile(r"[^A-Za-z0-9+#-]")
 
 
+def token_of(custom_id: object) -> str | None:
+    """The core token a button's custom_id carries (any id in our namespace, valid or not, so
+    the core can say what is wrong with it), or None for another feature's id."""
+    if isinstance(custom_id, str) and (match := _TOKEN.fullmatch(custom_id)) is not None:
+        return match["token"]
+    return None
+
+
+@functools.lru_cache(maxsize=ESCAPE_CACHE)
 def escape(text: str) -> str:
     """Plain text -> Discord markdown that displays exactly that text."""
     escaped = discord.utils.escape_markdown(text)  # bare URLs stay clickable
@@ -47,8 +68,13 @@ def code_block(code: str, language: str) -> str:
 
 def render_text(reply: Reply) -> str:
     """The blocks of a Reply as one Discord message content (at most 2000 characters)."""
+    return _text(reply.blocks)
+
+
+@functools.lru_cache(maxsize=RENDER_CACHE)
+def _text(blocks: tuple[Block, ...]) -> str:
     parts: list[str] = []
-    for block in reply.blocks:
+    for block in blocks:
         match block:
             case Paragraph(text=text, bold=bold):
                 if text.strip():
@@ -95,9 +121,9 @@ def build_view(reply: Reply) -> discord.ui.View | None:
         return None
     view = discord.ui.View(timeout=None)
     for button in reply.choices:
-        view.add_item(TokenButton.make(button, discord.ButtonStyle.primary, row=0))
+        view.add_item(token_button(button, discord.ButtonStyle.primary, row=0))
     for button in reply.actions:
-        view.add_item(TokenButton.make(button, discord.ButtonStyle.secondary, row=1))
+        view.add_item(token_button(button, discord.ButtonStyle.secondary, row=1))
     row = 1 if len(reply.actions) + len(found) <= 5 else 2  # five buttons to a row
     for link in found:
         view.add_item(discord.ui.Button(label=link.label[:80], url=link.url, row=row))
@@ -119,54 +145,43 @@ class Rendered:
         return kwargs
 
     def release(self) -> None:
-        """Forget the view once sent: clicks reach TokenButton through its registered
-        template, not through this object. (discord.py gives views on ephemeral messages a
-        15-minute timeout task; stopping the view ends it, so nothing lingers.)"""
+        """Once sent: stop the view if it was not stopped already (one built outside a running
+        event loop cannot be), so discord.py forgets it and ends the 15-minute timeout task it
+        gives views on ephemeral messages. Clicks never reach a view object (`token_of`)."""
         if self.view is not None:
             self.view.stop()
 
 
+ViewKey = tuple[tuple[Button, ...], tuple[Button, ...], tuple[Link, ...]]
+_views: OrderedDict[ViewKey, discord.ui.View] = OrderedDict()
+
+
 def render(reply: Reply) -> Rendered:
-    return Rendered(render_text(reply), build_view(reply), reply.private)
+    """The Reply rendered; its text and its view made once for equal ones rendered lately (a
+    round's answer replies differ in their points, and share their buttons and links)."""
+    return Rendered(_text(reply.blocks), _view(reply), reply.private)
 
 
-@runtime_checkable
-class TokenHandler(Protocol):
-    """What a client must offer for TokenButton to hand it a pressed token."""
+def _view(reply: Reply) -> discord.ui.View | None:
+    key = (reply.choices, reply.actions, tuple(links(reply)))
+    view = _views.get(key)
+    if view is not None:
+        _views.move_to_end(key)
+        return view
+    view = build_view(reply)
+    if view is None:
+        return None
+    view.stop()
+    if view.is_finished():  # not when built outside an event loop: not shareable then
+        _views[key] = view
+        if len(_views) > RENDER_CACHE:
+            _views.popitem(last=False)
+    return view
 
-    async def handle_token(self, interaction: discord.Interaction[Any], token: str) -> None: ...
 
-
-class TokenButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TOKEN_TEMPLATE):
-    """A button whose custom_id is a core token; survives restarts (registered at start)."""
-
-    def __init__(
-        self,
-        token: str,
-        label: str = "?",
-        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
-        row: int | None = None,
-    ) -> None:
-        super().__init__(discord.ui.Button(label=label[:80], style=style, custom_id=token), row=row)
-        self.token = token
-
-    @classmethod
-    def make(cls, button: Button, style: discord.ButtonStyle, *, row: int) -> TokenButton:
-        return cls(button.token, button.label, style, row)
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> Self:
-        label = getattr(item, "label", None) or "?"
-        style = getattr(item, "style", discord.ButtonStyle.secondary)
-        return cls(match["token"], label, style)
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        client = interaction.client
-        if isinstance(client, TokenHandler):
-            await client.handle_token(interaction, self.token)
+def token_button(
+    button: Button, style: discord.ButtonStyle, *, row: int | None = None
+) -> discord.ui.Button[Any]:
+    """A button whose custom_id is the core's token (at most 100 characters, as Discord
+    allows; the core's tokens are shorter)."""
+    return discord.ui.Button(label=button.label[:80], style=style, custom_id=button.token, row=row)

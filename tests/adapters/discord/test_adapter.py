@@ -358,6 +358,42 @@ async def test_slow_work_is_deferred_then_answered_with_a_followup(
         assert len(deleted) == 1 and deleted[0].status == 204
 
 
+async def test_work_is_deferred_only_once_it_outlasts_the_defer_time(
+    tmp_path: Path, bank: QuestionBank, clock: FixedClock
+) -> None:
+    """The work runs in the interaction's own task; a timer defers it once it is slow, and a
+    quick answer is sent at once, never deferred."""
+    slow = asyncio.Event()
+
+    def slowed(adapter: DiscordAdapter) -> None:
+        score = adapter.service.score
+
+        async def slow_score(*args: Any, **kwargs: Any) -> Any:
+            if slow.is_set():
+                await asyncio.sleep(0.3)  # longer than defer_after
+            return await score(*args, **kwargs)
+
+        adapter.service.score = slow_score  # type: ignore[method-assign]
+
+    async with (
+        FakeDiscord() as fake,
+        running_bot(fake, tmp_path / "q.db", bank, clock, defer_after=0.1, setup=slowed),
+    ):
+        fast = fake.command("score", user=ANN)
+        quick = await fake.interact(fast)
+        assert quick.body["type"] == 4 and "**📊 Ann**" in quick.body["data"]["content"]
+        await asyncio.sleep(0.2)  # past defer_after: its timer was cancelled, nothing follows
+        assert fake.matching("POST", rf"/webhooks/{APP_ID}/{fast['token']}") == []
+        assert len(fake.matching("POST", rf"/interactions/{fast['id']}/.*")) == 1
+
+        slow.set()
+        payload = fake.command("score", user=ANN)
+        assert (await fake.interact(payload)).body == {"type": 5, "data": {"flags": EPHEMERAL}}
+        (followup,) = await fake.followups(payload)
+        assert followup.body["flags"] == EPHEMERAL
+        assert "**📊 Ann**" in followup.body["content"]
+
+
 def daily_group(adapter: DiscordAdapter) -> AdminGroup:
     """An admin-only group like the scheduler's /daily, answering through `adapter`."""
     group = AdminGroup(name="daily", description="Daily question settings")

@@ -135,6 +135,34 @@ async def test_forged_and_stale_custom_ids_get_no_longer_open(
         assert closed.body["data"]["content"] == "This round is closed."
 
 
+async def test_a_click_on_a_button_the_message_no_longer_shows_is_answered(
+    tmp_path: Path, bank: QuestionBank, clock: FixedClock
+) -> None:
+    """Discord sends a click with the message as it is now: a click racing the edit that
+    closed a question (its buttons gone) still gets the core's answer, privately, never
+    Discord's silent "This interaction failed"; and an id outside our namespace is left to
+    whoever owns it (no answer from us)."""
+    async with FakeDiscord() as fake, running_bot(fake, tmp_path / "q.db", bank, clock) as bot:
+        message = await ask(fake, ANN, "beta", 1)  # beta-one: 10 points
+        round_id, right, _ = await labels(bot.service, bank, message)
+        fake.messages[int(message["id"])]["components"] = []  # edited since: no buttons
+
+        reply = await click(fake, message, f"a1.{round_id}.{right}", ANN)
+        assert reply.body["data"]["flags"] == EPHEMERAL
+        assert reply.body["data"]["content"].startswith("**✅ Right!**")
+        assert await stats(bot.service, ANN) == (1, 1, 10)
+
+        clock.advance(hours=25)  # closed since
+        closed = await click(fake, message, f"a1.{round_id}.{right}", BOB)
+        assert closed.body["data"]["content"] == "This round is closed."
+
+        foreign = fake.click(int(message["id"]), "daily:settings", user=ANN)
+        await fake.dispatch("INTERACTION_CREATE", foreign)
+        await click(fake, message, f"a1.{round_id}.{right}", BOB)  # handled after it
+        callback = f"/interactions/{foreign['id']}/{foreign['token']}/callback"
+        assert fake.matching("POST", re.escape(callback)) == []
+
+
 async def test_leaderboard_after_several_people_answered(
     tmp_path: Path, bank: QuestionBank, clock: FixedClock
 ) -> None:

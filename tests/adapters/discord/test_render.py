@@ -10,13 +10,14 @@ import discord
 from bot.adapters.discord.render import (
     CONTENT_MAX,
     TOKEN_TEMPLATE,
-    TokenButton,
     escape,
     fit,
     render,
     render_text,
+    token_button,
+    token_of,
 )
-from bot.core.common.replies import Button, Code, Paragraph, Reply
+from bot.core.common.replies import Button, Code, Link, Paragraph, Reply
 from bot.core.quiz.tokens import answer_token, next_token
 
 
@@ -77,7 +78,33 @@ def test_the_button_template_takes_every_core_token_and_nothing_foreign() -> Non
     assert template.fullmatch(next_token(None, None))
     assert template.fullmatch("a2.future-version.A")  # reaches the core: "no longer open"
     assert not template.fullmatch("daily:settings")  # other features' ids are left alone
-    assert TokenButton("a1.abcdefghijk.A", "A").custom_id == "a1.abcdefghijk.A"
+    button = token_button(Button("A", "a1.abcdefghijk.A"), discord.ButtonStyle.primary)
+    assert button.custom_id == "a1.abcdefghijk.A"
+    assert token_of("a1.abcdefghijk.A") == "a1.abcdefghijk.A"
+    assert token_of("a2.future-version.A") == "a2.future-version.A"
+    assert token_of("daily:settings") is None and token_of(None) is None
+    assert token_of("a1.abcdefghijk.A\n") is None  # matched whole
+
+
+async def test_replies_share_their_rendering_and_discord_py_keeps_none_of_the_views() -> None:
+    """A round's answer replies differ in their points and share their buttons: each text
+    and each view is made once, and the view is stopped before it is sent, so discord.py
+    neither stores it nor gives it a timeout task (clicks are routed by custom_id)."""
+
+    def answer(points: int) -> Reply:  # built anew each time
+        return Reply(
+            (Paragraph(f"**Right!** +{points}"), Link("Learn more", "https://docs.python.org/3/")),
+            actions=(Button("Report", "r1.abcdefgh"),),
+            private=True,
+        )
+
+    first, again, more = render(answer(10)), render(answer(10)), render(answer(12))
+    assert first.view is not None and first.view.is_finished()
+    assert again.view is first.view and more.view is first.view
+    assert again.content is first.content == "\\*\\*Right!\\*\\* +10"
+    assert more.content == "\\*\\*Right!\\*\\* +12" and more.ephemeral
+    other = render(Reply((Paragraph("Wrong"),), actions=(Button("Report", "r1.other"),)))
+    assert other.view is not first.view and other.content == "Wrong"
 
 
 def test_names_on_a_leaderboard_cannot_mention_or_reorder() -> None:
@@ -99,8 +126,6 @@ def test_names_on_a_leaderboard_cannot_mention_or_reorder() -> None:
 
 
 def test_a_link_is_a_link_button_and_never_text() -> None:
-    from bot.core.common.replies import Link
-
     reply = Reply(
         (Paragraph("Answer: B"), Link("Learn more", "https://docs.python.org/3/library/")),
         actions=(Button("Report", "r1.abcdefgh"),),
