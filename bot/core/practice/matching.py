@@ -235,8 +235,6 @@ def find(p: Phrase, answer: Words, threshold: float) -> list[Span]:
         found = _in_order(p.content, answer, 1 if len(p.content) <= 3 else 2)
         if found:
             return found
-    elif answer.stem_set.isdisjoint(p.content):
-        return []  # a typo spoils a word, not all of them: no word of it said, no match
     return _fuzzy(p, answer, threshold)
 
 
