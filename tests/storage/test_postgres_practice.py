@@ -118,6 +118,47 @@ async def test_a_slice_is_written_by_one_process_only() -> None:
         assert await one.fetchval("SELECT reviews FROM practice_cards") == 2
 
 
+@pytest.mark.parametrize("other", ["commits", "rolls back"])
+async def test_a_slice_waits_for_the_watermark_and_writes_only_if_it_moves_it(
+    other: str,
+) -> None:
+    """Another process's transaction holds the watermark's row (moving it over the same
+    slice): this process's write of the slice waits for it, then writes nothing if that one
+    committed (cards, reviews and the feed as the other left them), and the whole slice if it
+    rolled back."""
+    async with processes(2) as (one, two):
+        (pid,) = await add_players(one, 1)
+        seqs = await answers(one, pid, 2)
+        store = PgPracticeStore(one)
+        pending = await store.pending_choices(10)
+        card = replace(new_card(pid, "alpha-one", "alpha", T0), reps=2)
+        async with two.connection() as conn:  # the other process's transaction
+            await conn.execute("BEGIN")
+            await conn.execute("UPDATE practice_watermark SET applied = $1", seqs[-1])
+            xid = await conn.fetchval("SELECT pg_current_xact_id()::xid::text")
+            write = asyncio.ensure_future(
+                store.apply_choices(pending.after, pending.through, [choice(card)])
+            )
+            for _ in range(500):  # until the write waits for the other's row lock
+                if await one.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' "
+                    "AND NOT granted AND transactionid::text = $1",
+                    xid,
+                ):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the write does not wait for the watermark's row")
+            assert not write.done()
+            await conn.execute("COMMIT" if other == "commits" else "ROLLBACK")
+        await asyncio.wait_for(write, 10)
+        written = other == "rolls back"
+        assert await reviews_of(one, pid) == (1 if written else 0)
+        assert (await store.card(pid, "alpha-one") is not None) == written
+        assert await one.fetchval("SELECT applied FROM practice_watermark") == seqs[-1]
+        assert await one.fetchval("SELECT count(*) FROM practice_feed") == (0 if written else 2)
+
+
 async def test_a_slice_after_one_that_lost_the_race_writes_nothing() -> None:
     """Process b reads the pending answers, then its cards after a wrote the first slice;
     b's first slice loses (the watermark moved); its second starts where a's first ended,

@@ -1,6 +1,7 @@
 """PostgreSQL-specific guarantees of the quiz store (bot/storage/postgres/quiz.py, answers.py):
 group commit, one answer per round and person and the per-player caps across two processes
-(two stores on two pools over one database), a batch holding a duplicate, faults (the server
+(two stores on two pools over one database), an answer whose context another process changed
+between its read and its write (scored again), a batch holding a duplicate, faults (the server
 ending our connections mid-run), and close() writing what is queued."""
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import pytest
 from bot.core.common.errors import AlreadyAnswered, StorageUnavailable
 from bot.core.common.identity import Platform, UserRef
 from bot.core.quiz.ports import Attempt
-from bot.core.quiz.rounds import Round
+from bot.core.quiz.rounds import Round, RoundKind
 from bot.core.quiz.scoring import AnswerContext, Award, ScoringRules, award
 from bot.storage.postgres import PgDatabase, PgQuizStore
 from bot.storage.postgres import answers as answers_module
 from bot.storage.postgres.answers import PLAYER_LOCKS, lock_key
 from bot.storage.postgres.database import UNREACHABLE
+from bot.storage.rows.quiz import ANSWER_COLUMNS, answer_values
 from tests.fakes.answers import T0, a_round, an_attempt, ten_points
 from tests.fakes.postgres import databases, fresh_schema, server_url
 
@@ -61,15 +63,16 @@ def _scored(rnd: Round, at_seconds: int = 0) -> Callable[[AnswerContext], Award]
 
 
 def _batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The size of every batch the flusher writes from now on."""
+    """The size of every chunk the flusher writes from now on (a batch is written in chunks
+    that hold each player once; each chunk is one transaction)."""
     sizes: list[int] = []
-    real = answers_module._write_batch
+    real = answers_module._write_chunk
 
-    async def spy(conn: Any, batch: Any) -> Any:
-        sizes.append(len(batch))
-        return await real(conn, batch)
+    async def spy(conn: Any, chunk: Any) -> Any:
+        sizes.append(len(chunk))
+        return await real(conn, chunk)
 
-    monkeypatch.setattr(answers_module, "_write_batch", spy)
+    monkeypatch.setattr(answers_module, "_write_chunk", spy)
     return sizes
 
 
@@ -114,7 +117,7 @@ async def test_a_batch_with_a_duplicate_records_the_first_and_counts_earlier_ans
         store.record_answer(an_attempt(r3, p), probe),
         return_exceptions=True,
     )
-    assert sizes == [5]
+    assert sizes == [2, 1, 1, 1]  # one batch: p and q, then p's three later answers
     assert [type(r).__name__ for r in results] == [
         "Award", "Award", "AlreadyAnswered", "Award", "Award",
     ]  # fmt: skip
@@ -195,6 +198,100 @@ async def _waiting_for(admin: asyncpg.Connection, player: int) -> int:
             return int(pid)
         await asyncio.sleep(0.01)
     raise AssertionError("nobody waits for the player's lock")
+
+
+async def _hold_then_answer(
+    store: PgQuizStore, admin: asyncpg.Connection, player: int, other: Attempt, points: Award
+) -> None:
+    """While `store`'s answer of `player` waits for the player's lock (held by `admin`, as
+    another process's transaction would), `admin` records `other` with `points` (the trigger
+    updates the day's points, the streak), and lets go."""
+    await _waiting_for(admin, player)
+    schema = await store.db.fetchval("SELECT current_schema()")
+    await admin.execute(f"SET search_path = {schema}")
+    values = answer_values(other, points)
+    places = ", ".join(f"${i}" for i in range(1, len(values) + 1))
+    await admin.execute(f"INSERT INTO answers ({ANSWER_COLUMNS}) VALUES ({places})", *values)
+    await admin.execute("SELECT pg_advisory_unlock($1, $2)", PLAYER_LOCKS, lock_key(player))
+
+
+CHANGED = {  # what another process's answer changes, and the context it leaves
+    "points today": AnswerContext(10, None, 0, None),  # an answer to another question
+    "question scored": AnswerContext(0, T0, 0, None),  # a daily answer to this question
+    "streak": AnswerContext(0, None, 2, T0.date()),  # a daily answer the same day
+    "streak day": AnswerContext(0, None, 1, T0.date()),  # the first daily answer today
+}
+
+
+@pytest.mark.parametrize("changed", list(CHANGED))
+async def test_an_answer_scored_on_a_context_another_process_changed_is_scored_again(
+    two: tuple[PgQuizStore, PgQuizStore], changed: str
+) -> None:
+    """The answer's context is read without a lock; another process's answer of the same
+    player commits before this one gets the player's lock: the answer is scored again on the
+    context as it is now, never on the old one, whichever part of it the other answer
+    changed (the points today, when this question last scored, the daily streak, its day)."""
+    store, _ = two
+    # an id past 32 bits: the lock record_answers takes is the one lock_key names
+    await store.db.execute(
+        "SELECT setval(pg_get_serial_sequence('players', 'id'), $1)",
+        2**32 + random.randrange(10**9),
+    )
+    p = await _player(store, 1)
+    mine, theirs = await _rounds(store, 2)
+    yesterday = (T0 - timedelta(days=1)).date()
+    before = AnswerContext(0, None, 0, None)
+    other, points = an_attempt(theirs, p), Award(True, 10, 10)
+    daily = replace(theirs, kind=RoundKind.DAILY, day=T0.date())
+    if changed == "points today":
+        other = other._replace(question_id="beta-two")
+    elif changed == "question scored":
+        other = an_attempt(daily, p)  # daily points are not self-served: not today's
+    else:
+        day = T0.date() if changed == "streak" else yesterday
+        before = AnswerContext(0, None, 1, day)
+        await store.db.execute(
+            "UPDATE players SET daily_streak = 1, last_daily_day = $2 WHERE id = $1",
+            p, day.isoformat(),
+        )  # fmt: skip
+        other = an_attempt(daily, p)._replace(question_id="beta-two")
+        points = Award(True, 0, 0, daily_streak=CHANGED[changed].daily_streak)
+    contexts: list[AnswerContext] = []
+
+    def probe(ctx: AnswerContext) -> Award:
+        contexts.append(ctx)
+        return Award(True, 10, 10)
+
+    admin = await _superuser()
+    try:
+        await admin.execute("SELECT pg_advisory_lock($1, $2)", PLAYER_LOCKS, lock_key(p))
+        blocked = asyncio.ensure_future(store.record_answer(an_attempt(mine, p), probe))
+        await _hold_then_answer(store, admin, p, other, points)
+        assert await asyncio.wait_for(blocked, 10) == Award(True, 10, 10)
+    finally:
+        await admin.close()
+    assert contexts == [before, CHANGED[changed]]  # scored on what the other answer left
+    stats = await store.player_stats(p)
+    assert (stats.answered, stats.points) == (2, 10 + points.points)
+
+
+async def test_an_answer_another_process_recorded_meanwhile_is_already_answered(
+    two: tuple[PgQuizStore, PgQuizStore],
+) -> None:
+    store, _ = two
+    p = await _player(store, 1)
+    (rnd,) = await _rounds(store, 1)
+    admin = await _superuser()
+    try:
+        await admin.execute("SELECT pg_advisory_lock($1, $2)", PLAYER_LOCKS, lock_key(p))
+        blocked = asyncio.ensure_future(store.record_answer(an_attempt(rnd, p), ten_points))
+        await _hold_then_answer(store, admin, p, an_attempt(rnd, p), Award(True, 10, 10))
+        with pytest.raises(AlreadyAnswered):
+            await asyncio.wait_for(blocked, 10)
+    finally:
+        await admin.close()
+    stats = await store.player_stats(p)
+    assert (stats.answered, stats.points) == (1, 10)
 
 
 async def test_a_connection_ended_mid_answer_fails_that_batch_and_the_store_recovers(

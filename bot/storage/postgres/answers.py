@@ -1,27 +1,34 @@
 """Answers on PostgreSQL with group commit: every record_answer call queues its attempt, and one
-flusher task per store writes all queued attempts (up to MAX_BATCH) in ONE transaction:
+flusher task per store writes the queued attempts (up to MAX_BATCH at a time) in two round
+trips (sql/0002_answer_functions.sql):
 
-1. pg_advisory_xact_lock per distinct player, in sorted order (no deadlock): another process
-   writing the same player waits until this transaction commits, so neither can pass a
-   per-player cap (points a day, a question's points once a week, the daily streak) by
-   reading the player's context before the other's answer is committed;
-2. every attempt's AnswerContext in one query (unnest over arrays);
-3. each attempt's `decide` in Python;
-4. every answer in one INSERT (unnest again; ON CONFLICT DO NOTHING RETURNING tells which were
-   answered already); the schema's `answers_maintain` trigger updates the boards, the player's
-   totals, topic stats and the day's points in that same statement;
-5. COMMIT, and only then each caller's outcome.
+1. every attempt's AnswerContext in one query (`answer_contexts`, unnest over arrays), with
+   no lock and no transaction of its own;
+2. each attempt's `decide` in Python;
+3. every answer in one statement, `record_answers`, which is its own transaction (its COMMIT
+   travels with it): it takes pg_advisory_xact_lock per distinct player, in ascending order
+   (no deadlock), reads the contexts again under them (a statement of its own, so it sees
+   every answer committed while it waited), and inserts only the answers whose context is
+   still the one they were scored on; the schema's `answers_maintain` trigger updates the
+   boards, the player's totals, topic stats, the day's points and practice's feed in that
+   same statement. Another process writing the same player waits for its lock until this
+   one has committed, so neither can pass a per-player cap (points a day, a question's
+   points once a week, the daily streak) on a context the other has changed;
+4. each caller's outcome once its answer is committed. An answer whose context changed
+   between 1 and 3 (another process wrote the same player meanwhile: rare) is scored again
+   holding the locks: BEGIN and the players' locks, its context, `record_answers`, COMMIT.
 
-A batch holding one player several times is written in chunks of the transaction, each player
-at most once a chunk, so every context counts the player's earlier answers in the batch (the
-second answer of a person to a round finds the first: AlreadyAnswered).
+A batch holding one player several times is written in chunks, each player at most once a
+chunk, chunk after chunk, so every context counts the player's earlier answers in the batch
+(the second answer of a person to a round finds the first: AlreadyAnswered).
 
-Faults: a connection or server fault fails the whole batch with StorageUnavailable ("try again
-in a moment"), and nothing of it is committed unless COMMIT itself got through (then a retry
-finds the answer recorded): a caller hears of success only after its answer is committed. A
-statement that fails for another reason (a bug, a constraint) is retried answer by answer, so
-one bad answer fails alone. The flusher never dies of a batch: the next one takes a fresh
-connection. `close()` writes what is queued.
+Faults: a connection or server fault fails the answers not yet committed with
+StorageUnavailable ("try again in a moment"); those committed were told already (a fault
+while `record_answers` ran may still have committed it: then a retry finds the answer
+recorded): a caller hears of success only after its answer is committed. A statement that
+fails for another reason (a bug, a constraint) is retried answer by answer, so one bad answer
+fails alone. The flusher never dies of a batch: the next one takes a fresh connection.
+`close()` writes what is queued.
 """
 
 from __future__ import annotations
@@ -39,45 +46,29 @@ from bot.core.common.errors import AlreadyAnswered, StorageUnavailable
 from bot.core.quiz.ports import Attempt
 from bot.core.quiz.scoring import AnswerContext, Award
 from bot.storage.postgres.database import PLAYER_LOCKS, PgDatabase
-from bot.storage.rows.quiz import ANSWER_COLUMNS, AnswerRow, answer_context, answer_values
+from bot.storage.rows.quiz import AnswerRow, answer_context, answer_values
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 256  # attempts in one transaction at most
+MAX_BATCH = 256  # attempts taken at a time (one record_answers call at most)
 # the players' transaction locks: (PLAYER_LOCKS, player id folded into 32 bits); two players
 # whose ids fold alike (4 billion apart) only share a lock
 
-# BEGIN and the locks in one round trip (the simple protocol takes no parameters: the keys
-# are ints of ours, formatted in)
+# BEGIN and the locks in one round trip, for answers scored again under their locks (the
+# simple protocol takes no parameters: the keys are ints of ours, formatted in)
 _BEGIN_SQL = (
-    "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; "
-    "SELECT count(pg_advisory_xact_lock({space}, k)) "
+    "BEGIN; SELECT count(pg_advisory_xact_lock({space}, k)) "
     "FROM (SELECT unnest('{{{keys}}}'::integer[]) AS k ORDER BY 1) AS keys"
 )
-_CONTEXT_SQL = """
-SELECT r.k,
-    (SELECT d.points FROM player_days d WHERE d.player_id = r.p AND d.day = r.day),
-    (SELECT a.answered_at FROM answers a
-      WHERE a.player_id = r.p AND a.question_id = r.q AND a.points > 0
-      ORDER BY a.answered_at DESC LIMIT 1),
-    pl.daily_streak, pl.last_daily_day,
-    (SELECT true FROM answers a WHERE a.round_id = r.rid AND a.player_id = r.p LIMIT 1)
-FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
-    WITH ORDINALITY AS r(p, q, day, rid, k)
-CROSS JOIN LATERAL (
-    SELECT daily_streak, last_daily_day FROM players WHERE id = r.p LIMIT 1) AS pl
+_CONTEXTS_SQL = "SELECT * FROM answer_contexts($1::bigint[], $2::text[], $3::text[], $4::text[])"
+# one array per answer column (ANSWER_COLUMNS' order), then the contexts they were scored on;
+# returns the positions (from 1) it wrote
+_RECORD_SQL = """
+SELECT k FROM record_answers($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+    $6::text[], $7::integer[], $8::integer[], $9::double precision[], $10::double precision[],
+    $11::text[], $12::text[], $13::text[], $14::text[], $15::integer[], $16::text[],
+    $17::bigint[], $18::double precision[], $19::integer[], $20::text[])
 """
-# Every lookup is a probe of a primary key or of answers_scored_by_player_question, one per
-# attempt, whatever the tables' sizes or statistics: LIMIT keeps the planner from turning a
-# subquery into a join or a hashed scan of a whole table (it made EXISTS one over `answers`).
-_INSERT_SQL = f"""
-INSERT INTO answers ({ANSWER_COLUMNS})
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
-    $7::integer[], $8::integer[], $9::double precision[], $10::double precision[],
-    $11::text[], $12::text[], $13::text[], $14::text[], $15::integer[], $16::text[])
-ON CONFLICT (round_id, player_id) DO NOTHING
-RETURNING round_id, player_id
-"""  # noqa: S608 - the column list is ours
 
 Decide = Callable[[AnswerContext], Award]
 Outcome = Award | Exception
@@ -133,110 +124,123 @@ class AnswerWriter:
                     connected = True
                     while self._queue and not conn.is_closed():
                         batch = self._take()
-                        _settle(batch, await self._write(conn, batch))
+                        await self._write(conn, batch)
                         batch = []
             except BaseException as exc:
                 if not connected:  # no connection (the server is down): the next batch fails
                     batch = self._take()
-                if batch:
-                    _settle(batch, [_not_recorded(len(batch), exc)] * len(batch))
+                _fail([p for p in batch if not p.future.done()], exc)
                 if not isinstance(exc, Exception):  # cancelled: tell everyone still queued
                     rest = list(self._queue)
                     self._queue.clear()
-                    _settle(rest, [_not_recorded(len(rest), exc)] * len(rest))
+                    _fail(rest, exc)
                     raise
 
-    async def _write(self, conn: asyncpg.Connection, batch: list[_Pending]) -> list[Outcome]:
-        """A batch in one transaction; if a statement fails for another reason than a fault,
-        each answer in its own, so a bad one fails alone."""
-        try:
-            return await _write_batch(conn, batch)
-        except Exception as exc:
-            if self._db.failure(exc) is not None or len(batch) == 1:
-                raise
-            log.warning("%d answers failed together (%s); writing each alone", len(batch), exc)
-        outcomes: list[Outcome] = []
-        for pending in batch:
+    async def _write(self, conn: asyncpg.Connection, batch: list[_Pending]) -> None:
+        """A batch, chunk after chunk, each caller told once its answer is committed."""
+        for chunk in _chunks(batch):
             try:
-                outcomes += await _write_batch(conn, [pending])
+                await _write_chunk(conn, chunk)
             except Exception as exc:
-                outcomes.append(_not_recorded(1, self._db.failure(exc) or exc))
-        return outcomes
+                if self._db.failure(exc) is not None:
+                    raise
+                await self._each_alone(conn, chunk, exc)
+
+    async def _each_alone(
+        self, conn: asyncpg.Connection, chunk: list[_Pending], exc: Exception
+    ) -> None:
+        """A chunk whose statement failed for another reason than a fault (nothing of it was
+        written), answer by answer, so a bad one fails alone."""
+        if len(chunk) == 1:
+            _fail(chunk, exc)
+            return
+        log.warning("%d answers failed together (%s); writing each alone", len(chunk), exc)
+        for pending in chunk:
+            try:
+                await _write_chunk(conn, [pending])
+            except Exception as alone:
+                _fail([pending], self._db.failure(alone) or alone)
 
 
-async def _write_batch(conn: asyncpg.Connection, batch: Sequence[_Pending]) -> list[Outcome]:
-    """The batch's transaction: BEGIN and the players' locks, chunk after chunk, COMMIT (four
-    round trips for a batch without a player twice); rolled back on any error."""
-    keys = ",".join(map(str, sorted({lock_key(p.attempt.player_id) for p in batch})))
+def _chunks(batch: Sequence[_Pending]) -> list[list[_Pending]]:
+    """The batch in chunks that hold each player at most once, in order."""
+    chunks: list[list[_Pending]] = []
+    seen: dict[int, int] = {}
+    for pending in batch:
+        n = seen.get(pending.attempt.player_id, 0)
+        seen[pending.attempt.player_id] = n + 1
+        if n == len(chunks):
+            chunks.append([])
+        chunks[n].append(pending)
+    return chunks
+
+
+async def _write_chunk(conn: asyncpg.Connection, chunk: Sequence[_Pending]) -> None:
+    """A chunk (each player once) in two round trips; the answers whose context another
+    process changed in between, again in a transaction that holds their players' locks
+    first (four round trips); each caller told once its answer is committed."""
+    outcomes = await _attempt(conn, chunk)
+    _settle(chunk, outcomes)
+    stale = [p for p, outcome in zip(chunk, outcomes, strict=True) if outcome is None]
+    if not stale:
+        return
+    keys = ",".join(map(str, sorted({lock_key(p.attempt.player_id) for p in stale})))
     await conn.execute(_BEGIN_SQL.format(space=int(PLAYER_LOCKS), keys=keys))
     try:
-        outcomes: list[Outcome | None] = [None] * len(batch)
-        for chunk in _chunks(batch):
-            await _write_chunk(conn, batch, chunk, outcomes)
+        again = await _attempt(conn, stale)
         await conn.execute("COMMIT")
     except BaseException:
         if conn.is_in_transaction() and not conn.is_closed():
             with contextlib.suppress(Exception):  # the error that got us here is the one told
                 await conn.execute("ROLLBACK")
         raise
-    return [o if o is not None else AlreadyAnswered() for o in outcomes]
+    # nobody can change a context while its player's lock is held: a refusal now is a bug
+    refused = RuntimeError("an answer was refused although its player's lock was held")
+    _settle(stale, [_not_recorded(1, refused) if o is None else o for o in again])
 
 
-def _chunks(batch: Sequence[_Pending]) -> list[list[int]]:
-    """The batch's positions in chunks that hold each player at most once, in order."""
-    chunks: list[list[int]] = []
-    seen: dict[int, int] = {}
-    for i, pending in enumerate(batch):
-        n = seen.get(pending.attempt.player_id, 0)
-        seen[pending.attempt.player_id] = n + 1
-        if n == len(chunks):
-            chunks.append([])
-        chunks[n].append(i)
-    return chunks
-
-
-async def _write_chunk(
-    conn: asyncpg.Connection,
-    batch: Sequence[_Pending],
-    chunk: list[int],
-    outcomes: list[Outcome | None],
-) -> None:
-    """One query for the chunk's contexts, scoring, one INSERT of its answers."""
-    attempts = [batch[i].attempt for i in chunk]
+async def _attempt(conn: asyncpg.Connection, chunk: Sequence[_Pending]) -> list[Outcome | None]:
+    """The chunk's contexts in one query, scoring, its answers in one `record_answers` call:
+    each answer's outcome, None for one that was not written because its context changed
+    after it was read."""
+    attempts = [p.attempt for p in chunk]
     found = await conn.fetch(
-        _CONTEXT_SQL,
+        _CONTEXTS_SQL,
         [a.player_id for a in attempts],
         [a.question_id for a in attempts],
         [a.day.isoformat() for a in attempts],
         [a.round.id for a in attempts],
     )
     contexts = {row[0] - 1: row for row in found}
+    outcomes: list[Outcome | None] = [None] * len(chunk)
     rows: list[AnswerRow] = []
+    seen: list[tuple[int | None, float | None, int, str | None]] = []
     written: list[tuple[int, Award]] = []
-    for k, i in enumerate(chunk):
-        a, row = attempts[k], contexts.get(k)
+    for k, (a, pending) in enumerate(zip(attempts, chunk, strict=True)):
+        row = contexts.get(k)
         if row is None:
-            outcomes[i] = LookupError(f"no player {a.player_id}")
+            outcomes[k] = LookupError(f"no player {a.player_id}")
             continue
         _, today, last_scored, streak, last_daily, answered = row
         if answered:
-            outcomes[i] = AlreadyAnswered()
+            outcomes[k] = AlreadyAnswered()
             continue
         try:
-            award = batch[i].decide(answer_context(today, last_scored, streak, last_daily))
+            award = pending.decide(answer_context(today, last_scored, streak, last_daily))
         except Exception as exc:  # a bug in scoring fails this answer only
             log.exception("scoring failed for round %s", a.round.id)
-            outcomes[i] = exc
+            outcomes[k] = exc
             continue
         rows.append(answer_values(a, award))
-        written.append((i, award))
-    if not rows:
-        return
-    inserted = await conn.fetch(_INSERT_SQL, *(list(column) for column in zip(*rows, strict=True)))
-    new = {(r[0], r[1]) for r in inserted}
-    for i, award in written:
-        a = batch[i].attempt
-        outcomes[i] = award if (a.round.id, a.player_id) in new else AlreadyAnswered()
+        seen.append((today, last_scored, streak, last_daily))
+        written.append((k, award))
+    if rows:
+        columns = [list(column) for column in (*zip(*rows, strict=True), *zip(*seen, strict=True))]
+        recorded = {r[0] for r in await conn.fetch(_RECORD_SQL, *columns)}
+        for j, (k, award) in enumerate(written, start=1):
+            if j in recorded:
+                outcomes[k] = award
+    return outcomes
 
 
 def _not_recorded(count: int, exc: BaseException) -> StorageUnavailable:
@@ -254,10 +258,18 @@ def _not_recorded(count: int, exc: BaseException) -> StorageUnavailable:
     return failure
 
 
-def _settle(batch: Sequence[_Pending], outcomes: Sequence[Outcome]) -> None:
-    """Each caller's award or error (unless the caller gave up waiting)."""
+def _fail(pending: Sequence[_Pending], exc: BaseException) -> None:
+    """Tell these callers (none of whose answers is committed) that `exc` stopped them."""
+    if pending:
+        failure = _not_recorded(len(pending), exc)
+        _settle(pending, [failure] * len(pending))
+
+
+def _settle(batch: Sequence[_Pending], outcomes: Sequence[Outcome | None]) -> None:
+    """Each caller's award or error (None: not yet known; a caller who gave up waiting:
+    nothing)."""
     for pending, outcome in zip(batch, outcomes, strict=True):
-        if pending.future.done():
+        if outcome is None or pending.future.done():
             continue
         if isinstance(outcome, Exception):
             pending.future.set_exception(outcome)

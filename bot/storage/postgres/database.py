@@ -65,6 +65,18 @@ OUR_TABLES = frozenset(
     for _, sql in migrations()
     for name in re.findall(r"CREATE\s+TABLE\s+(\w+)", sql, flags=re.IGNORECASE)
 )
+# the functions the migrations create (the answers' and the triggers'), and which made each
+OUR_FUNCTIONS = {
+    name.lower(): number
+    for number, sql in migrations()
+    for name in re.findall(
+        r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(\w+)", sql, flags=re.IGNORECASE
+    )
+}
+SCHEMA_INCOMPLETE = (
+    "the database's schema lacks a part Stackprep needs (changed by hand, or restored in "
+    "part?): a restart of Stackprep names what is missing"
+)
 
 
 async def rollback_only(conn: Any) -> None:
@@ -274,6 +286,8 @@ class PgDatabase:
             | asyncpg.InvalidCatalogNameError,  # no such database
         ):
             return StorageUnavailable(UNREACHABLE)
+        if isinstance(exc, asyncpg.UndefinedFunctionError):  # one of OUR_FUNCTIONS dropped
+            return StorageFailed()
         return None
 
     def describe(self, exc: BaseException) -> str:
@@ -285,6 +299,8 @@ class PgDatabase:
             text = "no answer in time (is the server up and the address right?)"
         elif isinstance(exc, asyncpg.InvalidCatalogNameError):
             text = f"{text} (create it: createdb, or CREATE DATABASE)"
+        elif isinstance(exc, asyncpg.UndefinedFunctionError):
+            text = f"{text}: {SCHEMA_INCOMPLETE}"
         return scrub(text, self._secrets)
 
 
@@ -309,6 +325,7 @@ async def migrate(conn: asyncpg.Connection) -> int:
                 await conn.execute("UPDATE stackprep_schema SET version = $1", number)
             log.info("database: migrated to schema version %d", number)
             version = number
+        await complete(conn, version)
         return version
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_SPACE, MIGRATION_LOCK)
@@ -343,6 +360,27 @@ async def identify(conn: asyncpg.Connection) -> int:
             "INSERT INTO stackprep_schema VALUES (0)"
         )
     return 0
+
+
+async def complete(conn: asyncpg.Connection, version: int) -> None:
+    """Refuse a schema that lacks one of the functions its migrations made (dropped by hand,
+    or a partial restore): without them no answer can be written."""
+    found = {
+        r[0]
+        for r in await conn.fetch(
+            "SELECT proname FROM pg_proc WHERE pronamespace = current_schema()::regnamespace"
+        )
+    }
+    missing = sorted(name for name, number in OUR_FUNCTIONS.items() if number <= version)
+    missing = [name for name in missing if name not in found]
+    if missing:
+        files = sorted({f"{OUR_FUNCTIONS[name]:04d}_*.sql" for name in missing})
+        raise Refused(
+            f"its schema (version {version}) lacks the function(s) {', '.join(missing)}, "
+            "which Stackprep's migrations create (changed by hand, or restored in part?): "
+            "restore the whole schema, or create them again from "
+            f"bot/storage/postgres/sql/{' and '.join(files)}"
+        )
 
 
 def affected(status: str) -> int:

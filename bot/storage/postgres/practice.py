@@ -7,9 +7,9 @@ draws `seq` under a transaction-level advisory lock, so numbers commit in order 
 that sees n has every lower n that will ever commit); `pending_choices` reads the oldest rows
 past `practice_watermark` in one statement (one snapshot); `apply_choices` moves the watermark
 with a compare-and-set FIRST, then writes the cards and reviews and deletes the applied feed
-rows, all in one transaction. The compare-and-set takes the watermark's row lock, so two
-processes' card writers applying the same slice queue on it, and the second finds the
-watermark moved and writes nothing.
+rows, all in one statement (one round trip, its own transaction). The compare-and-set takes
+the watermark's row lock, so two processes' card writers applying the same slice queue on it,
+and the second finds the watermark moved and writes nothing.
 
 One more rule makes that exact across processes: the card writer computes a batch's slices in
 memory, each on top of the slices before it, so a slice whose predecessor wrote nothing (lost
@@ -53,27 +53,50 @@ _SESSIONS = f"SELECT {convert.SESSION_COLUMNS} FROM practice_sessions "  # noqa:
 _PLANS = f"SELECT {convert.PLAN_COLUMNS} FROM practice_plans "  # noqa: S608
 _REMINDERS = f"SELECT {convert.REMINDER_COLUMNS} FROM practice_reminders "  # noqa: S608
 
-# A batch as one array per column (convert.CardRow's order): repeats of a card are merged
-# into one row first, as ON CONFLICT DO UPDATE may touch a row once per statement.
-_SAVE_CARDS = f"""
-INSERT INTO practice_cards AS c ({convert.CARD_COLUMNS}, reviews, recalled)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::int[],
-    $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int[], $11::int[],
-    $12::int[], $13::int[])
-ON CONFLICT (player_id, question_id) DO UPDATE SET topic = excluded.topic,
-    phase = excluded.phase, step = excluded.step, stability = excluded.stability,
-    difficulty = excluded.difficulty, due = excluded.due, last_review = excluded.last_review,
-    reps = excluded.reps, lapses = excluded.lapses, reviews = c.reviews + excluded.reviews,
-    recalled = c.recalled + excluded.recalled
-"""  # noqa: S608
-_SAVE_REVIEWS = """
-INSERT INTO practice_reviews (player_id, question_id, topic, rating, source, score,
-    reviewed_at)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[],
-    $6::float8[], $7::float8[])
-"""
-_ADVANCE = "UPDATE practice_watermark SET applied = $2 WHERE id = 1 AND applied = $1"
-_FORGET = "DELETE FROM practice_feed WHERE seq <= $1"  # identity numbers never go back
+
+def _written(only_if: str = "") -> str:
+    """Cards and reviews written in one statement, each a batch as one array per column:
+    the cards $1-$13 (convert.CardRow's order; repeats of a card merged into one row first,
+    as ON CONFLICT DO UPDATE may touch a row once per statement), the reviews $14-$20;
+    `only_if` a condition on both. Two WITH clauses (a data-modifying one runs even when
+    nothing reads it)."""
+    return f"""
+cards AS (
+    INSERT INTO practice_cards AS c ({convert.CARD_COLUMNS}, reviews, recalled)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::int[],
+        $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int[], $11::int[],
+        $12::int[], $13::int[])
+    {only_if}
+    ON CONFLICT (player_id, question_id) DO UPDATE SET topic = excluded.topic,
+        phase = excluded.phase, step = excluded.step, stability = excluded.stability,
+        difficulty = excluded.difficulty, due = excluded.due,
+        last_review = excluded.last_review, reps = excluded.reps, lapses = excluded.lapses,
+        reviews = c.reviews + excluded.reviews, recalled = c.recalled + excluded.recalled
+    RETURNING 1
+), reviews AS (
+    INSERT INTO practice_reviews (player_id, question_id, topic, rating, source, score,
+        reviewed_at)
+    SELECT * FROM unnest($14::bigint[], $15::text[], $16::text[], $17::int[], $18::text[],
+        $19::float8[], $20::float8[])
+    {only_if}
+    RETURNING 1
+)"""  # noqa: S608 - the column list and the condition are ours
+
+
+_SAVE_REVIEWS = f"WITH {_written()} SELECT 1"
+# A slice of choices applied in one statement, its own transaction (one round trip, COMMIT
+# included): the watermark moved from $21 to $22 with a compare-and-set, and only if it moved,
+# the cards and reviews written and the applied feed rows deleted (identity numbers never go
+# back). Every other part reads `moved`, so the UPDATE and its wait for the watermark's row
+# lock come first. Returns whether the watermark moved.
+_APPLY = f"""
+WITH moved AS (
+    UPDATE practice_watermark SET applied = $22 WHERE id = 1 AND applied = $21 RETURNING 1
+), {_written("WHERE EXISTS (SELECT 1 FROM moved)")}, forgotten AS (
+    DELETE FROM practice_feed WHERE seq <= $22 AND EXISTS (SELECT 1 FROM moved) RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM moved)
+"""  # noqa: S608 - ours
 
 # The watermark, the newest answer, and the oldest `limit` answers past the watermark with
 # what they were (an answer that is gone comes back as NULLs: it is skipped, not waited for).
@@ -145,14 +168,11 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     return out
 
 
-async def _write_reviews(
-    conn: asyncpg.Connection, items: Sequence[tuple[CardState, Review]]
-) -> None:
-    """The cards' new states (each counting its reviews) and the reviews, on `conn`'s
-    transaction."""
+def _review_columns(items: Sequence[tuple[CardState, Review]]) -> list[list[Any]]:
+    """The cards' new states (each counting its reviews) and the reviews, as _written's
+    twenty arrays."""
     cards, reviews = convert.review_rows(items)
-    await conn.execute(_SAVE_CARDS, *_columns(cards, 13))
-    await conn.execute(_SAVE_REVIEWS, *_columns(reviews, 7))
+    return [*_columns(cards, 13), *_columns(reviews, 7)]
 
 
 class PgPracticeStore:
@@ -187,8 +207,7 @@ class PgPracticeStore:
         return {(c.player_id, c.question_id): c for c in map(convert.card, rows)}
 
     async def save_review(self, card: CardState, review: Review) -> None:
-        async with self._db.transaction() as conn:
-            await _write_reviews(conn, [(card, review)])
+        await self._db.execute(_SAVE_REVIEWS, *_review_columns([(card, review)]))
 
     async def note_choice(
         self, player_id: int, question_id: str, topic: str, correct: bool, at: datetime
@@ -209,15 +228,10 @@ class PgPracticeStore:
                 self._lost = through
                 return
             self._lost = through  # until it is written: a failure counts as writing nothing
-            async with self._db.transaction() as conn:
-                # the watermark's row lock first: a second writer of this slice waits here,
-                # then finds the watermark moved (READ COMMITTED re-reads the row) and stops
-                moved = affected(await conn.execute(_ADVANCE, after, through)) == 1
-                if moved:
-                    if items:
-                        await _write_reviews(conn, items)
-                    await conn.execute(_FORGET, through)
-            if moved:
+            # the watermark's row lock first: a second writer of this slice waits for it,
+            # then finds the watermark moved (READ COMMITTED re-reads the row) and writes
+            # nothing; one round trip, its COMMIT included
+            if await self._db.fetchval(_APPLY, *_review_columns(items), after, through):
                 self._lost = None
 
     async def due_cards(
