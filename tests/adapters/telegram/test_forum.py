@@ -28,11 +28,10 @@ from bot.core.daily.model import DeliveryKind, DeliveryState
 from bot.core.delivery import ChatGone
 from bot.core.games import GameEngine
 from bot.core.games.model import GameState
-from bot.core.quiz.rounds import Round
 from bot.jobs.daily import DailyScheduler
 from bot.jobs.pacing import PacedOutbox, PlatformLimits
 from tests.fakes.clock import FakeTimers, FixedClock
-from tests.fakes.games import finished
+from tests.fakes.games import finished, telegram_round
 from tests.fakes.telegram_api import (
     GROUP_ID,
     TOKEN,
@@ -114,26 +113,10 @@ def is_question(call: Call) -> bool:
     )
 
 
-async def round_of(app: App, call: Call, api: FakeBotApi) -> tuple[Round, str | None]:
-    """The round a question post asks, and its poll id (None: a message with buttons)."""
-    if call.method == "sendPoll":
-        poll_id = next(p for p, poll in api._polls.items()
-                       if poll["question"] == call.params["question"])  # fmt: skip
-        round_id = await app.store.linked_round("telegram", poll_id)
-    else:
-        poll_id = None
-        round_id = call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-        round_id = round_id.split(".")[1]
-    assert round_id is not None
-    rnd = await app.quiz.get_round(round_id)
-    assert rnd is not None
-    return rnd, poll_id
-
-
 async def answer_right(tg: Harness, app: App, call: Call, who: Player, thread: int) -> str:
     """`who` answers the question `call` posted rightly, from topic `thread`: a vote, or a
     press of the right button there. Returns the alert's text ('' for a vote)."""
-    rnd, poll_id = await round_of(app, call, tg.api)
+    rnd, poll_id = await telegram_round(app, tg.api, call)
     question = app.bank.get(rnd.question_id)
     assert question is not None
     label = rnd.correct_label(question)
@@ -176,7 +159,7 @@ async def test_a_game_started_in_a_topic_plays_entirely_in_that_topic(
             await timers.advance(3 if number == 1 else 5)  # the start delay, or the pause
             asked = [c for c in posts(tg.api, anywhere=True) if is_question(c)]
             assert len(asked) == number
-            rnd, _ = await round_of(app, asked[-1], tg.api)
+            rnd, _ = await telegram_round(app, tg.api, asked[-1])
             assert rnd.chat == IN_TOPIC
             clock.advance(seconds=2)
             alert = await answer_right(tg, app, asked[-1], BOB, TOPIC)
@@ -269,7 +252,7 @@ async def test_general_plays_as_before_beside_a_topics_game(
         await timers.advance(3)
         general_posts = posts(tg.api, None)
         [question] = [c for c in general_posts if is_question(c)]
-        rnd, _ = await round_of(app, question, tg.api)
+        rnd, _ = await telegram_round(app, tg.api, question)
         assert rnd.chat == GROUP
         await tg.send(said(ANN, "/quiz stop", **general, message_id=12))
         assert texts(posts(tg.api, None))[-1].startswith("<b>🛑 Game stopped by Ann")
@@ -472,7 +455,7 @@ async def test_a_button_counts_in_its_own_topic_and_one_asked_before_topics_were
         await tg.send(said(ANN, "/question alpha", thread_id=TOPIC, message_id=40))
         [asked] = tg.api.sent(*POSTS)[-1:]
         assert asked.params["message_thread_id"] == TOPIC
-        rnd, _ = await round_of(app, asked, tg.api)
+        rnd, _ = await telegram_round(app, tg.api, asked)
         assert rnd.chat == IN_TOPIC
 
 

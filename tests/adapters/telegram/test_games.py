@@ -28,7 +28,7 @@ from bot.core.games import GameEngine
 from bot.core.quiz.rounds import Round
 from tests.fakes.app import make_app
 from tests.fakes.clock import FakeTimers, FixedClock
-from tests.fakes.games import finished
+from tests.fakes.games import finished, telegram_round
 from tests.fakes.telegram_api import (
     GROUP_ID,
     TOKEN,
@@ -135,17 +135,7 @@ class Posted:
 
 async def latest_question(tg: Harness, app: App) -> Posted:
     call = [c for c in tg.api.calls if is_question(c)][-1]
-    if call.method == "sendPoll":
-        asked = call.params["question"]
-        poll_id = [p for p, poll in tg.api._polls.items() if poll["question"] == asked][-1]
-        round_id = await app.store.linked_round("telegram", poll_id)
-    else:
-        poll_id = None
-        token = call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-        round_id = token.split(".")[1]
-    assert round_id is not None
-    rnd = await app.quiz.get_round(round_id)
-    assert rnd is not None
+    rnd, poll_id = await telegram_round(app, tg.api, call)
     question = app.bank.get(rnd.question_id)
     assert question is not None
     return Posted(call, rnd, question, poll_id)
