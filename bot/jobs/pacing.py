@@ -243,8 +243,7 @@ class PacedOutbox:
         question may (its time then starts when it is out: GameEngine) shows its countdown
         moved by the wait, so nobody sees a deadline earlier than the real one."""
         late = (self.clock.now() - asked.round.opened_at).total_seconds()
-        countdowns = [b for b in asked.reply.blocks if isinstance(b, Countdown)]
-        if late <= RETIME_AFTER or not countdowns:
+        if late <= RETIME_AFTER or not any(isinstance(b, Countdown) for b in asked.reply.blocks):
             return asked
         moved = timedelta(seconds=late)
         blocks = tuple(

@@ -199,7 +199,7 @@ class TelegramOutbox:
         """Whose sending budget a post to `chat` spends (bot/jobs/pacing.py): Telegram
         counts a group's messages whatever topic they go to, so the group's."""
         try:
-            return f"{chat.platform.value}:{parse_place(chat.chat_id).chat_id}"
+            return ChatRef(chat.platform, str(parse_place(chat.chat_id).chat_id)).key
         except BadPlace:
             return chat.key  # never posted to (ChatGone): any key will do
 
