@@ -95,8 +95,8 @@ async def test_healthz_is_503_while_writes_fail_though_reads_answer(
 ) -> None:
     """A read-only file (or a full disk): reads still answer, but nothing can be saved."""
     app, _, server = served
-    assert app.database is not None and app.database._writer is not None
-    await app.database._writer.execute("PRAGMA query_only = 1")  # SQLITE_READONLY for writes
+    assert app.database is not None
+    await app.database.write("PRAGMA query_only = 1")  # SQLITE_READONLY for writes
     assert (await health_of(server))[0] == 200  # nothing has tried to write yet
     with pytest.raises(StorageUnavailable):  # a person asking for a question: a round to save
         await app.quiz.ask(ADA, "Ada", DM, question_id="beta-one")

@@ -77,9 +77,7 @@ async def _cap_size(db: Database) -> None:
     """SQLite's own size cap on the writer connection (PRAGMA max_page_count): past it, a write
     fails with SQLITE_FULL exactly as on a full disk."""
     pages = (await db.read("PRAGMA page_count"))[0][0]
-    writer = db._writer
-    assert writer is not None
-    await writer.execute(f"PRAGMA max_page_count = {pages}")
+    await db.write(f"PRAGMA max_page_count = {pages}")  # on the writer, through its queue
 
 
 async def test_a_full_disk_is_said_plainly_and_logged_once_a_minute(
@@ -114,9 +112,7 @@ async def test_a_full_disk_is_said_plainly_and_logged_once_a_minute(
     logged = _storage_errors(caplog)
     assert len(logged) == 2 and "more like it since the last report" in logged[1].getMessage()
 
-    writer = db._writer
-    assert writer is not None
-    await writer.execute("PRAGMA max_page_count = 1073741823")  # space freed: answers go on
+    await db.write("PRAGMA max_page_count = 1073741823")  # space freed: answers go on
     recorded = [o for o in await burst(3) if isinstance(o, Award)]
     assert len(recorded) == len(players)
     acknowledged = sum(isinstance(o, Award) for o in outcomes) + len(recorded)
@@ -129,16 +125,14 @@ async def test_a_read_only_database_is_a_storage_fault_not_busy(
 ) -> None:
     db, store, players = await _filled(tmp_path / "q.db", 5)
     await store.create_round(a_round(1))
-    writer = db._writer
-    assert writer is not None
-    await writer.execute("PRAGMA query_only = 1")  # SQLITE_READONLY for every write
+    await db.write("PRAGMA query_only = 1")  # SQLITE_READONLY for every write
     with pytest.raises(StorageFailed, match="storage fault"):
         await store.record_answer(an_attempt(a_round(1), players[0]), ten_points)
     with pytest.raises(StorageFailed):
         await db.write("UPDATE players SET name = 'x'")
     logged = _storage_errors(caplog)
     assert len(logged) == 1 and "read-only" in logged[0].getMessage()
-    await writer.execute("PRAGMA query_only = 0")
+    await db.write("PRAGMA query_only = 0")
     await db.close()
 
 
@@ -205,7 +199,9 @@ async def test_durability_sets_synchronous_on_every_connection(
     assert app.database is not None and app.database.durability == durability
     async with app:
         db = app.database
-        for conn in (db._writer, db._reader, db._checkpointer):
+        on_writer = await db.write_with(lambda c: c.execute("PRAGMA synchronous").fetchall())
+        assert on_writer[0][0] == synchronous  # the writer's thread serves only its queue
+        for conn in (db._reader, db._checkpointer):
             assert conn is not None
             rows = list(await conn.execute_fetchall("PRAGMA synchronous"))
             assert rows[0][0] == synchronous

@@ -434,9 +434,8 @@ async def test_background_writes_get_their_share_while_answers_keep_the_writer_b
 async def test_a_transaction_gets_the_writer_while_it_waits_for_answers(
     sqlite_db: Database, sqlite_store: SqliteQuizStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """After an answer the writer's thread waits for more while holding the write lock; a
-    multi-statement transaction asks for it back instead of waiting out that wait."""
-    monkeypatch.setattr(writer_module, "IDLE_LINGER", 3600.0)
+    """After an answer the writer's thread stays parked on the queue, holding the write lock;
+    a multi-statement transaction asks for it back, and the thread parks again after it."""
     p = await sqlite_store.player(UserRef(Platform.DISCORD, "1"), "Ada")
     for i in (1, 2):
         await sqlite_store.create_round(a_round(i))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -130,5 +131,12 @@ def rank_rows(rows: Sequence[BoardRow]) -> list[RankedRow]:
 
 def iso_week(at: date) -> str:
     """ISO week label of a date or datetime, e.g. 2026-W49."""
-    year, week, _ = at.isocalendar()
+    return _week_of(at.toordinal())
+
+
+@functools.lru_cache(maxsize=16)
+def _week_of(day: int) -> str:
+    """By the day's ordinal (a datetime is its own cache key at every microsecond): every
+    answer asks, so the label is built once a day."""
+    year, week, _ = date.fromordinal(day).isocalendar()
     return f"{year}-W{week:02d}"

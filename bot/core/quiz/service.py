@@ -258,11 +258,12 @@ class QuizService:
         correct = rnd.choice_index(label) == question.correct_index
         scopes: tuple[str, ...] = ()
         if rnd.kind is not RoundKind.PRACTICE:
-            scopes = (GLOBAL_SCOPE, rnd.chat.scope) if rnd.chat.scope else (GLOBAL_SCOPE,)
-            if rnd.chat.scope and is_community_id(question.id):
+            scope = rnd.chat.scope
+            scopes = (GLOBAL_SCOPE, scope) if scope else (GLOBAL_SCOPE,)
+            if scope and is_community_id(question.id):
                 # a community's own question scores on its own boards only: whoever wrote
                 # it knows its answers, and the global board is everyone's
-                scopes = (rnd.chat.scope,)
+                scopes = (scope,)
         attempt = Attempt(
             round=rnd, player_id=player, question_id=question.id, topic=question.topic,
             label=label, correct=correct, at=now, scopes=scopes, week=iso_week(now),

@@ -49,6 +49,7 @@ from bot.storage.sqlite.writer import Writer, until_unlocked
 log = logging.getLogger(__name__)
 _I = TypeVar("_I")
 _R = TypeVar("_R")
+_Chunk = Callable[[sqlite3.Connection, list[Any]], list[Any]]  # built once, not per answer
 
 CHECKPOINT_INTERVAL = 1.0  # seconds
 # Rows here are small and an answer touches a dozen random pages, each copied whole to the
@@ -356,12 +357,10 @@ class Database:
         damaged) fails its items with StorageFull or StorageFailed, logged once a minute at
         most; a lock is left to the writer, which tries the chunk again.
         """
-        write = cast(Callable[[sqlite3.Connection, list[Any]], list[Any]], write_chunk)
+        write = cast(_Chunk, write_chunk)
         return cast(_R, await self._writes.batched(key, item, self._guarded(write)))
 
-    def _guarded(
-        self, write_chunk: Callable[[sqlite3.Connection, list[Any]], list[Any]]
-    ) -> Callable[[sqlite3.Connection, list[Any]], list[Any]]:
+    def _guarded(self, write_chunk: _Chunk) -> _Chunk:
         """`write_chunk`, with a fault of the disk or the file turned into each item's error
         instead of a traceback per chunk. One wrapper per chunk function: the writer groups a
         chunk by function, so a new wrapper per item would split every batch."""

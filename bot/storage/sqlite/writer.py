@@ -5,17 +5,22 @@ writes (the quiz's answers, written by a chunk function the quiz repository supp
 batches whose chunks are each one statement and one commit; a caller returns only once its
 chunk has committed, so a burst of answers shares a few commits and an acknowledged answer is
 never lost. Units (a round, a session, the checkpoint's last pass) run between two batches,
-background units (practice's card updates) only in gaps between them. Only a multi-statement
-`transaction` takes the write lock, and the thread hands it over at once. A write that finds
-the database locked by another connection is tried again until it is written or RETRY_FOR has
-passed since it was queued (`until_unlocked` does the same for a statement the event loop
-awaits), so a vote nobody can cast twice is not dropped.
+background units (practice's card updates) in gaps between them or on their share. The thread
+stays on the queue while the database is open, waiting for the next write when there is none
+(parked), so no write ever waits for the event loop to hand the thread work. Only a
+multi-statement `transaction` takes the write lock, and the thread hands it over at once. A
+write that finds the database locked by another connection is tried again until it is written
+or RETRY_FOR has passed since it was queued (`until_unlocked` does the same for a statement the
+event loop awaits), so a vote nobody can cast twice is not dropped.
 
 Measured (bench/README.md): when the event loop handed the writer each batch, the thread idled
 until a busy loop came round (7.3 s of batch time seen by the loop for 4.4 s on the thread in
 a 10 s stress run; step 7); a unit done call by call held the writer while waiting for the
 loop (a card batch alone p50 2.2 / p99 11 ms at 1,000 answers/s; step 1); answers queued
-behind card updates until those waited for a gap (step 9).
+behind card updates until those waited for a gap (step 9); a thread that handed the queue
+back after 20 ms without writes had to wait for a busy loop to hand it over again, behind every
+task then ready (a burst of 20,000 answers: the first batch began 0.5 s late; closed loop
+11,000-13,000/s, parked 13,500-17,000/s, issue 17 step 11).
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 MAX_BATCH = 512
-IDLE_LINGER = 0.02  # seconds the writer's thread waits for more work before handing back
+PARKED_CHECK = 1.0  # seconds between a parked thread's looks at whether its event loop is gone
 LATER_AT_MOST = 0.25  # seconds a background write waits for a gap in the answers at most
 LATER_SHARE = 0.25
 """The share of the writer's time background writes are guaranteed while answers keep it busy.
@@ -136,28 +141,32 @@ class _Queue:
         self.waiting = False
 
 
-def _drain(conn: sqlite3.Connection, queue: _Queue, post: Callable[..., object]) -> None:
+def _drain(
+    conn: sqlite3.Connection,
+    queue: _Queue,
+    post: Callable[..., object],
+    loop_closed: Callable[[], bool],
+) -> None:
     """On the writer's thread: write queued batched writes batch after batch, a queued unit
-    between two batches, and background units only in gaps between them; wait up to
-    IDLE_LINGER for more when nothing is queued.
+    between two batches, and background units only in gaps between them; wait for more
+    (parked) when nothing is queued.
 
     `post` (the loop's call_soon_threadsafe) hands each outcome back as soon as it is
     committed. So under load the writer's thread never idles waiting for a busy event loop to
     come round and give it the next batch, a unit waits for at most one batch, and an answer
     waits for at most one unit or one small background unit. Background units run in gaps,
     after a batch while they have credit (LATER_SHARE), or when one has waited LATER_AT_MOST.
-    It returns when a multi-statement transaction wants the writer, when nothing was queued
-    for IDLE_LINGER, or (closing) as soon as nothing is queued.
+    It returns only when a multi-statement transaction wants the writer, or (closing) as soon
+    as nothing is queued, or when its event loop has closed without closing the database
+    (nobody is left to post to; looked at every PARKED_CHECK while parked).
     """
-    idle_until = time.monotonic() + IDLE_LINGER
     credit = 0.0  # seconds of the writer's time owed to background writes (LATER_SHARE)
     earn = LATER_SHARE / (1 - LATER_SHARE)
     while not queue.lock_wanted:
         if not queue:
-            now = time.monotonic()
-            if queue.closing or now >= idle_until:
+            if queue.closing or loop_closed():
                 return
-            queue.wait(idle_until - now)
+            queue.wait(PARKED_CHECK)
             continue
         if queue.units:
             _run(conn, queue.units.popleft(), post)
@@ -171,7 +180,6 @@ def _drain(conn: sqlite3.Connection, queue: _Queue, post: Callable[..., object])
             started = time.monotonic()
             _write_batch(conn, queue.batched, post)
             credit = min(LATER_CREDIT_MAX, credit + (time.monotonic() - started) * earn)
-        idle_until = time.monotonic() + IDLE_LINGER
 
 
 def is_locked(exc: BaseException) -> bool:
@@ -413,24 +421,29 @@ class Writer:
             self._lock.release()
 
     async def _write_loop(self) -> None:
+        """Keep the writer's thread on the queue, from start to stop: it leaves it only for a
+        multi-statement transaction (then comes back once that has the lock no more), or if
+        the thread itself failed (then it waits for the next write before trying again)."""
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                await self._serve_queue()
-            if self._closing:
+            if not await self._serve_queue():
+                self._wake.clear()
+                await self._wake.wait()
+            if self._closing and not self._queue:
                 return
 
-    async def _serve_queue(self) -> None:
-        """Let the writer's thread work through the queued writes (`_drain`).
+    async def _serve_queue(self) -> bool:
+        """Let the writer's thread work through the queued writes (`_drain`); False if the
+        thread itself failed.
 
         It holds the write lock meanwhile, so multi-statement transactions never interleave
         with it; it hands the lock back as soon as one asks for it (`exclusive`).
         """
         async with self._lock:
             try:
-                post = asyncio.get_running_loop().call_soon_threadsafe
-                await self._on_writer(_drain, self._queue, post)
+                loop = asyncio.get_running_loop()
+                await self._on_writer(
+                    _drain, self._queue, loop.call_soon_threadsafe, loop.is_closed
+                )
             except Exception as exc:  # the writer's thread itself failed (closed connection)
                 batch = list(self._queue.batched)
                 units = [*self._queue.units, *self._queue.later]
@@ -439,6 +452,8 @@ class Writer:
                 _settle([batch], [[_not_recorded(len(batch), exc)] * len(batch)])
                 for unit in units:
                     _resolve(unit.future, None, StorageUnavailable())
+                return False
+            return True
 
     async def _on_writer(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run `fn(sqlite3_connection, *args)` on the writer connection's thread, in one step.
