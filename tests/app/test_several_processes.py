@@ -25,7 +25,13 @@ import asyncpg
 
 from tests.fakes.discord_api import FakeUser, channel_of, guild_on_shard
 from tests.fakes.postgres import fresh_schema
-from tests.fakes.replicas import FanOutDiscord, bot_process, leader_pid, seed_due_places
+from tests.fakes.replicas import (
+    FanOutDiscord,
+    bot_process,
+    leader_pid,
+    logged,
+    seed_due_places,
+)
 
 PLACES = 500
 KILL_AT = 250  # daily posts accepted before the leader is killed
@@ -61,6 +67,12 @@ async def board(fake: FanOutDiscord, guild: int) -> str:
 def quiz(fake: FanOutDiscord, guild: int, subcommand: str, **options: int) -> dict[str, Any]:
     """/quiz start|stop in `guild`'s channel."""
     return fake.command("quiz", options, user=ASKER, subcommand=subcommand, guild_id=guild)
+
+
+def buttons(message: dict[str, Any]) -> set[str]:
+    """The custom ids of a message's buttons (links have none)."""
+    rows = message.get("components") or []
+    return {c["custom_id"] for row in rows for c in row["components"] if "custom_id" in c}
 
 
 async def delivered(url: str) -> Counter[str]:
@@ -105,8 +117,12 @@ async def test_two_processes_share_the_answers_and_survive_the_leaders_kill_9(
                 )
 
                 # a game started on the follower is played by the leader (its engine watches);
-                # stopped there, the leader lets it go and closes its question's post
+                # stopped there, the leader lets it go and closes its question's post. Started
+                # once the leader's engine has read the games running as it started (it says
+                # so): a game started before that is taken up by that read ("resumed"), not
+                # by the watch this is about
                 victim = await leader_pid(url)
+                await logged(logs[victim], "games: looking every")
                 guild = g1 if victim == a.pid else g0  # one the follower serves
                 channel = rf"/channels/{channel_of(guild)}/messages"
                 announced = await fake.interact(quiz(fake, guild, "start", count=3, seconds=30))
@@ -148,4 +164,12 @@ async def test_two_processes_share_the_answers_and_survive_the_leaders_kill_9(
                 f"scheduler: this process leads ({socket.gethostname()}:{survivor}/" in survivor_log
             )
             assert "games: playing 1 game(s) started on another process" in victim_log
+            # question 1 was the game's one post (a resend carries its nonce: one message),
+            # closed by one edit (its answer buttons gone); nothing was posted after the stop
+            posts = [r.body for r in fake.matching("POST", channel)]
+            nonces = {post["nonce"] for post in posts}
+            (question,) = [m for m in fake.posted(channel_of(guild)) if m.get("nonce") in nonces]
+            assert len(nonces) == 1 and question["edited_timestamp"] is not None
+            assert buttons(posts[0]) and not buttons(posts[0]) & buttons(question)
+            assert len(fake.matching("PATCH", channel + r"/\d+")) == 1
             assert "Traceback" not in survivor_log

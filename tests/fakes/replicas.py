@@ -157,6 +157,15 @@ async def leader_pid(url: str, *, other_than: int | None = None, within: float =
     return int(pid)
 
 
+async def logged(path: Path, text: str, *, within: float = 30.0) -> None:
+    """Until a process's log (its stderr.log) says `text`."""
+    deadline = time.monotonic() + within
+    while text not in await asyncio.to_thread(path.read_text, errors="replace"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} did not say {text!r} within {within:g} s")
+        await asyncio.sleep(0.05)
+
+
 def _host_pid(holder: object) -> tuple[str, str]:
     host, pid = str(holder).split("/", 1)[0].rsplit(":", 1)
     return host, pid

@@ -91,6 +91,8 @@ class GameEngine:
                 resumed += 1
         if resumed:
             log.info("games: resumed %d running game(s)", resumed)
+        if watch is not None:  # from now on, what other processes start reaches the watch
+            log.info("games: looking every %g s for games started on other processes", watch)
         return resumed
 
     async def sync(self) -> int:
@@ -179,6 +181,8 @@ class GameEngine:
         try:
             try:
                 await self._play(game, play)
+                if play.stopped is None and not self._stopping:
+                    play.stopped = await self._stopped_elsewhere(game)
             except asyncio.CancelledError:
                 if play.stopped is None:  # the engine stops: the game stays, to be resumed
                     raise
@@ -189,6 +193,18 @@ class GameEngine:
             self._gone[game.id] = None
             while len(self._gone) > REMEMBERED:
                 del self._gone[next(iter(self._gone))]
+
+    async def _stopped_elsewhere(self, game: Game) -> Game | None:
+        """The game as another process's stop left it, if that is how it ended: a step that
+        found it moved on (its post out, not yet recorded, when the stop came) ended the task
+        before the watch's next look could tell it (`sync` only tells tasks still playing);
+        its question's post is closed all the same. None if it ended otherwise."""
+        try:
+            stored = await self.games.store.get_game(game.id)
+        except Exception as exc:  # only the close of its post is lost: the round closed
+            log.info("game %s: cannot read how it ended: %s", game.id, _why(exc))
+            return None
+        return stored if stored is not None and stored.state is GameState.STOPPED else None
 
     async def _play(self, game: Game, play: _Play) -> None:
         """Step the game until it is over; a failing step (or the read after it) is tried

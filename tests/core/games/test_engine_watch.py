@@ -6,6 +6,7 @@ the same store."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -93,6 +94,30 @@ async def test_a_game_stopped_elsewhere_is_let_go_and_its_question_closed(
     assert [s.kind for s in outbox.sent] == ["question", "edit"]
     closed = outbox.sent[-1].reply
     assert not closed.choices and closed.plain_text().startswith("⏱ Time! Question 1/3")
+
+
+async def test_a_game_stopped_elsewhere_while_its_question_goes_out_has_that_post_closed(
+    watching: GameEngine, elsewhere: GameService, timers: FakeTimers, outbox: FakeOutbox
+) -> None:
+    """The stop lands on the other process after question 1's post went out, before the
+    engine recorded it: recording it finds the game stopped, and the game's task ends before
+    the watch looks again. The post is closed all the same, once (its buttons would stay)."""
+    await elsewhere.start(ANN, "Ann", CHAT, "3 30s")
+    await timers.advance(WATCH, sleepers=2)  # taken up by the watch
+    outbox.gate = asyncio.Event()  # the platform got the post and has not answered yet
+    await timers.advance(3, sleepers=1)  # the start delay: question 1 goes out
+    await outbox.until(1)
+    await elsewhere.stop(ANN, "Ann", CHAT, admin=False)
+    outbox.gate.set()  # the post is answered: the engine records it, and finds the stop
+    await finished(watching)  # without the watch looking again
+    assert [(s.kind, s.nonce) for s in outbox.sent] == [
+        ("question", outbox.sent[0].nonce),
+        ("edit", "m1"),  # question 1's post, closed
+    ]
+    closed = outbox.sent[-1].reply
+    assert not closed.choices and closed.plain_text().startswith("⏱ Time! Question 1/3")
+    await timers.advance(WATCH * 3)  # later looks take nothing up and close nothing again
+    assert watching.playing == 0 and len(outbox.sent) == 2
 
 
 async def test_a_stale_read_never_plays_an_ended_game_again(
