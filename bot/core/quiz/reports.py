@@ -151,8 +151,9 @@ class Filed:
 
 def clean_note(text: str) -> str:
     """A note as stored: stripped, without control or format characters (but newlines), so an
-    operator's terminal never acts on what a reporter typed."""
-    kept = (c for c in text if c == "\n" or unicodedata.category(c) not in {"Cc", "Cf"})
+    operator's terminal never acts on what a reporter typed, and without lone surrogates (a
+    JSON escape can carry one; no database can store it)."""
+    kept = (c for c in text if c == "\n" or unicodedata.category(c) not in {"Cc", "Cf", "Cs"})
     return "".join(kept).strip()
 
 

@@ -115,3 +115,9 @@ def test_any_report_button_or_note_is_filed_once_or_refused_clearly(
         assert len(clean_note(note)) > NOTE_MAX or "already reported" in filed.message
     else:
         assert filed.report.note == clean_note(note) and len(filed.report.note) <= NOTE_MAX
+
+
+def test_a_note_keeps_no_lone_surrogate() -> None:
+    """A JSON escape can carry one (Telegram's text is JSON); SQLite and PostgreSQL cannot
+    store it, so filing such a note failed with a traceback instead of being filed."""
+    assert clean_note("wrong \ud800answer\udfff") == "wrong answer"
