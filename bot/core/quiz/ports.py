@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple, Protocol
@@ -99,9 +99,9 @@ class Store(Players, Results, Protocol):
         """question id -> when this player last saw it in this place."""
         ...
 
-    async def record_answer(
+    def record_answer(
         self, attempt: Attempt, decide: Callable[[AnswerContext], Award]
-    ) -> Award:
+    ) -> Awaitable[Award]:
         """Record the first answer of a player in a round and its points, atomically.
 
         `decide` turns the player's context into the award; it must be a pure function of its

@@ -243,7 +243,7 @@ class QuizService:
         self, user: UserRef, name: str, round_id: str, label: str, *, chat: ChatRef | None = None
     ) -> Reply:
         started = time.perf_counter()
-        rnd = await self.get_round(round_id)
+        rnd = self._rounds.get(round_id) or await self.get_round(round_id)  # mostly cached
         question = self.library.get(rnd.question_id) if rnd else None
         if rnd is None or question is None or label not in LABELS[: len(rnd.order)]:
             raise InvalidAnswer()

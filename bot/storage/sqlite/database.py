@@ -24,7 +24,7 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -340,12 +340,12 @@ class Database:
         with self._told():
             return await self._writes.submit(functools.partial(_in_transaction, fn=fn))
 
-    async def write_batched(
+    def write_batched(
         self,
         key: Hashable,
         item: _I,
         write_chunk: Callable[[sqlite3.Connection, list[_I]], list[_R | Exception]],
-    ) -> _R:
+    ) -> Awaitable[_R]:
         """Group commit: queue `item` for the writer's batched path; its result once the chunk
         that holds it has committed (the quiz's answers).
 
@@ -358,7 +358,7 @@ class Database:
         most; a lock is left to the writer, which tries the chunk again.
         """
         write = cast(_Chunk, write_chunk)
-        return cast(_R, await self._writes.batched(key, item, self._guarded(write)))
+        return cast("Awaitable[_R]", self._writes.batched(key, item, self._guarded(write)))
 
     def _guarded(self, write_chunk: _Chunk) -> _Chunk:
         """`write_chunk`, with a fault of the disk or the file turned into each item's error

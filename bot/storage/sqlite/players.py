@@ -16,13 +16,13 @@ sender: the player id and a hash of the name last stored, so a rename is still n
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
 
 from bot.core.common.identity import UserRef
 from bot.storage.rows.players import CACHE_SIZE, CachedPlayers, PlayerCache
 from bot.storage.sqlite.database import Database
+from bot.storage.sqlite.values import from_json, json_text
 
 __all__ = ["CACHE_SIZE", "Players"]
 
@@ -101,7 +101,7 @@ class Players(CachedPlayers):
     ) -> None:
         keys = list(wanted)
         try:
-            rows = await self._db.read(_LOOKUP_SQL, (json.dumps(keys),))
+            rows = await self._db.read(_LOOKUP_SQL, (json_text(keys),))
         except BaseException as exc:
             for future in wanted.values():
                 if not future.done():
@@ -109,7 +109,7 @@ class Players(CachedPlayers):
             if not isinstance(exc, Exception):
                 raise
             return
-        found = {k: (pid, stored) for k, pid, stored in json.loads(rows[0][0])}
+        found = {k: (pid, stored) for k, pid, stored in from_json(rows[0][0])}
         for k, future in enumerate(wanted.values()):
             if not future.done():
                 future.set_result(found.get(k))

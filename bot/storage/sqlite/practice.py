@@ -16,7 +16,6 @@ the primary key already finds. Held to the same contract tests as the in-memory 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -36,7 +35,7 @@ from bot.core.practice.ports import (
 from bot.core.practice.srs import CardState, Review, Source
 from bot.storage.rows import practice as convert
 from bot.storage.sqlite.database import Database
-from bot.storage.sqlite.values import from_ts, to_ts
+from bot.storage.sqlite.values import from_ts, json_text, to_ts
 
 __all__ = ["SqlitePracticeStore"]
 
@@ -103,7 +102,7 @@ def _review_rows(items: Sequence[tuple[CardState, Review]]) -> tuple[str, str]:
     """The cards' new states and their reviews as JSON rows, one array per table (repeated
     events for one card merge into one row: rows.practice.review_rows)."""
     cards, reviews = convert.review_rows(items)
-    return json.dumps(cards), json.dumps(reviews)
+    return json_text(cards), json_text(reviews)
 
 
 # Per topic: the reviews since :since and how many count as right (Review.recalled: a right
@@ -149,7 +148,7 @@ class SqlitePracticeStore:
             f"SELECT {convert.CARD_COLUMNS} FROM practice_cards "  # noqa: S608
             "WHERE (player_id, question_id) IN (SELECT json_extract(value, '$[0]'), "
             "json_extract(value, '$[1]') FROM json_each(?))",
-            (json.dumps([list(k) for k in keys]),),
+            (json_text(keys),),
         )
         return {(c.player_id, c.question_id): c for c in map(convert.card, rows)}
 
