@@ -12,6 +12,9 @@ errors capitalise, a logged path can be lower-cased) and percent-encoded in whol
 (quote, quote_plus, upper or lower hex); for a URL with a password (a database URL), the
 password alone too. `RedactingFilter` applies it to the message and its arguments, the
 traceback, the stack and any extra string field, before either format sees the record.
+
+Either format writes a lone surrogate (what a person sent can carry one) as `\\udXXX`, as
+Python's stderr would: a stream that encodes strictly gets the line too.
 """
 
 from __future__ import annotations
@@ -139,6 +142,18 @@ class Redactor:
         return any(term in form for term in self._folded for form in seen)
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(line: str) -> str:
+    """Lone surrogates (a JSON escape in what a person sent carries one) as `\\udXXX`: what
+    Python's stderr writes for one, and in a JSON line the escape that means it; so the line
+    reaches a stream that encodes strictly too."""
+    if line.isascii():
+        return line
+    return _SURROGATES.sub(lambda found: f"\\u{ord(found[0]):04x}", line)
+
+
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 
 
@@ -177,6 +192,9 @@ class TextFormatter(logging.Formatter):
     """One line per event; the context's ids in brackets after the message, before any
     traceback."""
 
+    def format(self, record: logging.LogRecord) -> str:
+        return _escaped(super().format(record))
+
     def formatMessage(self, record: logging.LogRecord) -> str:
         line = super().formatMessage(record)
         ids = " ".join(
@@ -200,6 +218,9 @@ class JsonLinesFormatter(JsonFormatter):
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         return {"time": log_data.pop("time"), **log_data}
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _escaped(super().format(record))
 
 
 def setup_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:

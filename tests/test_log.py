@@ -139,6 +139,25 @@ async def test_each_task_logs_its_own_ids(capsys: pytest.CaptureFixture[str]) ->
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_lone_surrogate_is_logged_as_its_escape_whatever_the_stream(
+    capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """Text a person sent can carry one (a JSON escape in a Telegram message). Python's own
+    stderr writes it as `\\ud800`; a stream that encodes strictly (PYTHONIOENCODING=
+    utf-8:strict, pytest's capture) lost the whole line to '--- Logging error ---'."""
+    setup_logging("INFO", [TOKEN], fmt)
+    log.warning("note %s", "a\ud800b", extra={"field": "x\udfff"})
+    err = capsys.readouterr().err
+    assert "Logging error" not in err
+    (line,) = err.splitlines()
+    if fmt == "json":
+        record = json.loads(line)  # the same JSON: the escape means the surrogate
+        assert (record["message"], record["field"]) == ("note a\ud800b", "x\udfff")
+    else:
+        assert line.endswith("stackprep.test: note a\\ud800b")
+
+
 def test_an_extra_field_is_masked_and_a_bad_format_string_does_not_raise(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.common.replies import Reply
+from bot.core.common.untrusted import storable_json
 from bot.core.quiz import Asked
 
 
@@ -79,10 +80,15 @@ def urgent_lane(outbox: Outbox) -> Outbox:
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """One update as a platform delivered it: its id (the platform's order) and its payload
-    (JSON text as an encoder writes it, control characters escaped; stored as given)."""
+    (JSON text as an encoder writes it, control characters escaped; stored as given, but for
+    a lone surrogate written as is, which becomes its escape: the same JSON, and storable)."""
 
     update_id: int
     payload: str
+
+    def __post_init__(self) -> None:
+        if not self.payload.isascii():  # PTB's and our webhook's JSON always are
+            object.__setattr__(self, "payload", storable_json(self.payload))
 
 
 class UpdateInbox(Protocol):

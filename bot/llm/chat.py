@@ -21,6 +21,7 @@ import math
 import re
 from typing import Any
 
+from bot.core.common.untrusted import storable
 from bot.core.practice.model_grading import (
     Failure,
     Misstatement,
@@ -121,9 +122,11 @@ def parse_content(content: str, request: ModelRequest) -> ModelVerdict:
 
 
 def _text(value: Any, limit: int, what: str) -> str:
+    """A string of the model's, without lone surrogates (its JSON can carry "\\ud800"; no
+    platform sends one)."""
     if not isinstance(value, str) or len(value) > limit:
         raise _invalid(f"{what} is not a string of at most {limit} characters")
-    return value.strip()
+    return storable(value).strip()
 
 
 def _points(items: Any, request: ModelRequest) -> tuple[PointVerdict, ...]:

@@ -3,7 +3,8 @@ take a call's outcome (its result, or the QuizError it refused with) as a value.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 from hypothesis import HealthCheck, settings
@@ -43,3 +44,27 @@ async def attempt_async(call: Awaitable[T]) -> T | QuizError:
 def clear_refusal(error: QuizError) -> bool:
     """A QuizError a person can read: a message of its own, no internals."""
     return bool(error.message.strip()) and "Traceback" not in error.message
+
+
+def _texts(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, QuizError):
+        yield value.message
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _texts(getattr(value, field.name))
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _texts(item)
+
+
+def sendable(outcome: object) -> bool:
+    """Every text of a reply (or a refusal's message) encodes as UTF-8: a platform can be sent
+    it and a database can store it (a lone surrogate of the input echoed back cannot be)."""
+    try:
+        for text in _texts(outcome):
+            text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -7,11 +7,12 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.core.practice.model_grading import (
     Failure,
+    Misstatement,
     ModelGradingFailed,
     ModelRequest,
     ModelVerdict,
@@ -143,6 +144,19 @@ def test_the_request_holds_no_more_than_the_question_and_the_answer() -> None:
     assert set(payload) == {"question", "model_answer", "key_points", "answer"}
 
 
+def test_the_models_words_keep_no_lone_surrogate() -> None:
+    """Its reply is JSON, which can carry "\\ud800"; what it says is shown to the learner."""
+    said = verdict_json(
+        misconceptions=[{"quote": "\ud800Use len(xs)", "correction": "It is a \udfffcount."}]
+    )
+    said["key_points"][0]["quote"] = "it calls\ud800 the list’s __LEN__"
+    verdict = parse_completion(completion(json.dumps(said)), REQUEST)
+    assert [p.quote for p in verdict.points] == [
+        "Use   len(xs) ... returns the count", "it calls the list’s __LEN__",
+    ]  # fmt: skip
+    assert verdict.misconceptions == (Misstatement("Use len(xs)", "It is a count."),)
+
+
 # -- property-based: any reply is a verdict or the typed error ---------------------------------
 
 JSON = st.recursive(
@@ -193,6 +207,12 @@ def test_any_json_body_or_content_gives_a_verdict_or_the_typed_error(value: Any)
 
 @given(verdict=VERDICT, fenced=st.booleans())
 @settings(max_examples=500, deadline=None)
+@example(  # a JSON escape of a lone surrogate in the model's words: they are shown to the learner
+    verdict=verdict_json(
+        misconceptions=[{"quote": "Use len(xs)", "correction": "\udfffIt is a \ud800list."}]
+    ),
+    fenced=False,
+)
 def test_any_near_verdict_gives_a_valid_verdict_or_the_typed_error(
     verdict: dict[str, Any], fenced: bool
 ) -> None:
@@ -203,3 +223,8 @@ def test_any_near_verdict_gives_a_valid_verdict_or_the_typed_error(
         assert all(quoted(p.quote, ANSWER) for p in result.points if p.hit)
         assert all(quoted(m.quote, ANSWER) and m.correction for m in result.misconceptions)
         assert 0.0 <= result.score <= 1.0
+        for text in [
+            *(p.quote for p in result.points),
+            *(t for m in result.misconceptions for t in (m.quote, m.correction)),
+        ]:
+            text.encode("utf-8")  # sendable to a platform

@@ -85,6 +85,20 @@ async def test_the_model_grades_and_is_sent_nothing_about_the_learner(
     assert seen.payload["answer"] == answer
 
 
+async def test_an_answer_with_lone_surrogates_is_sent_to_the_model_without_them(
+    app: App, server: ChatCompletionsServer
+) -> None:
+    """Telegram's JSON can carry "\\ud800" in a message; the request to the model must encode
+    (it failed the answer with a traceback), and the rest of the answer is what is graded."""
+    await open_question(app.practice)
+    answer = "As far as I remember, the idea is that the thing reports this itself, so I use it."
+    step = await app.practice.answer_text(GRACE, NAME, f"\ud800{answer[:30]}\udfff{answer[30:]}")
+    assert "Graded by keywords" not in step.replies[0].plain_text()
+    assert step.awaiting is Awaiting.RATING
+    (seen,) = server.requests
+    assert seen.payload["answer"] == answer
+
+
 async def test_a_slow_model_leaves_the_keyword_grade_and_one_line_saying_so(
     app: App, server: ChatCompletionsServer
 ) -> None:

@@ -29,6 +29,7 @@ from bot.adapters.discord.connection import (
     REST_TIMEOUT,
     backoff,
     login,
+    read_json_leniently,
     rest_timeout,
     stay_connected,
     why_failed,
@@ -200,6 +201,7 @@ class DiscordAdapter:
         self.first_retry = first_retry  # seconds before the first retry to reach Discord
         self.metrics = metrics
         self.ready = asyncio.Event()
+        read_json_leniently()  # one event orjson refuses must not end the session
         self.client = StackprepClient(
             self, guild_ready_timeout=guild_ready_timeout, metrics=metrics,
             shard_count=shard_count, shard_ids=shard_ids, identify_spacing=identify_spacing,

@@ -22,9 +22,11 @@ responses, follow-ups); discord.py's own retries of a 5xx and its rate-limit wai
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import aiohttp
 import discord
@@ -99,6 +101,28 @@ def limit_rest_calls(client: discord.Client, timeout: aiohttp.ClientTimeout) -> 
         return True
     log.warning("discord: cannot limit REST calls (discord.py or aiohttp changed): up to 300 s")
     return False
+
+
+def _lenient_json(data: Any) -> Any:
+    try:
+        return _fast_json[0](data)
+    except ValueError:  # orjson.JSONDecodeError: a lone surrogate escape, NaN, a huge int
+        return json.loads(data)
+
+
+_fast_json: list[Callable[[Any], Any]] = []  # what discord.py read JSON with before
+
+
+def read_json_leniently() -> None:
+    """discord.py reads the gateway's events and the API's answers with orjson once it is
+    installed (it is: the storage's answer path uses it). orjson refuses a lone surrogate
+    escape ("\\ud800"), which JSON allows and a client can send, and that error ended the
+    shards' session loop: one event stopped the bot. What orjson refuses json reads (the
+    core drops lone surrogates from the text it takes); orjson still reads everything else.
+    Idempotent."""
+    if discord.utils._from_json is not _lenient_json:
+        _fast_json[:] = [discord.utils._from_json]
+        discord.utils._from_json = _lenient_json
 
 
 def transient_status(status: int) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core.common.identity import Platform
 from bot.core.common.replies import Paragraph, Reply
+from bot.core.common.untrusted import storable
 
 APOLOGY = "Sorry, something went wrong on our side. It has been logged; please try again."
 TZ_LIST_URL = "https://en.wikipedia.org/wiki/List_of_tz_database_time_zones"
@@ -19,7 +20,7 @@ def notice_reply(message: str) -> Reply:
 
 
 def unknown_command(command: str) -> str:
-    return f"I don't know the command /{command[:32]}. Type /help for the commands."
+    return f"I don't know the command /{storable(command)[:32]}. Type /help for the commands."
 
 
 def community_word(platform: Platform) -> str:

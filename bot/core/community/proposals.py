@@ -30,11 +30,14 @@ _ID_BASE = 40  # characters of the prompt's words an id is made of
 
 def cleaned(fields: ProposalFields) -> ProposalFields:
     """Surrounding whitespace gone, line ends as \\n, control characters but line ends and
-    tabs dropped (PostgreSQL stores no NUL), every field text."""
+    tabs dropped (PostgreSQL stores no NUL), and lone surrogates (a JSON escape in a
+    Telegram message carries one; no database stores it), every field text."""
 
     def text(value: object) -> str:
         raw = str(value if value is not None else "").replace("\r\n", "\n")
-        return "".join(c for c in raw if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
+        return "".join(
+            c for c in raw if c in "\n\t" or unicodedata.category(c) not in {"Cc", "Cs"}
+        ).strip()
 
     options = tuple(text(o) for o in fields.options)
     topic = text(fields.topic).casefold() if fields.topic is not None else ""

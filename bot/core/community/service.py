@@ -37,6 +37,7 @@ from bot.core.common.errors import NotAllowed, QuizError
 from bot.core.common.identity import ChatRef, UserRef, clean_name
 from bot.core.common.replies import Button, Reply
 from bot.core.common.texts import community_word
+from bot.core.common.untrusted import storable
 from bot.core.community import proposals, texts
 from bot.core.community.files import (
     MAX_FILE_BYTES,
@@ -230,7 +231,7 @@ class CommunityService:
         bot's own; at most 25."""
         mark = f" · {community_word(chat.platform)}'s"
         found = []
-        for info, own in self.library.topic_choices(content_scope(chat), text):
+        for info, own in self.library.topic_choices(content_scope(chat), storable(text)):
             label = f"{info.title} ({info.slug})"
             label = label[: 100 - len(mark)] + mark if own else label[:100]
             found.append(TopicChoice(info.slug, label, own))
@@ -379,11 +380,11 @@ class CommunityService:
     def _own_topic(self, scope: str, text: str) -> Topic:
         own = self.library.community(scope)
         topics = own.topics if own else ()
-        wanted = text.strip().casefold()
+        wanted = storable(text).strip().casefold()
         for t in topics:
             if wanted in {t.slug, t.title.casefold()}:
                 return t
-        raise QuizError(texts.no_such_topic(text, [t.slug for t in topics]))
+        raise QuizError(texts.no_such_topic(storable(text), [t.slug for t in topics]))
 
     def _put(self, scope: str, topic: Topic, questions: Sequence[Question] | None) -> None:
         """Replace one topic of the community in the library (None: remove it)."""

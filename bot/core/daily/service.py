@@ -23,6 +23,7 @@ from bot.core.common.errors import NotAllowed, QuizError
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.common.replies import Reply
 from bot.core.common.texts import community_word
+from bot.core.common.untrusted import storable_words
 from bot.core.daily import texts as daily_texts
 from bot.core.daily.args import parse_set_args
 from bot.core.daily.model import (
@@ -129,6 +130,7 @@ class DailyService:
 
     async def command(self, chat: ChatRef, words: Sequence[str], *, is_admin: bool) -> Reply:
         """`/daily [status|set ...|off|recap on|off|help]` as words after the command."""
+        words = storable_words(words)
         action = words[0].casefold() if words else "status"
         rest = words[1:]
         if action == "set":
@@ -157,7 +159,7 @@ class DailyService:
         what is left out comes from the defaults (the weekly recap setting is kept)."""
         self._require_admin(chat, is_admin)
         bank = self.quiz.library.for_scope(chat.scope)  # this community's own topics too
-        args = parse_set_args(words, bank)
+        args = parse_set_args(storable_words(words), bank)
         daily_pool(bank, args.topics, args.difficulty)  # EmptyBank if nothing fits
         existing = await self.store.subscription_for(chat)
         now = self.clock.now()

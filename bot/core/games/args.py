@@ -16,6 +16,7 @@ import re
 
 from bot.core.bank.question_bank import QuestionBank, parse_difficulty
 from bot.core.common.errors import QuizError, UnknownDifficulty
+from bot.core.common.untrusted import storable
 from bot.core.games import texts
 from bot.core.games.model import (
     COUNT_RANGE,
@@ -33,7 +34,9 @@ _OFF = {"off", "no", "false", "0"}
 
 
 def parse_game_args(text: str, bank: QuestionBank) -> GameSettings:
-    """Settings from `/quiz`'s arguments (without the command); QuizError names the problem."""
+    """Settings from `/quiz`'s arguments (without the command); QuizError names the problem.
+    Lone surrogates (a JSON escape can carry one) are not read: they stand for nothing."""
+    text = storable(text)
     if len(text) > MAX_ARGS_LENGTH:
         raise QuizError(texts.ARGS_TOO_LONG)
     count: int | None = None

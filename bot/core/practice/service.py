@@ -26,6 +26,7 @@ from bot.core.common.errors import EmptyBank, InvalidAnswer, QuizError
 from bot.core.common.identity import ChatRef, Platform, UserRef
 from bot.core.common.metrics import NO_METRICS, Metrics
 from bot.core.common.replies import Reply
+from bot.core.common.untrusted import storable, storable_words
 from bot.core.practice import texts as pt
 from bot.core.practice.cards import CardWriter
 from bot.core.practice.coach import Coach
@@ -177,6 +178,7 @@ class PracticeService:
         await self.cards.flush(within=CARDS_READ_WAIT)  # stored answers' cards first
         if not chat.is_private:
             raise QuizError(pt.DM_ONLY)
+        topic = storable(topic) if topic is not None else None
         weak = is_weak_request(topic)
         slug = None if weak else self.bank.resolve_topic(topic)
         player = await self.players.player(user, name)
@@ -326,6 +328,7 @@ class PracticeService:
         self, user: UserRef, name: str, text: str, *, session_id: str | None = None
     ) -> Step:
         """An answer in the learner's own words: grade it and offer the rating buttons."""
+        text = storable(text)  # what a model is sent must encode, as what is shown must
         now = self.clock.now()
         session = await self._current(user, name, now)
         if session_id is not None and session_id != session.id:
@@ -480,13 +483,13 @@ class PracticeService:
     async def plan(self, user: UserRef, name: str, chat: ChatRef, args: list[str]) -> Reply:
         """`/plan YYYY-MM-DD [topics]`, `/plan off`, `/plan` (bot/core/practice/coach.py)."""
         await self.cards.flush(within=CARDS_READ_WAIT)  # stored answers' cards first
-        return await self.coach.command(user, name, chat, args)
+        return await self.coach.command(user, name, chat, storable_words(args))
 
     # -- reminders (bot/core/practice/reminders.py) -------------------------------------------
 
     async def remind(self, user: UserRef, name: str, chat: ChatRef, args: list[str]) -> Reply:
         """`/remind HH:MM [timezone]`, `/remind off`, or `/remind` for the current setting."""
-        return await self.reminders.command(user, name, chat, args)
+        return await self.reminders.command(user, name, chat, storable_words(args))
 
     async def due_reminders(
         self, platforms: Collection[Platform] | None = None

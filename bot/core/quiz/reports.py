@@ -26,6 +26,7 @@ from bot.core.common.clock import Clock, SystemClock
 from bot.core.common.errors import QuizError
 from bot.core.common.identity import UserRef
 from bot.core.common.replies import Reply
+from bot.core.common.untrusted import storable
 from bot.core.quiz import report_texts as rt
 from bot.core.quiz.ports import Players
 from bot.core.quiz.rounds import Round
@@ -159,6 +160,7 @@ def clean_note(text: str) -> str:
 
 def parse_reason(word: str) -> Reason:
     """A reason word (any case); anything else -> QuizError naming the reasons."""
+    word = storable(word)
     try:
         return Reason(word.strip().casefold())
     except ValueError:
@@ -296,8 +298,8 @@ class ReportService:
     async def resolve(self, question_id: str, note: str) -> int:
         """Close the question's open reports with a resolution note; QuizError when it has
         none (nothing changes then)."""
-        cleaned = check_note(note)
-        closed = await self.store.resolve(question_id.strip(), cleaned, self.clock.now())
+        cleaned, question_id = check_note(note), storable(question_id).strip()
+        closed = await self.store.resolve(question_id, cleaned, self.clock.now())
         if closed == 0:
             raise QuizError(rt.nothing_to_resolve(question_id))
         self._held = None

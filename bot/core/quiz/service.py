@@ -35,6 +35,7 @@ from bot.core.common.replies import (
     Reply,
 )
 from bot.core.common.texts import FOREIGN_BUTTON, community_word
+from bot.core.common.untrusted import storable
 from bot.core.quiz import texts
 from bot.core.quiz.ports import Attempt, Store
 from bot.core.quiz.rounds import Round, RoundKind, new_round_id, shuffled_order
@@ -126,7 +127,11 @@ class QuizService:
     ) -> Asked:
         """`/question [topic] [difficulty]`, or a specific question (e.g. from a deep link)."""
         bank = self.library.for_scope(content_scope(chat))  # shipped + this community's own
+        topic = storable(topic) if topic is not None else None
+        if isinstance(difficulty, str):
+            difficulty = storable(difficulty)
         if question_id is not None:
+            question_id = storable(question_id)
             question = bank.get(question_id)
             if question is None:
                 raise QuizError(texts.no_such_question(question_id))
@@ -231,7 +236,7 @@ class QuizService:
         self, user: UserRef, name: str, platform: Platform, poll_ref: str, option: int
     ) -> Reply:
         """A native poll answer: the poll id maps to a round, the option index to a label."""
-        round_id = await self.store.linked_round(platform.value, poll_ref)
+        round_id = await self.store.linked_round(platform.value, storable(poll_ref))
         if round_id is None or not 0 <= option < len(LABELS):
             raise InvalidAnswer()
         return await self.answer_choice(user, name, round_id, LABELS[option])
@@ -339,7 +344,7 @@ class QuizService:
         scope: str | None = None,
     ) -> Reply:
         """Top 10 of this community (or global), this week (or all time); ties share a rank."""
-        words = [w.casefold() for w in (period, scope) if w and w.strip()]
+        words = [w.casefold() for w in map(storable, filter(None, (period, scope))) if w.strip()]
         chosen_period, want_global = "week", chat.scope is None
         for word in words:
             if word in _PERIODS:

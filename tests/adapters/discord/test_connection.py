@@ -163,6 +163,22 @@ async def test_a_dropped_gateway_is_resumed_and_serving_goes_on(bank: QuestionBa
             assert not task.done()
 
 
+async def test_an_event_with_a_lone_surrogate_escape_is_read_and_serving_goes_on(
+    tmp_path: Path, bank: QuestionBank, clock: FixedClock
+) -> None:
+    """JSON can carry "\\ud800" (a client's lone surrogate); orjson, which discord.py reads the
+    gateway with once it is installed, refuses it, and that error ended the shards' session
+    loop: one event stopped the bot. Read, the topic typed is `alpha` (the core drops the
+    surrogate) and the question goes out (SQLite stores the round)."""
+    async with FakeDiscord() as fake, running_bot(fake, tmp_path / "q.db", bank, clock) as bot:
+        asked = await fake.interact(fake.command("question", {"topic": "alpha\ud800"}, user=ANN))
+        question = fake.message_of(asked)
+        assert question["components"], question  # the answer buttons: a question, no refusal
+        topics = await fake.interact(fake.command("topics", user=ANN))
+        assert "alpha" in topics.body["data"]["content"]
+        assert not bot.task.done()
+
+
 @pytest.mark.parametrize(
     ("code", "says"),
     [

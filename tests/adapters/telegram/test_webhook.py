@@ -232,6 +232,20 @@ async def test_an_update_with_the_secret_is_stored_answered_and_processed_once(
     assert await stored(sqlite_app) == [(update["update_id"], True)]
 
 
+async def test_an_update_with_lone_surrogate_escapes_is_stored_and_answered(
+    served: Served, sqlite_app: App
+) -> None:
+    """Telegram's JSON can carry "\\ud800": stored in the inbox as it came, read back by PTB,
+    and the core takes `beta` for the topic typed (a refusal quoting the surrogate could not
+    have been sent: HTTPX cannot encode it)."""
+    update = command("/question beta\ud800 junior\udfff")
+    assert await served.post(json.dumps(update).encode()) == (200, "OK")
+    await until(lambda: served.api.sent("sendPoll"), served.api.activity)
+    await all_done(sqlite_app)
+    assert not served.api.sent("sendMessage")  # no refusal
+    assert await stored(sqlite_app) == [(update["update_id"], True)]
+
+
 def gate_on(adapter: TelegramAdapter, update_id: int) -> tuple[asyncio.Event, list[int]]:
     """A handler before all others that counts each processing of `update_id` and holds it at
     a gate until the gate opens."""

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.app.bootstrap import App
@@ -32,6 +33,7 @@ from tests.core.properties import (
     attempt,
     attempt_async,
     clear_refusal,
+    sendable,
 )
 from tests.fakes.community import community_file
 
@@ -42,7 +44,7 @@ SPLICES = st.one_of(
     st.binary(max_size=40),
     st.sampled_from([b"\x00", b"\xff\xfe", b'"', b"[[questions]]\n", b"\ncorrect = true\n",
                      b"@everyone", b"<@&1>", b"http://x.io", b'\nid = "prop-one"\n',
-                     b"\ndifficulty = 7\n", "\ufeff".encode()]),
+                     b"\ndifficulty = 7\n", "\ufeff".encode(), b"\\ud800", b'"\\udfff"']),
 )  # fmt: skip
 UPLOADS = st.one_of(
     st.binary(max_size=300),
@@ -55,8 +57,14 @@ def own(app: App) -> object:
     return app.community.library.community("discord:77")
 
 
+# TOML's escape of a lone surrogate (tomllib refuses it: not a Unicode scalar value), in a
+# file named with one (a Telegram document's name is JSON)
+ESCAPED = VALID.replace(b'title = "Acme stack"', b'title = "Acme \\ud800stack"')
+
+
 @THROUGH_SERVICES
 @given(data=UPLOADS, name=ANY_TEXT)
+@example(data=ESCAPED, name="acme\udcff.toml")
 def test_any_upload_is_imported_whole_or_refused_with_nothing_changed(
     runner: asyncio.Runner, module_app: App, data: bytes, name: str
 ) -> None:
@@ -69,6 +77,11 @@ def test_any_upload_is_imported_whole_or_refused_with_nothing_changed(
             )
         )
     )
+    assert sendable(outcome)
+    if data == ESCAPED:  # one clear problem of this file, named as the person can read it
+        assert isinstance(outcome, FileRejected) and len(outcome.problems) == 1
+        assert outcome.problems[0].startswith("acme.toml: not valid TOML: ")
+        assert "line 2" in outcome.problems[0]
     if isinstance(outcome, QuizError):
         assert clear_refusal(outcome) and len(outcome.message) <= MESSAGE_MAX
         assert isinstance(outcome, FileRejected) and outcome.problems
@@ -108,10 +121,23 @@ FIELDS = st.builds(
 )  # fmt: skip
 
 
+# a valid proposal with lone surrogates in every field (JSON escapes in Telegram messages)
+SURROGATES = ProposalFields(
+    "What\ud800 is a GIL?", ("yes\udfff", "no", "\ud800maybe", "never"), 0,
+    "Because\ud800.", "proposals\udfff",
+)  # fmt: skip
+
+
 @PROPERTIES
 @given(fields=FIELDS)
+@example(fields=SURROGATES)
 def test_any_proposal_is_a_valid_question_or_named_problems(fields: ProposalFields) -> None:
     clean = cleaned(fields)
+    assert sendable(clean)  # storable, and sendable to the admins who decide
+    if fields == SURROGATES:  # the surrogates go, every word typed stays
+        assert clean == ProposalFields(
+            "What is a GIL?", ("yes", "no", "maybe", "never"), 0, "Because.", "proposals"
+        )
     found = problems(clean, {"proposals"})
     if found:
         assert all(isinstance(p, str) and p.strip() for p in found)
@@ -134,16 +160,20 @@ def test_any_proposal_is_a_valid_question_or_named_problems(fields: ProposalFiel
 
 @THROUGH_SERVICES
 @given(fields=FIELDS)
+@example(fields=SURROGATES)
+@example(fields=replace(SURROGATES, topic=None))  # binding one failed it with a traceback
 def test_any_proposal_through_the_service_is_stored_or_refused(
     runner: asyncio.Runner, module_app: App, fields: ProposalFields
 ) -> None:
     user = UserRef(Platform.DISCORD, "555")
     outcome = runner.run(attempt_async(module_app.community.propose(user, "Eve", GUILD, fields)))
+    assert sendable(outcome)
     if isinstance(outcome, QuizError):
         assert clear_refusal(outcome)
     else:
         assert outcome.private and "waits for the admins" in outcome.plain_text()
         (waiting,) = runner.run(module_app.community.store.pending("discord:77", 1))
+        assert waiting.fields == cleaned(fields)
         runner.run(module_app.community.store.reject(waiting.id, "t", waiting.created_at))
 
 

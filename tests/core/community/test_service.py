@@ -229,6 +229,19 @@ async def rejected(app: App, data: bytes, *, admin: bool = True, name: str = FIL
     return caught.value.message
 
 
+async def test_a_topic_typed_with_lone_surrogates_is_the_topic_typed(app: App) -> None:
+    """A JSON escape in Telegram's or Discord's payload can carry "\\ud800": it is no part
+    of what was typed (and the refusal quoting it could not have been sent)."""
+    await load(app, community_file())
+    await load(app, community_file("web-one", topic="acme-web", title="Acme web"))
+    choices = app.community.topic_choices(GUILD, "acme-w\ud800")
+    assert [c.slug for c in choices] == ["acme-web"]
+    name, _ = await app.community.export(ADMIN, GUILD, admin=True, topic="acme-stack\ud800")
+    assert name == "acme-stack.toml"
+    removed = await app.community.remove(ADMIN, GUILD, "\udfffacme-web", admin=True)
+    assert "Removed Acme web (acme-web)" in removed.plain_text()
+
+
 async def test_a_non_admin_cannot_import_remove_export_or_see_proposals(app: App) -> None:
     message = await rejected(app, community_file(), admin=False)
     assert message.startswith("Only members with the Manage Server permission can import")

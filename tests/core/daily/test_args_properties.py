@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.app.bootstrap import App
@@ -23,6 +23,7 @@ from tests.core.properties import (
     attempt,
     attempt_async,
     clear_refusal,
+    sendable,
 )
 from tests.fakes.paths import TEST_BANK
 
@@ -69,6 +70,12 @@ def test_daily_set_arguments_are_parsed_or_refused_clearly(words: list[str]) -> 
     words=WORDS,
     is_admin=st.booleans(),
 )
+@example(  # a lone surrogate from a JSON escape goes; what was typed around it is kept
+    chat=ChatRef(Platform.TELEGRAM, "-1001", "-1001"),
+    action="set\ud800",
+    words=["09:30", "Europe/\udfffBerlin", "\ud800", "alpha\ud800"],
+    is_admin=True,
+)
 def test_any_daily_command_replies_or_refuses_clearly(
     runner: asyncio.Runner,
     module_app: App,
@@ -79,6 +86,11 @@ def test_any_daily_command_replies_or_refuses_clearly(
 ) -> None:
     daily = module_app.daily
     outcome = runner.run(attempt_async(daily.command(chat, [action, *words], is_admin=is_admin)))
+    assert sendable(outcome)  # no lone surrogate typed is echoed: no platform could send it
+    if action == "set\ud800":
+        assert isinstance(outcome, Reply), outcome
+        sub = runner.run(daily.store.subscription_for(chat))
+        assert sub is not None and (sub.timezone, sub.topics) == ("Europe/Berlin", ("alpha",))
     if isinstance(outcome, QuizError):
         assert clear_refusal(outcome)
     else:

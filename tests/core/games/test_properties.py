@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.core.bank.question_bank import QuestionBank, load_bank
@@ -13,7 +13,7 @@ from bot.core.common.identity import ChatRef, Platform
 from bot.core.games import COUNT_RANGE, SECONDS_RANGE, GameSettings, parse_game_args
 from bot.core.quiz import AnswerContext, Round, RoundKind, ScoringRules, game_points
 from bot.core.quiz.scoring import award
-from tests.core.properties import ANY_TEXT, PROPERTIES, attempt
+from tests.core.properties import ANY_TEXT, PROPERTIES, attempt, sendable
 from tests.fakes.paths import TEST_BANK
 
 BANK = load_bank(TEST_BANK)
@@ -82,11 +82,15 @@ def test_game_points_on_the_boards_respect_the_caps(
 
 @PROPERTIES
 @given(text=ANY_TEXT | st.text(alphabet=" 0123456789smhintopc:=", max_size=40))
+@example(text="7\ud800 topic:alpha\udfff \ud800")  # a JSON escape in a Telegram message
 def test_any_quiz_arguments_give_valid_settings_or_a_clear_refusal(
     text: str,
 ) -> None:
     bank = BANK
     result = attempt(lambda: parse_game_args(text, bank))
+    assert sendable(result)  # a refusal quotes the words: never a lone surrogate of them
+    if text == "7\ud800 topic:alpha\udfff \ud800":  # the surrogates go, the rest is read
+        assert result == GameSettings(count=7, topic="alpha")
     if isinstance(result, QuizError):
         assert result.message and "Traceback" not in result.message
         return

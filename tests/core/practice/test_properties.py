@@ -1,6 +1,6 @@
-"""Property-based: practice's buttons, typed answers, ratings and /remind arguments, whatever
-they hold, give a step or a QuizError with a message, never another exception (memory and a
-SQLite file)."""
+"""Property-based: practice's buttons, typed answers, ratings, /remind and /plan arguments,
+whatever they hold, give a step or a QuizError with a message, never another exception, and
+nothing of the input that no platform could send back (memory and a SQLite file)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.app.bootstrap import App
@@ -18,7 +18,13 @@ from bot.core.common.replies import Reply
 from bot.core.practice import texts as pt
 from bot.core.practice.service import Step
 from bot.core.practice.tokens import CHOICE_RE, OWN_WORDS_RE, RATING_RE
-from tests.core.properties import ANY_TEXT, PROPERTIES, THROUGH_SERVICES, clear_refusal
+from tests.core.properties import (
+    ANY_TEXT,
+    PROPERTIES,
+    THROUGH_SERVICES,
+    clear_refusal,
+    sendable,
+)
 from tests.fakes.people import ADA, DM
 
 SESSION = st.from_regex(r"[A-Za-z0-9_-]{6,24}", fullmatch=True)
@@ -30,7 +36,10 @@ TOKENS = st.one_of(
     st.from_regex(r"p1\.[a-z]\.[^\s]{0,60}", fullmatch=True),
 )
 ARGS = st.lists(
-    st.one_of(ANY_TEXT, st.sampled_from(["off", "08:30", "7h05", "Europe/Berlin", "berlin"])),
+    st.one_of(
+        ANY_TEXT,
+        st.sampled_from(["off", "08:30", "7h05", "Europe/Berlin", "berlin", "2027-01-30", "alpha"]),
+    ),
     max_size=3,
 )
 GROUP = ChatRef(Platform.TELEGRAM, "-100", "-100")
@@ -63,6 +72,7 @@ def _actions() -> st.SearchStrategy[tuple[str, Any]]:
         st.tuples(st.just("rate"), st.integers(-3, 7)),
         st.tuples(st.just("remind"), ARGS),
         st.tuples(st.just("remind_group"), ARGS),
+        st.tuples(st.just("plan"), ARGS),
         st.tuples(st.just("stop"), st.none()),
         st.tuples(st.just("resume"), st.none()),
     )
@@ -73,6 +83,17 @@ def _actions() -> st.SearchStrategy[tuple[str, Any]]:
     user_id=st.from_regex(r"[0-9]{1,6}", fullmatch=True),
     name=ANY_TEXT,
     actions=st.lists(_actions(), min_size=1, max_size=6),
+)
+@example(  # lone surrogates (a JSON escape in a Telegram message) go; the rest is kept
+    user_id="9999999",  # outside the strategy: no other example is this person
+    name="Ada",
+    actions=[
+        ("start", "alpha\ud800"),
+        ("remind", ["08:30", "Europe/\udfffBerlin"]),
+        ("plan", ["2027-01-30\ud800", "alpha\ud800,\udfff"]),
+        ("press", "\ud800"),
+        ("text", "\ud800 an answer in my own words \udfff"),
+    ],
 )
 def test_any_sequence_of_practice_input_steps_or_refuses_clearly(
     runner: asyncio.Runner,
@@ -99,6 +120,8 @@ def test_any_sequence_of_practice_input_steps_or_refuses_clearly(
                 return await practice.remind(user, name, dm, arg)
             case "remind_group":
                 return await practice.remind(user, name, GROUP, arg)
+            case "plan":
+                return await practice.plan(user, name, dm, arg)
             case "stop":
                 return await practice.stop(user, name)
             case _:
@@ -113,8 +136,17 @@ def test_any_sequence_of_practice_input_steps_or_refuses_clearly(
                 outcomes.append(error)
         return outcomes
 
-    for outcome in runner.run(session()):
+    outcomes = runner.run(session())
+    for outcome in outcomes:
+        assert sendable(outcome), outcome
         if isinstance(outcome, QuizError):
             assert clear_refusal(outcome)
         else:
             assert isinstance(outcome, Step | Reply)
+    if user_id == "9999999":  # the example: each step taken as if the surrogates were not there
+        assert not any(isinstance(o, QuizError) for o in outcomes[:3]), outcomes
+        player = runner.run(practice.players.player(user, name))
+        reminder = runner.run(practice.store.reminder(player))
+        plan = runner.run(practice.store.plan(player))
+        assert reminder is not None and reminder.timezone == "Europe/Berlin"
+        assert plan is not None and plan.topics == ("alpha",)

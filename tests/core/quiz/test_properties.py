@@ -9,7 +9,7 @@ import asyncio
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.app.bootstrap import App
@@ -25,6 +25,7 @@ from tests.core.properties import (
     attempt,
     attempt_async,
     clear_refusal,
+    sendable,
 )
 
 ROUND_ID = st.from_regex(r"[A-Za-z0-9_-]{6,24}", fullmatch=True)
@@ -37,6 +38,8 @@ CHATS = st.builds(
     st.from_regex(r"-?[0-9]{1,13}", fullmatch=True),
     st.none() | st.from_regex(r"-?[0-9]{1,13}", fullmatch=True),
 )
+TG_USER, TG_DM = UserRef(Platform.TELEGRAM, "7"), ChatRef(Platform.TELEGRAM, "7")
+TG_GROUP = ChatRef(Platform.TELEGRAM, "-100", "-100")
 WORDS = st.one_of(
     ANY_TEXT,
     st.sampled_from(["week", "all", "ALL-TIME", "global", "here", "alpha", "beta", "1", "mid"]),
@@ -113,6 +116,8 @@ def test_any_button_press_is_answered_or_refused_clearly(
 
 @THROUGH_SERVICES
 @given(user=USERS, name=ANY_TEXT, chat=CHATS, topic=st.none() | WORDS, level=st.none() | WORDS)
+@example(user=TG_USER, name="Ada", chat=TG_DM, topic="alpha\ud800", level=None)  # Telegram's
+@example(user=TG_USER, name="Ada", chat=TG_DM, topic="\udcffzz", level="mid\ud800")  # argv's
 def test_question_with_any_words_asks_or_refuses_clearly(
     runner: asyncio.Runner,
     module_app: App,
@@ -123,14 +128,18 @@ def test_question_with_any_words_asks_or_refuses_clearly(
     level: str | None,
 ) -> None:
     outcome = runner.run(attempt_async(module_app.quiz.ask(user, name, chat, topic, level)))
+    assert sendable(outcome)  # a lone surrogate typed is not echoed back: no platform sends it
     if isinstance(outcome, QuizError):
         assert clear_refusal(outcome)
     else:
         assert outcome.round.chat == chat
+    if topic == "alpha\ud800":  # the surrogate goes, the topic typed is kept
+        assert not isinstance(outcome, QuizError) and outcome.question.topic == "alpha"
 
 
 @THROUGH_SERVICES
 @given(user=USERS, name=ANY_TEXT, chat=CHATS, period=st.none() | WORDS, scope=st.none() | WORDS)
+@example(user=TG_USER, name="Ada", chat=TG_GROUP, period="w\ud800eek", scope="\udfff")
 def test_leaderboard_and_score_with_any_words_and_names(
     runner: asyncio.Runner,
     module_app: App,
@@ -153,9 +162,21 @@ def test_leaderboard_and_score_with_any_words_and_names(
         return shown
 
     for outcome in runner.run(boards()):
+        assert sendable(outcome)
         if isinstance(outcome, QuizError):
             assert clear_refusal(outcome)
             continue
         for ch in outcome.plain_text():  # no control character of a name reaches a platform
             assert ch == "\n" or unicodedata.category(ch) not in {"Cc", "Cs"}, repr(ch)
             assert ch not in "\u202a\u202b\u202c\u202d\u202e\u200e\u200f\u061c", repr(ch)
+
+
+@THROUGH_SERVICES
+@given(poll=ANY_TEXT, option=st.integers(-1, 5))
+@example(poll="\ud800", option=0)  # a poll id is the platform's JSON, as a note is
+def test_a_vote_in_any_poll_is_counted_or_refused_clearly(
+    runner: asyncio.Runner, module_app: App, poll: str, option: int
+) -> None:
+    vote = module_app.quiz.answer_poll(TG_USER, "Ada", Platform.TELEGRAM, poll, option)
+    outcome = runner.run(attempt_async(vote))
+    assert isinstance(outcome, InvalidAnswer)  # no poll of ours has such an id

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import unicodedata
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.app.bootstrap import App
@@ -23,6 +23,7 @@ from tests.core.properties import (
     attempt,
     attempt_async,
     clear_refusal,
+    sendable,
 )
 
 ROUND_ID = st.from_regex(r"[A-Za-z0-9_-]{6,24}", fullmatch=True)
@@ -33,6 +34,10 @@ REASON_WORDS = st.one_of(
     st.sampled_from([r.value.upper() for r in Reason]),
     ANY_TEXT,
 )
+
+
+def without_surrogates(text: str) -> str:
+    return "".join(c for c in text if not 0xD800 <= ord(c) <= 0xDFFF)
 
 
 def report_tokens() -> st.SearchStrategy[str]:
@@ -71,19 +76,22 @@ def test_report_tokens_round_trip_fit_callback_data_and_nothing_trails(
 
 @PROPERTIES
 @given(words=st.lists(st.one_of(REASON_WORDS, ANY_TEXT), max_size=8))
+@example(words=["wr\ud800ong", "a\udfff note"])  # a lone surrogate is no part of a word
+@example(words=["\ud800"])  # the refusal quoted it, which no terminal or platform prints
 def test_report_arguments_give_a_reason_and_a_clean_note_or_a_clear_refusal(
     words: list[str],
 ) -> None:
     parsed = attempt(lambda: parse_report_args(words))
+    assert sendable(parsed)
     if isinstance(parsed, QuizError):
         assert clear_refusal(parsed) and "I don't know the reason" in parsed.message
-        assert words and words[0].strip().casefold() not in {r.value for r in Reason}
+        assert words and without_surrogates(words[0]).strip().casefold() not in set(Reason)
         return
     reason, note = parsed
     if not words:
         assert (reason, note) == (None, "")
         return
-    assert reason == Reason(words[0].strip().casefold())
+    assert reason == Reason(without_surrogates(words[0]).strip().casefold())
     assert note == clean_note(" ".join(words[1:]))
     for ch in note:  # nothing an operator's terminal would act on
         assert ch == "\n" or unicodedata.category(ch) not in {"Cc", "Cf"}, repr(ch)
@@ -121,3 +129,28 @@ def test_a_note_keeps_no_lone_surrogate() -> None:
     """A JSON escape can carry one (Telegram's text is JSON); SQLite and PostgreSQL cannot
     store it, so filing such a note failed with a traceback instead of being filed."""
     assert clean_note("wrong \ud800answer\udfff") == "wrong answer"
+
+
+@THROUGH_SERVICES
+@given(question_id=st.one_of(ANY_TEXT, st.just("beta-two")), note=ANY_TEXT)
+@example(question_id="beta-two\udcff", note="fixed \udce9")  # argv's bytes that are not UTF-8
+@example(question_id="\ud800", note="")
+def test_resolving_any_question_id_closes_its_reports_or_refuses_clearly(
+    runner: asyncio.Runner, module_app: App, question_id: str, note: str
+) -> None:
+    """`stackprep questions resolve ID --note ...`: argv holds a lone surrogate for each byte
+    that is not UTF-8; binding it failed the command with a traceback."""
+    group = ChatRef(Platform.TELEGRAM, "-301", "-301")
+    reporter = UserRef(Platform.TELEGRAM, "2")
+    asked = runner.run(module_app.quiz.ask(reporter, "Ada", group, question_id="beta-two"))
+    runner.run(attempt_async(module_app.reports.file(reporter, "Ada", asked.round.id, "typo")))
+    closed = runner.run(attempt_async(module_app.reports.resolve(question_id, note)))
+    if isinstance(closed, QuizError):
+        assert clear_refusal(closed) and sendable(closed)
+        assert without_surrogates(question_id).strip() != "beta-two"
+        return
+    assert closed >= 1 and without_surrogates(question_id).strip() == "beta-two"
+    stored = runner.run(module_app.reports.store.reports(open_only=False))
+    mine = [r for r in stored if r.question_id == "beta-two"]
+    assert all(r.resolved_at is not None for r in mine)  # none left open
+    assert clean_note(note) in {r.resolution for r in mine}  # the note kept, surrogates gone
