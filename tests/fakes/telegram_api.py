@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
@@ -258,6 +259,9 @@ class FakeBotApi(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
+        if request_data is not None and not request_data.contains_files:
+            # as HTTPX encodes the form: a text no UTF-8 holds (a lone surrogate) fails here
+            urlencode(request_data.json_parameters).encode()
         params = json.loads(json.dumps(request_data.parameters)) if request_data else {}
         call = Call(name, params, asyncio.get_running_loop().time())
         self.calls.append(call)
