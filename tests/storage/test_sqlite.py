@@ -512,3 +512,24 @@ async def test_an_open_cancelled_midway_lets_go_of_the_file(
         await opening
     assert other.acquire(exclusive=True)
     other.release()
+
+
+async def test_a_writer_whose_connection_failed_fails_writes_and_still_stops(
+    tmp_path: Path,
+) -> None:
+    """The writer's thread itself failing (its connection gone before it parks) fails what is
+    queued and what comes later with StorageUnavailable instead of leaving it waiting, and
+    stopping still returns (the writer leaves the queue only for a transaction or a stop)."""
+    db = Database(tmp_path / "q.db")
+    await db.open()
+    writer = db._writes
+    conn = writer._conn
+    assert conn is not None
+    writer._conn = None  # as if the connection had gone: the thread cannot be reached
+    with pytest.raises(StorageUnavailable):
+        await asyncio.wait_for(db.write("CREATE TABLE t (x)"), timeout=10)
+    with pytest.raises(StorageUnavailable):
+        await asyncio.wait_for(db.write_batched(1, 1, lambda c, items: items), timeout=10)
+    writer._conn = conn
+    await asyncio.wait_for(writer.stop(), timeout=10)
+    await db.close()
