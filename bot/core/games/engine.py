@@ -280,12 +280,10 @@ class GameEngine:
         if game.message_ref is None and self._left(deadline) <= LATE_START:
             # its time ran out before its post ever went out: nobody saw it; ask it afresh
             return await self._ask_anew(outbox, play, game, self.games.reopen)
-        if game.message_ref is None:  # resumed before its post went out: post it now
-            asked = await self.games.reasked(game)
+        if game.message_ref is None:  # resumed before its post went out: post it now, and
+            asked = await self.games.reasked(game)  # its time starts then (nobody saw it)
             if asked is not None:
-                ref = await outbox.post_question(game.chat, asked, nonce=self._nonce(game))
-                play.posted, play.closed = ref, False
-                return await self.games.posted(game, ref) or await self.games.reload(game)
+                return await self._post(outbox, play, game, asked)
         if game.settings.hints and not game.hint_sent and self._left(deadline) > 1.0:
             halfway = deadline - timedelta(seconds=game.settings.seconds / 2)
             await self._nap(play, self._left(halfway), _done())
@@ -327,9 +325,10 @@ class GameEngine:
         return await self._post(outbox, play, *opened)
 
     async def _post(self, outbox: Outbox, play: _Play, game: Game, asked: Asked) -> Game | None:
-        """Post a question just opened; if the post took longer than RETIME_AFTER (it waited
-        for the platform's budget), its time starts when it went out (nobody loses any of it,
-        and questions opened together do not all close at one moment)."""
+        """Post a question just opened (or one resumed whose post never went out); if it went
+        out more than RETIME_AFTER after its round opened (it waited for the platform's
+        budget, or the bot was down), its time starts when it went out (nobody loses any of
+        it, and questions opened together do not all close at one moment)."""
         ref = await outbox.post_question(game.chat, asked, nonce=self._nonce(game))
         play.posted, play.closed = ref, False
         posted = await self.games.posted(game, ref)

@@ -218,6 +218,37 @@ async def test_a_question_never_posted_before_a_restart_is_asked_afresh(
         await engine.stop()
 
 
+async def test_a_question_never_posted_with_time_left_starts_its_time_when_it_goes_out(
+    tmp_path: Path, clock: FixedClock, bank: QuestionBank
+) -> None:
+    """Opened, then the process died before its post went out, and resumed with some of its
+    time left: the same question is posted, and its time starts then (nobody saw it before),
+    as for a post held back by the budget."""
+    timers = FakeTimers(clock)
+    first = make_app(tmp_path, bank=bank, clock=clock)
+    async with first:
+        await first.games.start(ANN, "Ann", CHAT, GameSettings(count=3, seconds=20))
+        game = await first.games.store.running_in(CHAT.key)
+        assert game is not None
+        opened = await first.games.open_next(game)
+        assert opened is not None
+    clock.advance(seconds=12)  # down for 12 of its 20 s
+    second = make_app(tmp_path, bank=bank, clock=clock)
+    outbox = FakeOutbox()
+    async with second:
+        engine = GameEngine(second.games, {Platform.TELEGRAM: outbox}, sleep=timers.sleep)
+        await engine.start()
+        await timers.settle(1)
+        [posted] = outbox.sent
+        assert posted.asked is not None and posted.asked.round.id == opened[1].round.id
+        rnd = await second.quiz.get_round(opened[1].round.id)
+        assert rnd is not None and rnd.opened_at == clock.now()
+        assert rnd.closes_at == clock.now() + timedelta(seconds=20)  # the full 20 s
+        game = await second.games.store.running_in(CHAT.key)
+        assert game is not None and game.deadline == rnd.closes_at
+        await engine.stop()
+
+
 async def test_a_game_resumed_long_after_its_deadline_ends_with_its_standings(
     tmp_path: Path, clock: FixedClock, bank: QuestionBank
 ) -> None:
