@@ -43,7 +43,10 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.adapters.telegram.adapter import TelegramAdapter, build_application
 from bot.adapters.telegram.commands import COMMANDS, CommandSpec
-from bot.adapters.telegram.sending import Budgets
+from bot.adapters.telegram.sending import Budgets, SendScheduler
+from bot.app.bootstrap import App
+from bot.core.common.identity import Platform
+from bot.core.games import GameEngine
 from bot.core.quiz.service import QuizService
 
 TOKEN = "123456:TEST-secret-token-value"  # a fake token for the loopback API
@@ -438,6 +441,40 @@ class Harness:
         app = self.adapter.app
         await app.process_update(Update.de_json(payload, app.bot))
         await self.adapter.sending.idle()
+
+
+# budgets no game in a test comes near (aiolimiter waits in real time)
+ROOMY = Budgets(
+    overall_rate=1000, overall_burst=500, group_count=1000, group_burst=500,
+    private_rate=1000, private_burst=500,
+)  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def with_games(
+    app: App,
+    sleep: Callable[[float], Any],
+    *,
+    api: FakeBotApi | None = None,
+    budgets: Budgets = ROOMY,
+    daily: bool = False,
+) -> AsyncIterator[tuple[Harness, GameEngine]]:
+    """The adapter with games (and `daily`, the daily question) over the loopback Bot API,
+    and a game engine (not started) posting through the adapter's own outbox."""
+    api = api or FakeBotApi()
+    application = build_application(
+        TOKEN, request=api, get_updates_request=api, rate_limiter=SendScheduler(budgets)
+    )
+    adapter = TelegramAdapter(
+        app.quiz, application, games=app.games, daily=app.daily if daily else None
+    )
+    engine = GameEngine(app.games, {Platform.TELEGRAM: adapter.outbox}, sleep=sleep)
+    async with application:
+        api.clear()
+        try:
+            yield Harness(adapter, api, app.quiz), engine
+        finally:
+            await engine.stop()
 
 
 @contextlib.asynccontextmanager

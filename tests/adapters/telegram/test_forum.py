@@ -11,15 +11,12 @@ import asyncio
 import contextlib
 import html
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from bot.adapters.telegram.adapter import TelegramAdapter, build_application
-from bot.adapters.telegram.sending import Budgets, SendScheduler
 from bot.app.bootstrap import App
 from bot.core.common.identity import ChatRef, Platform, UserRef
 from bot.core.common.replies import Paragraph, Reply
@@ -41,16 +38,13 @@ from tests.fakes.telegram_api import (
     command,
     poll_answer,
     press,
+    with_games,
 )
 
 TOPIC, OTHER_TOPIC = 7, 9
 GROUP = ChatRef(Platform.TELEGRAM, str(GROUP_ID), str(GROUP_ID))
 IN_TOPIC = ChatRef(Platform.TELEGRAM, f"{GROUP_ID}/{TOPIC}", str(GROUP_ID))
 IN_OTHER_TOPIC = ChatRef(Platform.TELEGRAM, f"{GROUP_ID}/{OTHER_TOPIC}", str(GROUP_ID))
-ROOMY = Budgets(
-    overall_rate=1000, overall_burst=500, group_count=1000, group_burst=500,
-    private_rate=1000, private_burst=500,
-)  # fmt: skip
 WINDOW = 10  # seconds per question in these games (`/quiz 3 10s`)
 POSTS = ("sendMessage", "sendPoll")
 
@@ -69,23 +63,14 @@ def timers(clock: FixedClock) -> FakeTimers:
     return FakeTimers(clock)
 
 
-@contextlib.asynccontextmanager
-async def telegram(app: App, timers: FakeTimers) -> AsyncIterator[tuple[Harness, GameEngine]]:
-    """The adapter with games and the daily question over the loopback Bot API, and a game
-    engine (not started) posting through the adapter's own outbox."""
+def telegram(
+    app: App, timers: FakeTimers
+) -> contextlib.AbstractAsyncContextManager[tuple[Harness, GameEngine]]:
+    """The adapter with games and the daily question over the loopback Bot API, in a forum
+    group, and a game engine (not started) posting through the adapter's own outbox."""
     api = FakeBotApi()
     api.forum(GROUP_ID)
-    application = build_application(
-        TOKEN, request=api, get_updates_request=api, rate_limiter=SendScheduler(ROOMY)
-    )
-    adapter = TelegramAdapter(app.quiz, application, games=app.games, daily=app.daily)
-    engine = GameEngine(app.games, {Platform.TELEGRAM: adapter.outbox}, sleep=timers.sleep)
-    async with application:
-        api.clear()
-        try:
-            yield Harness(adapter, api, app.quiz), engine
-        finally:
-            await engine.stop()
+    return with_games(app, timers.sleep, api=api, daily=True)
 
 
 def said(who: Player, text: str, **where: Any) -> dict[str, Any]:

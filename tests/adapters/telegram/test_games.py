@@ -9,17 +9,15 @@ import contextlib
 import html
 import logging
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.adapters.telegram.adapter import TelegramAdapter, build_application
 from bot.adapters.telegram.commands import COMMANDS
 from bot.adapters.telegram.games import QUIZ_COMMAND
-from bot.adapters.telegram.sending import Budgets, SendScheduler
+from bot.adapters.telegram.sending import Budgets
 from bot.app.bootstrap import App
 from bot.core.bank.question_bank import QuestionBank
 from bot.core.bank.questions import Question
@@ -31,7 +29,7 @@ from tests.fakes.clock import FakeTimers, FixedClock
 from tests.fakes.games import finished, telegram_round
 from tests.fakes.telegram_api import (
     GROUP_ID,
-    TOKEN,
+    ROOMY,
     Call,
     FakeBotApi,
     Harness,
@@ -40,14 +38,10 @@ from tests.fakes.telegram_api import (
     poll_answer,
     press,
     until,
+    with_games,
 )
 
 WINDOW = 30  # seconds per question in these games
-# budgets no game here comes near (aiolimiter waits in real time); the pacing test uses tight ones
-ROOMY = Budgets(
-    overall_rate=1000, overall_burst=500, group_count=1000, group_burst=500,
-    private_rate=1000, private_burst=500,
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,24 +65,12 @@ def timers(clock: FixedClock) -> FakeTimers:
     return FakeTimers(clock)
 
 
-@contextlib.asynccontextmanager
-async def telegram(
+def telegram(
     app: App, timers: FakeTimers, api: FakeBotApi | None = None, budgets: Budgets = ROOMY
-) -> AsyncIterator[tuple[Harness, GameEngine]]:
+) -> contextlib.AbstractAsyncContextManager[tuple[Harness, GameEngine]]:
     """The adapter with games over the loopback Bot API, and an engine (not started) that
     posts through the adapter's own outbox."""
-    api = api or FakeBotApi()
-    application = build_application(
-        TOKEN, request=api, get_updates_request=api, rate_limiter=SendScheduler(budgets)
-    )
-    adapter = TelegramAdapter(app.quiz, application, games=app.games)
-    engine = GameEngine(app.games, {Platform.TELEGRAM: adapter.outbox}, sleep=timers.sleep)
-    async with application:
-        api.clear()
-        try:
-            yield Harness(adapter, api, app.quiz), engine
-        finally:
-            await engine.stop()
+    return with_games(app, timers.sleep, api=api, budgets=budgets)
 
 
 # -- what went out ---------------------------------------------------------------------------
