@@ -5,7 +5,9 @@ question never posted before a restart, a game resumed long after it stopped."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -191,9 +193,13 @@ async def test_a_post_held_back_by_the_budget_starts_its_time_when_it_goes_out(
     assert game is not None and game.deadline == rnd.closes_at
 
 
-async def test_a_question_never_posted_before_a_restart_is_asked_afresh(
-    tmp_path: Path, clock: FixedClock, bank: QuestionBank
-) -> None:
+@contextlib.asynccontextmanager
+async def resumed_before_its_post(
+    tmp_path: Path, clock: FixedClock, bank: QuestionBank, down: float
+) -> AsyncIterator[tuple[App, str, FakeOutbox]]:
+    """Question 1 of a game of 20 s questions opened, then the process died before its post
+    went out; `down` seconds later a new process resumes the game. Yields the new app, the
+    round opened before, and the outbox the resumed engine posted its first step to."""
     timers = FakeTimers(clock)
     first = make_app(tmp_path, bank=bank, clock=clock)
     async with first:
@@ -202,51 +208,45 @@ async def test_a_question_never_posted_before_a_restart_is_asked_afresh(
         assert game is not None
         opened = await first.games.open_next(game)  # opened, then the process died
         assert opened is not None
-    clock.advance(seconds=60)  # its time ran out while the bot was down
+    clock.advance(seconds=down)
     second = make_app(tmp_path, bank=bank, clock=clock)
     outbox = FakeOutbox()
     async with second:
         engine = GameEngine(second.games, {Platform.TELEGRAM: outbox}, sleep=timers.sleep)
         await engine.start()
         await timers.settle(1)
+        try:
+            yield second, opened[1].round.id, outbox
+        finally:
+            await engine.stop()
+
+
+async def test_a_question_never_posted_before_a_restart_is_asked_afresh(
+    tmp_path: Path, clock: FixedClock, bank: QuestionBank
+) -> None:
+    # its time ran out while the bot was down
+    async with resumed_before_its_post(tmp_path, clock, bank, down=60) as (app, old, outbox):
         [posted] = outbox.sent
         assert posted.kind == "question" and "Question 1/3" in posted.reply.plain_text()
-        assert posted.asked is not None and posted.asked.round.id != opened[1].round.id
-        game = await second.games.store.running_in(CHAT.key)
+        assert posted.asked is not None and posted.asked.round.id != old
+        game = await app.games.store.running_in(CHAT.key)
         assert game is not None and game.position == 0 and len(game.round_ids) == 1
         assert game.deadline == clock.now() + timedelta(seconds=20)
-        await engine.stop()
 
 
 async def test_a_question_never_posted_with_time_left_starts_its_time_when_it_goes_out(
     tmp_path: Path, clock: FixedClock, bank: QuestionBank
 ) -> None:
-    """Opened, then the process died before its post went out, and resumed with some of its
-    time left: the same question is posted, and its time starts then (nobody saw it before),
-    as for a post held back by the budget."""
-    timers = FakeTimers(clock)
-    first = make_app(tmp_path, bank=bank, clock=clock)
-    async with first:
-        await first.games.start(ANN, "Ann", CHAT, GameSettings(count=3, seconds=20))
-        game = await first.games.store.running_in(CHAT.key)
-        assert game is not None
-        opened = await first.games.open_next(game)
-        assert opened is not None
-    clock.advance(seconds=12)  # down for 12 of its 20 s
-    second = make_app(tmp_path, bank=bank, clock=clock)
-    outbox = FakeOutbox()
-    async with second:
-        engine = GameEngine(second.games, {Platform.TELEGRAM: outbox}, sleep=timers.sleep)
-        await engine.start()
-        await timers.settle(1)
+    """Resumed with some of its time left: the same question is posted, and its time starts
+    then (nobody saw it before), as for a post held back by the budget."""
+    async with resumed_before_its_post(tmp_path, clock, bank, down=12) as (app, old, outbox):
         [posted] = outbox.sent
-        assert posted.asked is not None and posted.asked.round.id == opened[1].round.id
-        rnd = await second.quiz.get_round(opened[1].round.id)
+        assert posted.asked is not None and posted.asked.round.id == old
+        rnd = await app.quiz.get_round(old)
         assert rnd is not None and rnd.opened_at == clock.now()
         assert rnd.closes_at == clock.now() + timedelta(seconds=20)  # the full 20 s
-        game = await second.games.store.running_in(CHAT.key)
+        game = await app.games.store.running_in(CHAT.key)
         assert game is not None and game.deadline == rnd.closes_at
-        await engine.stop()
 
 
 async def test_a_game_resumed_long_after_its_deadline_ends_with_its_standings(
