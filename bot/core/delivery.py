@@ -6,9 +6,11 @@ ChatGone disables a subscription (bot removed, chat deleted, no access), RetryLa
 platform's retry_after, anything else is a transient DeliveryFailed.
 
 An Outbox that queues what it sends to keep a platform's budgets (the scheduler's paced ones)
-may also be `Prioritizing`: its `urgent` side sends ahead of its ordinary queue. Whatever is
-due at a moment people are watching (a game question's close and reveal, its hint) goes
-through `urgent_lane(outbox)`, which is the outbox itself where there is no such side.
+may also be `Prioritizing`: its `urgent` side sends ahead of everything else queued, its `soon`
+side ahead of its ordinary queue. Whatever is due at a moment people are watching (a game
+question's close and reveal, its hint) goes through `urgent_lane(outbox)`; what a channel is
+waiting for (a game's next question, its final standings) through `soon_lane(outbox)`. Each is
+the outbox itself where there is no such side.
 """
 
 from __future__ import annotations
@@ -63,18 +65,29 @@ class Outbox(Protocol):
 
 @runtime_checkable
 class Prioritizing(Protocol):
-    """An Outbox that queues its sends (to keep a platform's budgets) with a second way in:
-    `urgent` is the same Outbox, its sends put ahead of the ordinary ones still queued (which
-    keep their order, and a share of the budget however many urgent ones come)."""
+    """An Outbox that queues its sends (to keep a platform's budgets) with two more ways in:
+    `urgent` is the same Outbox, its sends put ahead of every other one still queued; `soon`
+    puts them behind the urgent ones but ahead of the ordinary ones (which keep their order,
+    and a share of the budget however many of the others come)."""
 
     @property
     def urgent(self) -> Outbox: ...
+
+    @property
+    def soon(self) -> Outbox: ...
 
 
 def urgent_lane(outbox: Outbox) -> Outbox:
     """Where to send what is due at a moment people are watching (a game question's close and
     reveal, its hint): `outbox`'s urgent side if it has one, else `outbox` itself."""
     return outbox.urgent if isinstance(outbox, Prioritizing) else outbox
+
+
+def soon_lane(outbox: Outbox) -> Outbox:
+    """Where to send what a channel is waiting for, though no deadline runs yet (a game's next
+    question, whose time starts when it is out; its final standings): `outbox`'s soon side if
+    it has one, else `outbox` itself."""
+    return outbox.soon if isinstance(outbox, Prioritizing) else outbox
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,13 +5,15 @@ platform-wide pause for `retry_after` after a 429. Everything the scheduler send
 reveals, recaps, practice reminders, games) goes through one per platform, so features share
 the budget instead of each spending all of it.
 
-Each bucket has two lanes (`LaneBucket`): what is sent through `PacedOutbox.urgent` (a game
-question's close and reveal, its hint: see `bot.core.delivery.urgent_lane`) goes ahead of the
-ordinary sends waiting, which keep their order among themselves. An ordinary send is passed
-over for PATIENCE seconds at most; from then on, every URGENT_RUN + 1st grant is an ordinary
-one however many urgent ones come. And while the platform leaves `in_flight` ordinary sends
-unanswered, the next ones wait in the pacer (where urgent ones pass them), not in the
-platform client's own queue (which sends in the order it was given).
+Each bucket has three lanes (`LaneBucket`, `Lane`): what is sent through `PacedOutbox.urgent`
+(a game question's close and reveal, its hint: see `bot.core.delivery.urgent_lane`) goes
+first; then what goes through `PacedOutbox.soon` (a game's next question and its final
+standings, which a channel is waiting for: `bot.core.delivery.soon_lane`); then the ordinary
+sends (daily posts, reveals, recaps, reminders), which keep their order among themselves. An
+ordinary send is passed over for PATIENCE seconds at most; from then on, every URGENT_RUN + 1st
+grant is an ordinary one however many urgent and soon ones come. And while the platform leaves
+`in_flight` ordinary sends unanswered, the next ones wait in the pacer (where the other lanes
+pass them), not in the platform client's own queue (which sends in the order it was given).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from enum import IntEnum
 from typing import TypeVar
 
 from bot.core.common.clock import Clock, SystemClock
@@ -36,13 +39,21 @@ log = logging.getLogger(__name__)
 
 _CHAT_LIMITERS = 20_000
 # Ordinary sends that waited PATIENCE seconds get one grant in URGENT_RUN + 1 however many
-# urgent ones wait (5 % of the budget): a steady stream of urgent sends never stops a daily
+# urgent and soon ones wait (5 % of the budget): a steady stream of them never stops a daily
 # fan-out. Games started together close a wave of questions at the full budget for up to 15 s
 # (300 on Telegram): a share from the first second made the last closes of a wave 0.6 s late
 # (bench/README.md, issue 15), so the share waits for an ordinary send to have waited longer.
 URGENT_RUN = 19
 PATIENCE = 10.0
 T = TypeVar("T")
+
+
+class Lane(IntEnum):
+    """A send's place in the queue for a budget: a lower lane is granted first."""
+
+    URGENT = 0  # due at a moment people watch: a game question's close and reveal, its hint
+    SOON = 1  # a channel is waiting for it: a game's next question, its final standings
+    ORDINARY = 2  # daily posts and reveals, recaps, reminders: in the order they came
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +65,7 @@ class PlatformLimits:
     chat_count: int  # at most this many messages to one chat ...
     chat_period: float  # ... in any window of this many seconds
     # ordinary sends the platform has not answered yet, at most (None: half a second of
-    # `rate`); the others wait in the pacer, where urgent sends pass them (see LaneBucket).
+    # `rate`); the others wait in the pacer, where urgent and soon sends pass them (LaneBucket).
     # Enough for answers within 0.5 s at the full rate; when the platform client holds them
     # longer (a queue of its own), that many go out together when it moves again
     in_flight: int | None = None
@@ -76,17 +87,19 @@ def _own_budget(chat: ChatRef) -> str:
     return chat.key
 
 
-_Lane = deque[tuple[float, "asyncio.Future[None]"]]  # (waiting since, loop time; its grant)
+_Waiters = deque[tuple[float, "asyncio.Future[None]"]]  # (waiting since, loop time; its grant)
+_Lanes = tuple[_Waiters, _Waiters, _Waiters]  # by Lane
 
 
 class LaneBucket:
     """A leaky bucket (at most `capacity` + `rate` x t grants in any t seconds) whose waiting
-    tasks queue in two lanes. Urgent ones are granted first; ordinary ones in the order they
-    came, and once the first of them has waited `patience` seconds, every `run` + 1st grant
-    goes to one. A grant is decided when capacity frees, over everyone waiting then, so an
-    urgent task never waits behind an ordinary one that came first. `hold(until)` grants
-    nothing before `until` (a 429's pause). With `slots`, at most that many ordinary grants
-    are out at once, each given back by `release()` when its send was answered."""
+    tasks queue in three lanes (`Lane`). Urgent ones are granted first, then soon ones, then
+    ordinary ones, each lane in the order it came; once the first ordinary one has waited
+    `patience` seconds, every `run` + 1st grant goes to one. A grant is decided when capacity
+    frees, over everyone waiting then, so a task never waits behind one of a later lane that
+    came first. `hold(until)` grants nothing before `until` (a 429's pause). With `slots`, at
+    most that many ordinary grants are out at once, each given back by `release()` when its
+    send was answered."""
 
     __slots__ = ("_at", "_held_until", "_in_a_row", "_lanes", "_level", "_out", "_timer",
                  "capacity", "patience", "rate", "run", "slots")  # fmt: skip
@@ -109,30 +122,30 @@ class LaneBucket:
         self._at = 0.0
         self._held_until = 0.0
         self._out = 0  # ordinary grants not released yet (with `slots`)
-        # (urgent, ordinary) waiters: (since, future), only while someone waits
-        self._lanes: tuple[_Lane, _Lane] | None = None
-        self._in_a_row = 0  # urgent grants in a row while an ordinary one was due its share
+        self._lanes: _Lanes | None = None  # waiters by lane, only while someone waits
+        self._in_a_row = 0  # grants passing an ordinary one that was due its share, in a row
         self._timer: asyncio.TimerHandle | None = None
 
-    async def acquire(self, *, urgent: bool = False) -> None:
+    async def acquire(self, lane: Lane = Lane.ORDINARY) -> None:
         """Wait for a grant; an ordinary one is `release()`d after its send (with `slots`)."""
         loop = asyncio.get_running_loop()
         now = loop.time()
-        if self._lanes is None and (urgent or self._free()) and self._take(now):
-            if not urgent and self.slots is not None:
+        ordinary = lane is Lane.ORDINARY
+        if self._lanes is None and (not ordinary or self._free()) and self._take(now):
+            if ordinary and self.slots is not None:
                 self._out += 1
             return
         future: asyncio.Future[None] = loop.create_future()
         if self._lanes is None:
-            self._lanes = (deque(), deque())
-        self._lanes[0 if urgent else 1].append((now, future))
+            self._lanes = (deque(), deque(), deque())
+        self._lanes[lane].append((now, future))
         self._wake()
         try:
             await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():  # granted, never used: give it back
                 self._level = max(0.0, self._level - 1)
-                if not urgent and self.slots is not None:
+                if ordinary and self.slots is not None:
                     self._out -= 1
                 self._wake()
             raise
@@ -166,24 +179,26 @@ class LaneBucket:
             self._timer = None
         if self._lanes is None:
             return
-        urgent, ordinary = self._lanes
+        lanes = self._lanes
+        ordinary = lanes[Lane.ORDINARY]
         loop = asyncio.get_running_loop()
         while True:
-            for lane in (urgent, ordinary):
-                while lane and lane[0][1].done():  # cancelled while waiting
-                    lane.popleft()
-            if not urgent and not ordinary:
+            for waiters in lanes:
+                while waiters and waiters[0][1].done():  # cancelled while waiting
+                    waiters.popleft()
+            ahead = lanes[Lane.URGENT] or lanes[Lane.SOON]  # the first lane waiting before it
+            if not ahead and not ordinary:
                 self._lanes = None
                 return
             can_ordinary = bool(ordinary) and self._free()
-            if not urgent and not can_ordinary:
+            if not ahead and not can_ordinary:
                 return  # every slot is out: the next release() wakes them
             now = loop.time()
             if not self._take(now):
                 break
             due = can_ordinary and now - ordinary[0][0] >= self.patience  # its share
-            if urgent and not (due and self._in_a_row >= self.run):
-                _, future = urgent.popleft()
+            if ahead and not (due and self._in_a_row >= self.run):
+                _, future = ahead.popleft()
                 self._in_a_row = self._in_a_row + 1 if due else 0
             else:
                 _, future = ordinary.popleft()
@@ -198,9 +213,9 @@ class LaneBucket:
 class PacedOutbox:
     """An Outbox that paces another: one global leaky bucket (at most burst + rate*t messages in
     any t seconds), one per chat (half the chat budget as burst, so no window ever holds more
-    than the budget), and a platform-wide pause for `retry_after` after a 429. `urgent` is the
-    same Outbox with its sends ahead of the ordinary ones in both buckets
-    (`bot.core.delivery.Prioritizing`); the pause holds both. `run` and `patience`: the
+    than the budget), and a platform-wide pause for `retry_after` after a 429. `urgent` and `soon`
+    are the same Outbox with their sends in those lanes of both buckets
+    (`bot.core.delivery.Prioritizing`); the pause holds every lane. `run` and `patience`: the
     ordinary sends' share (LaneBucket)."""
 
     def __init__(
@@ -229,13 +244,14 @@ class PacedOutbox:
         self._global = LaneBucket(limits.burst, limits.rate, run=run, patience=patience,
                                   slots=slots)  # fmt: skip
         self._chats: OrderedDict[str, LaneBucket] = OrderedDict()
-        self.urgent: Outbox = _Urgent(self)
+        self.urgent: Outbox = _Side(self, Lane.URGENT)
+        self.soon: Outbox = _Side(self, Lane.SOON)
 
     async def post_question(
-        self, chat: ChatRef, asked: Asked, *, nonce: str, urgent: bool = False
+        self, chat: ChatRef, asked: Asked, *, nonce: str, lane: Lane = Lane.ORDINARY
     ) -> str:
         return await self._paced(
-            chat, lambda: self.inner.post_question(chat, self._on_time(asked), nonce=nonce), urgent
+            chat, lambda: self.inner.post_question(chat, self._on_time(asked), nonce=nonce), lane
         )
 
     def _on_time(self, asked: Asked) -> Asked:
@@ -252,13 +268,15 @@ class PacedOutbox:
         )
         return replace(asked, reply=replace(asked.reply, blocks=blocks))
 
-    async def post(self, chat: ChatRef, reply: Reply, *, nonce: str, urgent: bool = False) -> str:
-        return await self._paced(chat, lambda: self.inner.post(chat, reply, nonce=nonce), urgent)
+    async def post(
+        self, chat: ChatRef, reply: Reply, *, nonce: str, lane: Lane = Lane.ORDINARY
+    ) -> str:
+        return await self._paced(chat, lambda: self.inner.post(chat, reply, nonce=nonce), lane)
 
     async def edit(
-        self, chat: ChatRef, message_ref: str, reply: Reply, *, urgent: bool = False
+        self, chat: ChatRef, message_ref: str, reply: Reply, *, lane: Lane = Lane.ORDINARY
     ) -> None:
-        await self._paced(chat, lambda: self.inner.edit(chat, message_ref, reply), urgent)
+        await self._paced(chat, lambda: self.inner.edit(chat, message_ref, reply), lane)
 
     def _chat_limiter(self, chat: ChatRef) -> LaneBucket:
         key = self._budget_of(chat)
@@ -275,11 +293,11 @@ class PacedOutbox:
         self._chats.move_to_end(key)
         return limiter
 
-    async def _paced(self, chat: ChatRef, call: Callable[[], Awaitable[T]], urgent: bool) -> T:
+    async def _paced(self, chat: ChatRef, call: Callable[[], Awaitable[T]], lane: Lane) -> T:
         attempt = 0
         while True:
-            await self._chat_limiter(chat).acquire(urgent=urgent)
-            await self._global.acquire(urgent=urgent)  # held during a pause, both lanes
+            await self._chat_limiter(chat).acquire(lane)
+            await self._global.acquire(lane)  # held during a pause, every lane
             try:
                 return await call()
             except RetryLater as exc:
@@ -293,26 +311,27 @@ class PacedOutbox:
                     "daily: %s rate limit hit, pausing %.1f s (%s)", self.platform, pause, exc
                 )
             finally:
-                if not urgent:  # answered (or failed): its slot is free
+                if lane is Lane.ORDINARY:  # answered (or failed): its slot is free
                     self._global.release()
 
 
-class _Urgent:
-    """`PacedOutbox.urgent`: the same outbox, each send in the urgent lanes."""
+class _Side:
+    """`PacedOutbox.urgent` and `.soon`: the same outbox, each send in that lane."""
 
-    def __init__(self, paced: PacedOutbox) -> None:
+    def __init__(self, paced: PacedOutbox, lane: Lane) -> None:
         self.paced = paced
+        self.lane = lane
         self.platform = paced.platform
         self.closes_polls = paced.closes_polls
 
     async def post_question(self, chat: ChatRef, asked: Asked, *, nonce: str) -> str:
-        return await self.paced.post_question(chat, asked, nonce=nonce, urgent=True)
+        return await self.paced.post_question(chat, asked, nonce=nonce, lane=self.lane)
 
     async def post(self, chat: ChatRef, reply: Reply, *, nonce: str) -> str:
-        return await self.paced.post(chat, reply, nonce=nonce, urgent=True)
+        return await self.paced.post(chat, reply, nonce=nonce, lane=self.lane)
 
     async def edit(self, chat: ChatRef, message_ref: str, reply: Reply) -> None:
-        await self.paced.edit(chat, message_ref, reply, urgent=True)
+        await self.paced.edit(chat, message_ref, reply, lane=self.lane)
 
 
 def pace(

@@ -1,8 +1,9 @@
-"""The pacer's two lanes (bot/jobs/pacing.py), through a real PacedOutbox over the loopback
+"""The pacer's three lanes (bot/jobs/pacing.py), through a real PacedOutbox over the loopback
 outbox with small budgets: urgent sends (a game question's close, its reveal, a hint) go ahead
-of the ordinary posts waiting, in the global budget and in a chat's own; ordinary posts keep
-their order and a share of the budget however many urgent ones come; a 429 pauses both lanes.
-The budgets here are real leaky buckets on the loop's clock: a slot every few milliseconds."""
+of everything waiting, soon ones (a game's next question, its final standings) ahead of the
+ordinary posts, in the global budget and in a chat's own; ordinary posts keep their order and a
+share of the budget however many of the others come; a 429 pauses every lane. The budgets here
+are real leaky buckets on the loop's clock: a slot every few milliseconds."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 from bot.core.common.identity import ChatRef, Platform
 from bot.core.common.replies import Paragraph, Reply
-from bot.core.delivery import DeliveryFailed, Outbox, urgent_lane
+from bot.core.delivery import DeliveryFailed, Outbox, soon_lane, urgent_lane
 from bot.jobs.pacing import URGENT_RUN, PacedOutbox, PlatformLimits
 from tests.fakes.outbox import FakeOutbox, throttled
 
@@ -50,6 +51,7 @@ async def test_an_urgent_send_goes_ahead_of_the_ordinary_posts_queued_before_it(
     fake = FakeOutbox()
     paced = PacedOutbox(fake, OVERALL)
     assert urgent_lane(paced) is paced.urgent and urgent_lane(fake) is fake
+    assert soon_lane(paced) is paced.soon and soon_lane(fake) is fake
     tasks = await queued(*(paced.post(group(n), reply(), nonce=f"o{n}") for n in range(30)))
     tasks += await queued(paced.urgent.edit(group(99), "close", reply()))
     await asyncio.gather(*tasks)
@@ -131,19 +133,21 @@ async def test_a_wave_of_urgent_sends_goes_all_ahead_until_an_ordinary_post_ran_
     assert all(b - a == URGENT_RUN + 1 for a, b in itertools.pairwise(at[1:]))  # then its share
 
 
-async def test_a_429_pauses_both_lanes() -> None:
+async def test_a_429_pauses_every_lane() -> None:
     fake = FakeOutbox()
     fake.fail[group(0).chat_id] = [throttled(0.1)]
     paced = PacedOutbox(fake, OVERALL)
     tasks = await queued(paced.post(group(0), reply(), nonce="refused"))
     tasks += await queued(*(paced.post(group(n), reply(), nonce=f"o{n}") for n in range(1, 4)))
     tasks += await queued(*(paced.urgent.edit(group(n), f"u{n}", reply()) for n in range(4, 7)))
+    tasks += await queued(paced.soon.post(group(8), reply(), nonce="s8"))
     await asyncio.gather(*tasks)
     assert paced.throttled == 1
     (_, refused_at), *after = fake.calls  # the first call was answered with a 429
-    assert len(after) == 7 and min(at for _, at in after) >= refused_at + 0.1
-    # after the pause the urgent ones still went first; the refused post kept its place
-    assert order(fake) == ["u4", "u5", "u6", "refused", "o1", "o2", "o3"]
+    assert len(after) == 8 and min(at for _, at in after) >= refused_at + 0.1
+    # after the pause the urgent ones still went first, then the soon one; the refused post
+    # kept its place among the ordinary ones
+    assert order(fake) == ["u4", "u5", "u6", "s8", "refused", "o1", "o2", "o3"]
     # a send that comes during a pause, nobody else waiting and the budget free, waits too
     fake.fail[group(0).chat_id] = [throttled(0.1)]
     tasks = await queued(paced.post(group(0), reply(), nonce="refused again"))
@@ -194,3 +198,61 @@ async def test_while_the_platform_is_slow_to_answer_ordinary_posts_wait_in_the_p
     fake.gate.set()
     await asyncio.gather(*tasks)
     assert order(fake) == ["o0", "o1", "close", "o2", "o3", "o4", "o5"]
+
+
+async def test_a_soon_send_goes_ahead_of_the_ordinary_posts_but_behind_the_urgent_ones() -> None:
+    fake = FakeOutbox()
+    paced = PacedOutbox(fake, OVERALL)
+    tasks = await queued(*(paced.post(group(n), reply(), nonce=f"o{n}") for n in range(10)))
+    tasks += await queued(*(paced.soon.post(group(n), reply(), nonce=f"s{n}") for n in range(3)))
+    tasks += await queued(paced.urgent.edit(group(99), "close", reply()))
+    await asyncio.gather(*tasks)
+    # o0 took the free slot; the close came last and went first, then the soon ones in order
+    assert order(fake) == ["o0", "close", "s0", "s1", "s2", *(f"o{n}" for n in range(1, 10))]
+
+
+async def test_a_chats_next_question_goes_ahead_of_that_chats_queued_posts() -> None:
+    fake = FakeOutbox()
+    paced = PacedOutbox(fake, ONE_CHAT)
+    chat = group(1)
+    tasks = await queued(*(paced.post(chat, reply(), nonce=f"o{n}") for n in range(4)))
+    tasks += await queued(paced.soon.post(chat, reply(), nonce="next"))
+    tasks += await queued(paced.urgent.edit(chat, "close", reply()))
+    await asyncio.gather(*tasks)
+    assert order(fake) == ["o0", "close", "next", "o1", "o2", "o3"]
+
+
+async def test_ordinary_posts_keep_their_share_of_a_stream_of_soon_and_urgent_sends() -> None:
+    fake = FakeOutbox()
+    paced = PacedOutbox(fake, OVERALL, patience=0)  # the share from the first slot on
+    others = 2 * (URGENT_RUN + 1)
+    tasks = await queued(*(paced.post(group(n), reply(), nonce=f"o{n}") for n in range(3)))
+    tasks += await queued(*(
+        (paced.soon if n % 2 else paced.urgent).post(group(n), reply(), nonce=f"x{n}")
+        for n in range(others)
+    ))  # fmt: skip
+    await asyncio.gather(*tasks)
+    sent = order(fake)
+    assert [i for i, n in enumerate(sent) if n.startswith("o")] == [
+        0, URGENT_RUN + 1, 2 * (URGENT_RUN + 1)
+    ]  # fmt: skip
+    # between them, every urgent send went before every soon one waiting with it
+    passed = [n for n in sent if n.startswith("x")]
+    urgent = [f"x{n}" for n in range(0, others, 2)]
+    assert passed[: len(urgent)] == urgent
+
+
+async def test_a_soon_send_passes_ordinary_posts_held_while_the_platform_is_slow() -> None:
+    fake = FakeOutbox()
+    fake.gate = asyncio.Event()  # the platform takes each request and does not answer yet
+    paced = PacedOutbox(fake, replace(OVERALL, in_flight=2))
+    tasks = await queued(*(paced.post(group(n), reply(), nonce=f"o{n}") for n in range(4)))
+    await asyncio.sleep(0.05)
+    assert order(fake) == ["o0", "o1"]  # two unanswered: the others wait in the pacer ...
+    tasks += await queued(paced.soon.post(group(9), reply(), nonce="next"))
+    async with asyncio.timeout(5):
+        await fake.until(3)  # ... where the next question passes them (no slot needed)
+    assert order(fake) == ["o0", "o1", "next"]
+    fake.gate.set()
+    await asyncio.gather(*tasks)
+    assert order(fake) == ["o0", "o1", "next", "o2", "o3"]

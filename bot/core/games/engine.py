@@ -9,8 +9,9 @@ resumes each game where it stood: a question still open is played out with the t
 left, one whose time ran out is revealed and the game goes on. The Outboxes are the paced
 ones the daily question uses, so games share its budgets; what is due at a moment (a
 question's close and reveal, its hint) goes through their urgent lane (`urgent_lane`), ahead
-of posts that can wait (questions, whose time starts when they are out; the final standings;
-the daily fan-out).
+of everything else; what the channel is waiting for but whose time has not begun (the next
+question, whose time starts when it is out; the final standings) through their soon lane
+(`soon_lane`), behind those but ahead of posts that can wait (the daily fan-out).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import TypeVar
 from bot.core.common.clock import Clock
 from bot.core.common.identity import Platform
 from bot.core.common.replies import Paragraph, Reply
-from bot.core.delivery import ChatGone, DeliveryFailed, Outbox, urgent_lane
+from bot.core.delivery import ChatGone, DeliveryFailed, Outbox, soon_lane, urgent_lane
 from bot.core.games import texts
 from bot.core.games.model import Game, GameState, Phase
 from bot.core.games.service import GameService, NoQuestion
@@ -263,7 +264,7 @@ class GameEngine:
             if game.position >= game.count - 1:
                 reply = await self.games.final(game)
                 await self._nap(play, self.games.pause.total_seconds(), _done())
-                await outbox.post(game.chat, reply, nonce=f"game:{game.id}:final")
+                await soon_lane(outbox).post(game.chat, reply, nonce=f"game:{game.id}:final")
                 await self.games.finished(game)
                 return None
             pause = self.games.start_delay if game.position < 0 else self.games.pause
@@ -329,7 +330,7 @@ class GameEngine:
         out more than RETIME_AFTER after its round opened (it waited for the platform's
         budget, or the bot was down), its time starts when it went out (nobody loses any of
         it, and questions opened together do not all close at one moment)."""
-        ref = await outbox.post_question(game.chat, asked, nonce=self._nonce(game))
+        ref = await soon_lane(outbox).post_question(game.chat, asked, nonce=self._nonce(game))
         play.posted, play.closed = ref, False
         posted = await self.games.posted(game, ref)
         if posted is None:
@@ -343,7 +344,7 @@ class GameEngine:
         """End a game that cannot go on as planned with its standings so far: resumed long
         after its deadline (the bot was down; the chat moved on), or out of questions."""
         reply = await self.games.final(game, why=why)
-        await outbox.post(game.chat, reply, nonce=f"game:{game.id}:final")
+        await soon_lane(outbox).post(game.chat, reply, nonce=f"game:{game.id}:final")
         await self.games.finished(game)
 
     async def _close_stopped(self, play: _Play) -> None:

@@ -1,7 +1,8 @@
 """The engine through a real PacedOutbox (bot/jobs/pacing.py) over the loopback outbox, as
 `run_jobs` wires it: a question's hint and its close (the edit carrying the reveal) go in the
-urgent lane, ahead of a fan-out of ordinary posts already queued; the questions themselves
-wait their turn with the fan-out, and a question's time starts when its post is out."""
+urgent lane, ahead of a fan-out of ordinary posts already queued; the next question goes in
+the soon lane, after the close but also ahead of the fan-out; and a question's time starts
+when its post is out."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from bot.app.bootstrap import App
 from bot.core.common.identity import ChatRef, Platform, UserRef
 from bot.core.common.replies import Countdown, Paragraph, Reply
+from bot.core.delivery import Outbox
 from bot.core.games import GameEngine
 from bot.core.quiz import Asked
 from bot.jobs.pacing import PacedOutbox, PlatformLimits
@@ -40,8 +42,9 @@ async def paced(
     await engine.stop()
 
 
-def fanout(paced: PacedOutbox, name: str) -> list[asyncio.Task[str]]:
-    """A daily fan-out's posts to other groups, queued in the ordinary lane."""
+def fanout(paced: Outbox, name: str) -> list[asyncio.Task[str]]:
+    """A daily fan-out's posts to other groups, queued in the ordinary lane (or in the lane of
+    the outbox side given: other games' questions, `PacedOutbox.soon`)."""
     return [
         asyncio.ensure_future(paced.post(ChatRef(Platform.TELEGRAM, f"-{n}", f"-{n}"),
                                          Reply((Paragraph("daily"),)), nonce=f"{name}{n}"))
@@ -55,7 +58,7 @@ def ahead(outbox: FakeOutbox, kind: str, name: str) -> int:
     return sum(1 for s in outbox.sent[:at] if (s.nonce or "").startswith(name))
 
 
-async def test_the_hint_and_the_close_go_ahead_of_a_fanout_in_progress(
+async def test_the_hint_the_close_and_the_next_question_go_ahead_of_a_fanout_in_progress(
     app: App, paced: tuple[GameEngine, PacedOutbox], timers: FakeTimers, outbox: FakeOutbox
 ) -> None:
     engine, pacer = paced
@@ -76,13 +79,17 @@ async def test_the_hint_and_the_close_go_ahead_of_a_fanout_in_progress(
     [edit] = [s for s in outbox.sent if s.chat == CHAT and s.kind == "edit"]
     assert not edit.reply.choices and "answered" in edit.reply.plain_text()
     assert ahead(outbox, "edit", "b") < FANOUT // 2
-    # the next question is an ordinary post: it waits its turn behind the rest of the fan-out
+    # the next question (after the pause) goes in the soon lane: ahead of what is left of
+    # the fan-out, not behind all of it
+    third = fanout(pacer, "c")
+    await asyncio.sleep(0)
     await timers.advance(5)
-    await asyncio.gather(*second)
     await timers.settle(1)
     assert len(outbox.questions()) == 2
-    questions = [i for i, s in enumerate(outbox.sent) if s.kind == "question"]
-    assert sum(1 for s in outbox.sent[questions[1] :] if (s.nonce or "").startswith("b")) == 0
+    second_question = [i for i, s in enumerate(outbox.sent) if s.kind == "question"][1]
+    before = outbox.sent[:second_question]
+    assert sum(1 for s in before if (s.nonce or "").startswith("c")) < FANOUT // 2
+    await asyncio.gather(*second, *third)
     await app.games.stop(ANN, "Ann", CHAT, admin=True)
     await finished(engine)
 
@@ -151,7 +158,9 @@ async def test_a_question_that_waited_shows_its_countdown_moved_by_the_wait(
     engine = GameEngine(app.games, {Platform.TELEGRAM: pacer}, sleep=timers.sleep)
     await engine.start()
     try:
-        queued = fanout(pacer, "a")  # 100 posts x 50 ms: 5 s before the question's turn
+        # 100 other games' questions, queued in the soon lane first: 100 posts x 50 ms, so 5 s
+        # before this question's turn
+        queued = fanout(pacer.soon, "a")
         await app.games.start(ANN, "Ann", CHAT, "3 20s")
         await timers.settle(1)
         await timers.advance(3)
