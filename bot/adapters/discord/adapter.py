@@ -13,6 +13,7 @@ coroutine, private=True, what=...)` gives the 3-second defer, the error policy
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine, Iterable
 from typing import Any
@@ -148,7 +149,10 @@ class StackprepClient(ShardedClient):
             token = token_of(data.get("custom_id"))
             if token is not None and data.get("component_type") == BUTTON:
                 _log_ids(interaction)
-                await self.adapter.on_button(interaction, token)
+                try:
+                    await self.adapter.on_button(interaction, token)
+                finally:
+                    let_go(interaction)
         elif kind is discord.InteractionType.modal_submit:
             _log_ids(interaction)
             if self.adapter.practice is not None:
@@ -169,6 +173,19 @@ class StackprepClient(ShardedClient):
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("discord: event %s failed; carrying on", event_method)
+
+
+def let_go(interaction: Interaction) -> None:
+    """Break the reference cycle discord.py builds in every interaction we are done with: it
+    caches its InteractionResponse (`_cs_response`), which points back at it. Left alone, the
+    interaction and all it holds (the clicked message, its components, the member, the user:
+    about 30 objects a click) are garbage only the cycle collector frees: in the games
+    benchmark each young collection of the bot's process collected 5,000-6,000 such objects,
+    a pause of 5-7 ms of the event loop's time, on every 200th click (bench/README.md). Only
+    for an interaction no one else handles (our buttons: discord.py runs no view of its own
+    for them); the slot is filled again if anything asks for `response` after this."""
+    with contextlib.suppress(AttributeError):
+        del interaction._cs_response  # type: ignore[attr-defined]
 
 
 class DiscordAdapter:
