@@ -52,6 +52,12 @@ deadline read as the post arrived can be the earlier one). A question post's wai
 the bot, from the engine's call to the platform's answer (the pacer's queue and the send).
 `--profile FILE` writes a cProfile of the Discord bot's process.
 
+`--fanout N` also queues a daily fan-out to N other places (no game in them) through the same
+paced outbox as the games begin, as the scheduler's daily posts go (the ordinary lane), and
+shows how long each daily post waited; `--ordinary-questions` sends the games' questions in
+the ordinary lane too, as the pacer did before its soon lane (an A/B of that lane: the
+question posts' wait is the figure to compare).
+
 Limits: Telegram's double enforces 30 messages a second overall and 20 a minute per group
 (`FakeBotApi(flood_limits=True)`). The Discord double of the test suite enforces none, so
 `LimitedDiscord` below adds the fan-out benchmark's windows (bench/fanout.py): 50 requests a
@@ -97,9 +103,11 @@ from bot.app.run import freeze_startup_heap, tune_interpreter  # noqa: E402
 from bot.config import Config, DatabaseConfig, QuizConfig  # noqa: E402
 from bot.core.common.errors import QuizError  # noqa: E402
 from bot.core.common.identity import ChatRef, Platform, UserRef  # noqa: E402
+from bot.core.common.replies import Paragraph, Reply  # noqa: E402
 from bot.core.common.secret import Secret  # noqa: E402
 from bot.core.delivery import Outbox  # noqa: E402
 from bot.core.games import GameEngine, GameSettings  # noqa: E402
+from bot.core.games import engine as engine_module  # noqa: E402
 from bot.core.quiz.tokens import AnswerToken, decode  # noqa: E402
 from bot.jobs.pacing import pace  # noqa: E402
 from tests.fakes import discord_api  # noqa: E402
@@ -110,6 +118,7 @@ TARGET_CLOSE_P99_S = 1.0
 TARGET_ANSWER_P99_MS = 10.0
 CHANNEL0 = 720000000000000000
 GROUP0 = -1002000000000
+OTHERS = 100_000  # --fanout's places: chats_of(..., first=OTHERS), no game in them
 PLAYER0 = 10_000_000
 NAN = float("nan")
 
@@ -124,10 +133,12 @@ def is_answer_token(token: object) -> bool:
         return False
 
 
-def chats_of(platform: str, games: int) -> list[ChatRef]:
+def chats_of(platform: str, games: int, first: int = 0) -> list[ChatRef]:
+    """The places: games' from 0, the --fanout's other places from OTHERS."""
+    ids = range(first, first + games)
     if platform == "discord":
-        return [ChatRef(Platform.DISCORD, str(CHANNEL0 + i), str(GUILD_ID)) for i in range(games)]
-    return [ChatRef(Platform.TELEGRAM, str(GROUP0 - i), str(GROUP0 - i)) for i in range(games)]
+        return [ChatRef(Platform.DISCORD, str(CHANNEL0 + i), str(GUILD_ID)) for i in ids]
+    return [ChatRef(Platform.TELEGRAM, str(GROUP0 - i), str(GROUP0 - i)) for i in ids]
 
 
 def config_for(db: Path) -> Config:
@@ -147,6 +158,7 @@ class BotSide:
         self.outcomes: Counter[str] = Counter()
         self.closed_late: list[float] = []  # the engine's: deadline -> its timer woke
         self.question_s: list[float] = []  # a question post: the engine's call -> out
+        self.fanout_s: list[float] = []  # --fanout: each daily post, queued -> out
         self.cpu = time.process_time()
         self.loop_cpu = time.thread_time()  # built on the event loop's thread
         self.gc_ms: list[float] = []  # each garbage collection's pause
@@ -192,12 +204,19 @@ class BotSide:
         """Start the games (spread over args.spread seconds) and play them to the end."""
         for outbox in paced.values():
             self._time_questions(outbox)
+        if args.ordinary_questions:  # the pacer before its soon lane: questions wait in line
+            engine_module.soon_lane = lambda outbox: outbox
         engine = GameEngine(self.app.games, paced)
         await engine.start()
         settings = GameSettings(count=args.count, seconds=args.seconds)
         chats = chats_of(args.platform_now, args.games)
         loop = asyncio.get_running_loop()
         began = loop.time()
+        fanout = [
+            asyncio.ensure_future(self._daily(outbox, chat, n))
+            for outbox in paced.values()
+            for n, chat in enumerate(chats_of(args.platform_now, args.fanout, OTHERS))
+        ]
         budget = args.spread + 60 + args.count * (args.seconds + 30)
         try:
             for n, chat in enumerate(chats):
@@ -213,9 +232,19 @@ class BotSide:
             if engine.playing:
                 print(f"  {engine.playing} games still playing after {budget:.0f} s: stopped",
                       file=sys.stderr, flush=True)  # fmt: skip
+            await asyncio.gather(*fanout)
         finally:
             await engine.stop()
+            for task in fanout:
+                task.cancel()
             self.closed_late = list(engine.closed_late)
+
+    async def _daily(self, outbox: Outbox, chat: ChatRef, n: int) -> None:
+        """One post of a daily fan-out to a place with no game, queued as the scheduler's
+        daily posts are (the ordinary lane)."""
+        start = time.perf_counter()
+        await outbox.post(chat, Reply((Paragraph("The daily question"),)), nonce=f"daily:{n}")
+        self.fanout_s.append(time.perf_counter() - start)
 
     def _time_questions(self, outbox: Outbox) -> None:
         """Time each question's post from the engine's call to the platform's answer: the
@@ -235,7 +264,7 @@ class BotSide:
         return {
             "service_ms": self.service_ms, "outcomes": dict(self.outcomes),
             "closed_late": self.closed_late, "cpu": time.process_time() - self.cpu,
-            "question_s": self.question_s,
+            "question_s": self.question_s, "fanout_s": self.fanout_s,
             "loop_cpu": time.thread_time() - self.loop_cpu, "gc_ms": self.gc_ms,
             "gc_full_ms": self.gc_full_ms, "gc_spans": self.gc_spans,
         }  # fmt: skip
@@ -792,6 +821,11 @@ def report(
     print(f"  engine's timer, deadline -> wake-up: {spread(bot['closed_late'])}")
     print(f"  question posts, the engine's call -> out (pacer's queue + send; the question's "
           f"time starts then): {spread(bot['question_s'])}")  # fmt: skip
+    if args.fanout:
+        lane = "ordinary lane, as before the soon lane" if args.ordinary_questions else "soon lane"
+        print(f"    with a daily fan-out of {args.fanout} places queued as the games began "
+              f"(questions in the {lane}); each daily post, queued -> out: "
+              f"{spread(bot['fanout_s'])}, {len(bot['fanout_s'])} out")  # fmt: skip
     second, ten = players.busiest(1.0), players.busiest(10.0)
     print(f"  messages into the game chats: busiest second {second}, busiest 10 s {ten} "
           f"({ten / 10:g}/s); the pacer's budget {pace_budget(name):g}/s")  # fmt: skip
@@ -845,6 +879,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30, help="per question (10-120)")
     parser.add_argument("--spread", type=float, default=30.0, help="seconds to start them in")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fanout", type=int, default=0,
+                        help="a daily fan-out to this many other places, queued as the games "
+                        "begin")  # fmt: skip
+    parser.add_argument(
+        "--ordinary-questions",
+        action="store_true",
+        help="questions in the ordinary lane (the pacer before its soon lane)",
+    )
     parser.add_argument("--profile", help="a cProfile of the Discord bot's process, to this file")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # the Discord bot
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
