@@ -145,3 +145,33 @@ async def test_a_failed_lookup_fails_its_callers_and_the_next_one_reads_again(
     assert all(isinstance(r, RuntimeError) for r in results)
     monkeypatch.setattr(db, "read", real_read)
     assert await cold.player(_user(5), "five") == pid
+
+
+def test_each_cached_name_is_checked_again_its_own_time_after_it_was_stored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # with one clock for every entry (fresh within the same minute), all the players active
+    # in one minute had their names written again in the first second of the next: a burst
+    # of thousands of no-op UPDATEs on PostgreSQL every minute
+    from bot.storage.rows import players as rows
+
+    now = [1_000.0]
+    monkeypatch.setattr(rows.time, "monotonic", lambda: now[0])
+    cache = rows.PlayerCache(10, max_age=60.0)
+    cache.put(1, 11, "Ann")
+    now[0] += 30
+    cache.put(2, 22, "Bob")
+    now[0] += 29.9  # Ann's entry 59.9 s old, Bob's 29.9 s
+    assert cache.get(1, "Ann") == (11, True, True)
+    now[0] += 0.2  # past a minute for Ann only
+    assert cache.get(1, "Ann") == (11, True, False)
+    assert cache.get(2, "Bob") == (22, True, True)
+    assert cache.get(2, "Bobby") == (22, False, True)  # a new name is noticed at any age
+    now[0] += 30
+    assert cache.get(2, "Bob") == (22, True, False)
+    cache.put(2, 22, "Bob")  # stored again: fresh for another minute
+    assert cache.get(2, "Bob") == (22, True, True)
+    now[0] += 2**32 / 1000 + 1  # the stamp's bits wrap (49.7 days): an age is still an age
+    cache.put(1, 11, "Ann")
+    now[0] += 59
+    assert cache.get(1, "Ann") == (11, True, True)
