@@ -96,6 +96,14 @@ class _Tree(app_commands.CommandTree["StackprepClient"]):
         _log_ids(interaction)  # called first in the task that runs the command
         return True
 
+    async def _call(self, interaction: Interaction) -> None:
+        """A slash command or an autocomplete (one a keystroke), run by discord.py in its own
+        task; the interaction let go of after it (`let_go`: the tree is its only handler)."""
+        try:
+            await super()._call(interaction)
+        finally:
+            let_go(interaction)
+
 
 class StackprepClient(ShardedClient):
     def __init__(
@@ -183,7 +191,8 @@ def let_go(interaction: Interaction) -> None:
     benchmark each young collection of the bot's process collected 5,000-6,000 such objects,
     a pause of 5-7 ms of the event loop's time, on every 200th click (bench/README.md). Only
     for an interaction no one else handles (our buttons: discord.py runs no view of its own
-    for them); the slot is filled again if anything asks for `response` after this."""
+    for them; a slash command's or an autocomplete's, after the tree ran it); the slot is
+    filled again if anything asks for `response` after this."""
     with contextlib.suppress(AttributeError):
         del interaction._cs_response  # type: ignore[attr-defined]
 

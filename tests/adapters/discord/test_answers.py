@@ -94,7 +94,7 @@ async def test_a_click_scores_once_and_only_once_with_a_private_reply(
         assert await stats(bot.service, BOB) == (1, 0, 0)
 
 
-async def test_a_handled_click_leaves_nothing_for_the_cycle_collector(
+async def test_a_handled_interaction_leaves_nothing_for_the_cycle_collector(
     tmp_path: Path, bank: QuestionBank, clock: FixedClock
 ) -> None:
     # discord.py's Interaction caches its InteractionResponse, which points back at it: each
@@ -112,6 +112,10 @@ async def test_a_handled_click_leaves_nothing_for_the_cycle_collector(
             for n, user in enumerate(users):
                 reply = await click(fake, message, f"a1.{round_id}.{(right, wrong)[n % 2]}", user)
                 assert reply.body["data"]["content"].startswith(("**✅", "**❌"))
+            # and the slash commands' interactions: a command, an autocomplete (one a keystroke)
+            await ask(fake, BOB, "alpha", 1)
+            complete = await fake.interact(fake.autocomplete("question", "topic", "be", user=ANN))
+            assert complete.body["type"] == 8
             await asyncio.sleep(0.05)  # each click's task ends after its callback went out
             gc.collect()
             left = [o for o in gc.garbage if isinstance(o, discord.Interaction)]
