@@ -189,6 +189,21 @@ async def answers_at(
         if backlog:
             print(f"   card backlog each second: max {max(backlog):,}, last {backlog[-1]:,}; "
                   f"RSS {min(rss):.0f}-{max(rss):.0f} MB; close {closed:.2f} s")  # fmt: skip
+        if backlog and seconds >= 30:  # `backlog`: is practice's card work bounded?
+            every = [f"{backlog[i]:,}" for i in range(4, len(backlog), 5)]
+            print(f"   card backlog every 5 s: {', '.join(every)}")
+            print(
+                f"   RSS every 5 s: {', '.join(f'{rss[i]:.0f}' for i in range(4, len(rss), 5))} MB"
+            )
+            ceiling = 2 * rate  # two seconds of answers
+            half = len(backlog) // 2
+            grew = max(rss[half:]) - max(rss[:half])
+            line(
+                f"card backlog, {seconds:.0f} s at {rate}/s as deployed",
+                f"max {max(backlog):,}; RSS +{grew:.0f} MB in the 2nd half",
+                f"<= {ceiling:,} (2 s of answers), RSS flat (< +10 MB)",
+                max(backlog) <= ceiling and grew < 10,
+            )
 
 
 async def answers_max(total: int = 20_000, durability: str = "normal") -> None:
@@ -567,6 +582,8 @@ async def main(parts: list[str]) -> None:
             await answers_at(1000, 10, deployed=deployed)
             await answers_at(4000, 10, deployed=deployed)
         await answers_max()
+    if "backlog" in parts:  # not in the default parts: a minute at 4,000/s
+        await answers_at(4000, 60, deployed=True)
     if not parts or "players" in parts:
         await players_cold()
     if not parts or "leaderboard" in parts:
