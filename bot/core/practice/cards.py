@@ -28,8 +28,14 @@ from bot.core.quiz import AnswerEvent
 
 log = logging.getLogger(__name__)
 
-CARD_BATCH = 128  # pending answers read (and held in memory) at a time, whatever the backlog
-CARD_SLICE = 32  # card updates written per transaction (repeats of one card merge into one row)
+CARD_BATCH = 512  # pending answers read (and held in memory) at a time, whatever the backlog
+CARD_SLICE = 128  # card updates written per transaction (repeats of one card merge into one row)
+# Caps, reached only with a backlog (at 1,000 answers/s a pass holds about 20). A pass is a
+# read, a read and its slices' writes, one after another, through a busy loop and the
+# writer's background share: about 35 ms whatever its size. At 128/32 a pass applied 3,000-
+# 3,900 answers a second, so at 4,000/s the backlog grew by about 1,000 a second for a whole
+# minute (bench/foundation.py backlog: 36,000-63,000 after 60 s); at 512/128 it stayed under
+# 4,900 in two runs of three (16,000 in the third), 308 against 13,825 after 10 s (issue 17).
 CARD_WRITE_LINGER = 0.02  # seconds new answers wait to share a card write
 RETRY_PAUSES = (1.0, 60.0)  # after a failed pass: first and longest pause before the next
 
