@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import json
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -846,3 +847,20 @@ async def running_bot(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+@contextlib.contextmanager
+def left_to_the_collector() -> Iterator[list[discord.Interaction]]:
+    """The Interactions the cycle collector had to free while the block ran (they are listed
+    once it ends): a handled interaction should die by reference counting alone (`let_go` in
+    bot/adapters/discord/adapter.py). Give the bot's tasks a moment to end inside the block."""
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # whatever the collector frees from now on is kept
+    left: list[discord.Interaction] = []
+    try:
+        yield left
+        gc.collect()
+        left.extend(o for o in gc.garbage if isinstance(o, discord.Interaction))
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()

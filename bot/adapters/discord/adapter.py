@@ -161,14 +161,17 @@ class StackprepClient(ShardedClient):
                     await self.adapter.on_button(interaction, token)
                 finally:
                     let_go(interaction)
-        elif kind is discord.InteractionType.modal_submit:
+        elif kind is discord.InteractionType.modal_submit:  # our forms: none kept in a view
             _log_ids(interaction)
-            if self.adapter.practice is not None:
-                await self.adapter.practice.on_interaction(interaction)
-            if self.adapter.reports is not None:
-                await self.adapter.reports.on_interaction(interaction)
-            if self.adapter.community is not None:  # the /propose form
-                await self.adapter.community.on_interaction(interaction)
+            try:
+                if self.adapter.practice is not None:
+                    await self.adapter.practice.on_interaction(interaction)
+                if self.adapter.reports is not None:
+                    await self.adapter.reports.on_interaction(interaction)
+                if self.adapter.community is not None:  # the /propose form
+                    await self.adapter.community.on_interaction(interaction)
+            finally:
+                let_go(interaction)
 
     async def on_ready(self) -> None:
         """Every shard of this process is READY."""
@@ -191,8 +194,9 @@ def let_go(interaction: Interaction) -> None:
     benchmark each young collection of the bot's process collected 5,000-6,000 such objects,
     a pause of 5-7 ms of the event loop's time, on every 200th click (bench/README.md). Only
     for an interaction no one else handles (our buttons: discord.py runs no view of its own
-    for them; a slash command's or an autocomplete's, after the tree ran it); the slot is
-    filled again if anything asks for `response` after this."""
+    for them; a form's submission: every form is stopped before it is sent; a slash
+    command's or an autocomplete's, after the tree ran it); the slot is filled again if
+    anything asks for `response` after this."""
     with contextlib.suppress(AttributeError):
         del interaction._cs_response  # type: ignore[attr-defined]
 

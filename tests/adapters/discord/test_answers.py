@@ -6,19 +6,22 @@ restart, and forged or stale ids get a clear message; /leaderboard then shows wh
 from __future__ import annotations
 
 import asyncio
-import gc
 import re
 from pathlib import Path
 from typing import Any
-
-import discord
 
 from bot.core.bank.question_bank import QuestionBank
 from bot.core.common.errors import InvalidAnswer
 from bot.core.common.identity import Platform, UserRef
 from bot.core.quiz.service import QuizService
 from tests.fakes.clock import FixedClock
-from tests.fakes.discord_api import FakeDiscord, FakeUser, Recorded, running_bot
+from tests.fakes.discord_api import (
+    FakeDiscord,
+    FakeUser,
+    Recorded,
+    left_to_the_collector,
+    running_bot,
+)
 
 ANN = FakeUser(101, "Ann")
 BOB = FakeUser(102, "Bob")
@@ -106,9 +109,7 @@ async def test_a_handled_interaction_leaves_nothing_for_the_cycle_collector(
         round_id, right, wrong = await labels(bot.service, bank, message)
         await click(fake, message, f"a1.{round_id}.{right}", ANN)  # caches filled
         await asyncio.sleep(0.05)
-        gc.collect()
-        gc.set_debug(gc.DEBUG_SAVEALL)  # whatever the collector frees from now on is kept
-        try:
+        with left_to_the_collector() as left:
             for n, user in enumerate(users):
                 reply = await click(fake, message, f"a1.{round_id}.{(right, wrong)[n % 2]}", user)
                 assert reply.body["data"]["content"].startswith(("**✅", "**❌"))
@@ -117,11 +118,6 @@ async def test_a_handled_interaction_leaves_nothing_for_the_cycle_collector(
             complete = await fake.interact(fake.autocomplete("question", "topic", "be", user=ANN))
             assert complete.body["type"] == 8
             await asyncio.sleep(0.05)  # each click's task ends after its callback went out
-            gc.collect()
-            left = [o for o in gc.garbage if isinstance(o, discord.Interaction)]
-        finally:
-            gc.set_debug(0)
-            gc.garbage.clear()
         assert left == []
 
 

@@ -9,6 +9,7 @@ DM. Every bad input of issue 16 gets a clear private message and changes nothing
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from tests.fakes.discord_api import (
     FakeUser,
     Recorded,
     RunningBot,
+    left_to_the_collector,
     running_bot,
 )
 
@@ -323,6 +325,23 @@ async def test_a_proposal_with_empty_or_missing_fields_is_refused_and_not_stored
         said = content(done)
         assert "from A to D" in said and "'kubernetes' is not one of your community's" in said
         assert await bot.app.community.store.pending_count(SCOPE) == 0
+
+
+async def test_a_handled_form_leaves_nothing_for_the_cycle_collector(
+    tmp_path: Path, bank: QuestionBank, clock: FixedClock
+) -> None:
+    async with (
+        FakeDiscord() as fake,
+        running_bot(fake, tmp_path / "q.db", bank, clock, community=True),
+    ):
+        await fake.interact(fake.modal_submit("cp1.propose", proposal(), user=ANN))  # warm
+        await asyncio.sleep(0.05)
+        with left_to_the_collector() as left:
+            for _ in range(3):
+                done = await fake.interact(fake.modal_submit("cp1.propose", proposal(), user=ANN))
+                assert is_private(done)
+            await asyncio.sleep(0.05)  # each submission's task ends after its reply went out
+        assert left == []
 
 
 async def test_questions_are_for_servers_only(
