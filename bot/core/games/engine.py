@@ -264,8 +264,7 @@ class GameEngine:
             if game.position >= game.count - 1:
                 reply = await self.games.final(game)
                 await self._nap(play, self.games.pause.total_seconds(), _done())
-                await soon_lane(outbox).post(game.chat, reply, nonce=f"game:{game.id}:final")
-                await self.games.finished(game)
+                await self._finish(game, outbox, reply)
                 return None
             pause = self.games.start_delay if game.position < 0 else self.games.pause
             if game.deadline is not None and self.clock.now() - game.deadline > STALE:
@@ -343,8 +342,12 @@ class GameEngine:
     async def _end_early(self, game: Game, outbox: Outbox, why: str) -> None:
         """End a game that cannot go on as planned with its standings so far: resumed long
         after its deadline (the bot was down; the chat moved on), or out of questions."""
-        reply = await self.games.final(game, why=why)
-        await soon_lane(outbox).post(game.chat, reply, nonce=f"game:{game.id}:final")
+        await self._finish(game, outbox, await self.games.final(game, why=why))
+
+    async def _finish(self, game: Game, outbox: Outbox, standings: Reply) -> None:
+        """Post the final standings (one nonce, so a post made again after a failure is the
+        same post), then record the game as finished."""
+        await soon_lane(outbox).post(game.chat, standings, nonce=f"game:{game.id}:final")
         await self.games.finished(game)
 
     async def _close_stopped(self, play: _Play) -> None:
