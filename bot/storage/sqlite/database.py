@@ -51,7 +51,13 @@ _I = TypeVar("_I")
 _R = TypeVar("_R")
 _Chunk = Callable[[sqlite3.Connection, list[Any]], list[Any]]  # built once, not per answer
 
-CHECKPOINT_INTERVAL = 1.0  # seconds
+# Seconds between checkpoints while anything is written. Each one syncs what the commits
+# since the last one wrote (NORMAL syncs only here): at 4,000 answers/s a second's WAL is about
+# 80 MB, and while its sync ran the writer's commits took 10-40 ms instead of 1; a quarter of
+# a second's share took the answers' p99 at 4,000/s from 30-45 ms to 12-27 ms (bench/README.md,
+# "Session 9: a checkpoint every quarter second").
+CHECKPOINT_INTERVAL = 0.25
+TRIM_AFTER = 1.0  # seconds without writes before the WAL file's space is given back
 # Rows here are small and an answer touches a dozen random pages, each copied whole to the
 # WAL at commit: 2 KiB pages halve those bytes (and the checkpoints' copying and syncing).
 # Set when a file is created; an existing file keeps its page size.
@@ -256,8 +262,8 @@ class Database:
     # -- checkpoints ------------------------------------------------------------------------
 
     async def _checkpoint_loop(self) -> None:
-        """Checkpoint once a second when anything was written, without stalling the writer;
-        after a quiet second, give the WAL file's space back.
+        """Checkpoint every CHECKPOINT_INTERVAL while anything is written, without stalling
+        the writer; after TRIM_AFTER without writes, give the WAL file's space back.
 
         The WAL file keeps its size while writes go on: cutting it back after every restart
         (journal_size_limit) made the writer extend the file again each second, and on the
@@ -265,7 +271,7 @@ class Database:
         nothing was written for a second, a TRUNCATE checkpoint empties it (the writer is
         idle, so the brief exclusive lock it takes costs nobody).
         """
-        last, trimmed = -1, True
+        last, trimmed, quiet_since = -1, True, 0.0
         while True:
             await asyncio.sleep(CHECKPOINT_INTERVAL)
             if self._writer is None or self._checkpointer is None:
@@ -277,7 +283,8 @@ class Database:
                     started = time.perf_counter()
                     await self._checkpoint(self._checkpointer)
                     self._metrics.checkpoint(time.perf_counter() - started)
-                elif not trimmed:
+                    quiet_since = time.monotonic()
+                elif not trimmed and time.monotonic() - quiet_since >= TRIM_AFTER:
                     trimmed = True
                     await self._checkpointer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
             except (sqlite3.Error, StorageUnavailable) as exc:  # once a minute at most
