@@ -17,6 +17,7 @@ import pytest
 from bot.core.common.identity import Platform, UserRef
 from bot.storage.postgres.players import PgPlayers
 from bot.storage.sqlite import Database, SqliteQuizStore
+from bot.storage.sqlite import players as sqlite_players
 from bot.storage.sqlite.players import Players
 from tests.fakes.postgres import databases
 
@@ -69,7 +70,7 @@ async def test_known_senders_are_found_on_the_reader_in_one_query(
 ) -> None:
     first = Players(db)
     ids = [await first.player(_user(n), f"p{n}") for n in range(50)]
-    cold = Players(db)  # a restart: nothing cached
+    cold = Players(db, preload=False)  # a restart, before (or without) the preload
 
     async def no_write(*_: Any, **__: Any) -> Any:
         raise AssertionError("a known sender with an unchanged name was written")
@@ -89,6 +90,110 @@ async def test_known_senders_are_found_on_the_reader_in_one_query(
     found = await asyncio.gather(*(cold.player(_user(n), f"p{n}") for n in range(50)))
     assert found == ids
     assert reads == 1
+
+
+def _counting(db: Database, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Count the database's reads and writes from now on (each still runs)."""
+    counts = {"read": 0, "write": 0}
+    for method, kind in (("read", "read"), ("write", "write"), ("write_with", "write")):
+        real = getattr(db, method)
+
+        async def counted(*args: Any, _real: Any = real, _kind: str = kind) -> Any:
+            counts[_kind] += 1
+            return await _real(*args)
+
+        monkeypatch.setattr(db, method, counted)
+    return counts
+
+
+async def test_after_the_preload_nobody_waits_for_a_read(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite has one process per file, so once every stored sender is cached a sender not
+    cached is new: created at once, without a read before; returning senders cost nothing."""
+    monkeypatch.setattr(sqlite_players, "PRELOAD_PAGE", 7)  # several pages
+    first = Players(db)
+    users = [_user(n, platform) for n in range(25) for platform in Platform]
+    ids = [await first.player(u, f"p{u.user_id}") for u in users]
+    restarted = Players(db)
+    assert await restarted.player(users[0], "p0") == ids[0]  # a miss: the preload starts
+    await restarted.preloaded()
+    assert restarted.knows_everyone
+    counts = _counting(db, monkeypatch)
+    assert [await restarted.player(u, f"p{u.user_id}") for u in users] == ids
+    assert counts == {"read": 0, "write": 0}
+    new = await restarted.player(_user(1000), "newcomer")
+    assert counts == {"read": 0, "write": 1}  # created, nothing read first
+    assert new not in ids
+    assert await Players(db, preload=False).player(_user(1000), "newcomer") == new
+
+
+async def test_a_sender_stored_by_another_program_is_found_after_the_preload(
+    db: Database,
+) -> None:
+    restarted = Players(db)
+    await restarted.player(_user(1), "one")
+    await restarted.preloaded()
+    other = await Players(db, preload=False).player(_user(2), "two")  # behind its back
+    assert await restarted.player(_user(2), "two") == other  # creating looks it up first
+    assert (await db.read("SELECT count(*) FROM identities"))[0][0] == 2
+
+
+async def test_a_rename_cached_during_the_preload_is_not_undone_by_it(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = await Players(db, preload=False).player(_user(1), "stored")
+    restarted = Players(db)
+    real_read = db.read
+
+    async def read_then_rename(sql: str, params: Any = ()) -> Any:
+        rows = await real_read(sql, params)
+        if "ORDER BY i.platform" in sql:  # a page read: the rename lands before it is cached
+            assert await restarted.player(_user(1), "renamed") == pid
+        return rows
+
+    monkeypatch.setattr(db, "read", read_then_rename)
+    await restarted.player(_user(9), "nine")
+    await restarted.preloaded()
+    monkeypatch.setattr(db, "read", real_read)
+    counts = _counting(db, monkeypatch)
+    assert await restarted.player(_user(1), "renamed") == pid
+    assert counts == {"read": 0, "write": 0}  # the cache still holds the new name
+    assert (await _names_of(db))[pid] == "renamed"
+
+
+async def test_senders_that_do_not_all_fit_are_looked_up_as_before(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [await Players(db, preload=False).player(_user(n), "p") for n in range(20)]
+    small = Players(db, cache_size=10)
+    assert await small.player(_user(0), "p") == ids[0]
+    await small.preloaded()
+    assert not small.knows_everyone
+    counts = _counting(db, monkeypatch)
+    assert await small.player(_user(15), "p") == ids[15]
+    assert counts == {"read": 1, "write": 0}
+
+
+async def test_once_the_cache_drops_someone_a_miss_is_read_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [await Players(db, preload=False).player(_user(n), "p") for n in range(10)]
+    players = Players(db, cache_size=15)
+    await players.player(_user(0), "p")
+    await players.preloaded()
+    assert players.knows_everyone
+    for n in range(100, 106):  # six new: one stored sender is dropped
+        await players.player(_user(n), "p")
+    assert not players.knows_everyone
+    counts = _counting(db, monkeypatch)
+    assert [await players.player(_user(n), "p") for n in range(10)] == ids
+    assert counts["read"] >= 1
+    assert (await db.read("SELECT count(*) FROM identities"))[0][0] == 16
+
+
+async def _names_of(db: Database) -> dict[int, str]:
+    return {pid: name for pid, name in await db.read("SELECT id, name FROM players")}
 
 
 async def test_new_senders_are_created_once_even_when_they_come_together(

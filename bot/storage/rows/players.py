@@ -73,6 +73,17 @@ class PlayerCache:
         age = (self._stamp() - packed) & _AGE_MASK
         return player, same == hash(name) & _NAME_MASK, age < self._age * 1000
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._entries
+
+    @property
+    def size(self) -> int:
+        """How many senders it holds at most."""
+        return self._size
+
     def put(self, key: Hashable, player_id: int, name: str) -> None:
         """Remember that `name` is stored for the sender's player `player_id`."""
         packed = (player_id << _NAME_BITS) | (hash(name) & _NAME_MASK)
