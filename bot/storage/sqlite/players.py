@@ -37,7 +37,7 @@ from bot.storage.sqlite.values import from_json, json_text
 __all__ = ["CACHE_SIZE", "Players"]
 
 log = logging.getLogger(__name__)
-_PLATFORMS = frozenset(p.value for p in Platform)
+_SERVED_PLATFORMS = frozenset(p.value for p in Platform)
 
 PRELOAD_PAGE = 1_000  # stored senders read and cached at a time (about 2 ms of the loop a page)
 _COUNT_SQL = "SELECT count(*) FROM identities"
@@ -130,7 +130,7 @@ class Players(CachedPlayers):
             while True:
                 rows = await self._db.read(_PAGE_SQL, (*after, PRELOAD_PAGE))
                 for platform, user_id, player_id, name in rows:
-                    if platform not in _PLATFORMS:
+                    if platform not in _SERVED_PLATFORMS:
                         continue  # not a platform this version serves: never looked up
                     key = cache_key(UserRef(Platform(platform), user_id))
                     if key not in self._cache:
