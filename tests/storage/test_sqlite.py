@@ -449,41 +449,13 @@ async def test_a_transaction_gets_the_writer_while_it_waits_for_answers(
         assert await sqlite_db.read("SELECT name FROM players") == [(f"Ada {i}",)]
 
 
-async def test_wal_file_is_emptied_after_a_quiet_second(
+async def test_wal_file_keeps_its_size_through_short_pauses_and_is_emptied_after_a_quiet_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """While writes go on the WAL file keeps its size (each restart overwrites it); once
-    nothing was written for TRIM_AFTER, its space is given back."""
-    monkeypatch.setattr(database_module, "CHECKPOINT_INTERVAL", 0.05)
-    monkeypatch.setattr(database_module, "TRIM_AFTER", 0.2)
-    path = tmp_path / "q.db"
-    db, store = await _open(path)
-    players = [await store.player(UserRef(Platform.DISCORD, str(i)), f"P{i}") for i in range(40)]
-    for i in range(20):
-        await store.create_round(a_round(i))
-        await asyncio.gather(
-            *(store.record_answer(an_attempt(a_round(i), p), ten_points) for p in players)
-        )
-
-    def wal_size() -> int:
-        return Path(f"{path}-wal").stat().st_size
-
-    assert wal_size() > 0
-    for _ in range(100):
-        await asyncio.sleep(0.05)
-        if wal_size() == 0:
-            break
-    assert wal_size() == 0
-    assert (await store.player_stats(players[0])).points == 200  # nothing lost meanwhile
-    await db.close()
-
-
-async def test_wal_file_keeps_its_size_through_short_pauses(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Checkpoints come often, but a pause of a few of them is not a quiet spell: the WAL file
-    keeps its space (giving it back would make the writer extend the file again, stalling
-    answers), until TRIM_AFTER has passed without writes."""
+    """While writes go on the WAL file keeps its size (each restart overwrites it), and a pause
+    of a few checkpoint intervals is not a quiet spell (giving the space back would make the
+    writer extend the file again, stalling answers); once nothing was written for TRIM_AFTER,
+    its space is given back."""
     monkeypatch.setattr(database_module, "CHECKPOINT_INTERVAL", 0.02)
     monkeypatch.setattr(database_module, "TRIM_AFTER", 0.6)
     path = tmp_path / "q.db"
@@ -494,7 +466,7 @@ async def test_wal_file_keeps_its_size_through_short_pauses(
         return Path(f"{path}-wal").stat().st_size
 
     try:
-        for i in range(5):
+        for i in range(20):
             await store.create_round(a_round(i))
             await asyncio.gather(
                 *(store.record_answer(an_attempt(a_round(i), p), ten_points) for p in players)
@@ -506,6 +478,7 @@ async def test_wal_file_keeps_its_size_through_short_pauses(
             if wal_size() == 0:
                 break
         assert wal_size() == 0
+        assert (await store.player_stats(players[0])).points == 200  # nothing lost meanwhile
     finally:
         await db.close()
 
