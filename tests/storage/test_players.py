@@ -2,7 +2,8 @@
 bot/storage/postgres/players.py, their shared cache in bot/storage/rows/players.py): new
 players created once, renames written whether cached or not, ids kept past the cache; on
 SQLite a sender not in the cache is looked up on the reader, all such senders of one turn of
-the event loop in one query, and only new players and renames are written."""
+the event loop in one query, and only new players and renames are written; once every stored
+sender is preloaded into the cache, a sender not in it is created without that read."""
 
 from __future__ import annotations
 
