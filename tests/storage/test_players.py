@@ -62,8 +62,9 @@ def _user(n: int | str, platform: Platform = Platform.DISCORD) -> UserRef:
     return UserRef(platform, str(n))
 
 
-async def _names(engine: Engine) -> dict[int, str]:
-    return {pid: name for pid, name in await engine.query("SELECT id, name FROM players")}
+async def _names(query: Callable[[str], Any]) -> dict[int, str]:
+    """Every player's stored name, read with `query` (an engine's, or a Database's read)."""
+    return {pid: name for pid, name in await query("SELECT id, name FROM players")}
 
 
 async def test_known_senders_are_found_on_the_reader_in_one_query(
@@ -160,7 +161,7 @@ async def test_a_rename_cached_during_the_preload_is_not_undone_by_it(
     counts = _counting(db, monkeypatch)
     assert await restarted.player(_user(1), "renamed") == pid
     assert counts == {"read": 0, "write": 0}  # the cache still holds the new name
-    assert (await _names_of(db))[pid] == "renamed"
+    assert (await _names(db.read))[pid] == "renamed"
 
 
 async def test_senders_that_do_not_all_fit_are_looked_up_as_before(
@@ -193,10 +194,6 @@ async def test_once_the_cache_drops_someone_a_miss_is_read_again(
     assert (await db.read("SELECT count(*) FROM identities"))[0][0] == 16
 
 
-async def _names_of(db: Database) -> dict[int, str]:
-    return {pid: name for pid, name in await db.read("SELECT id, name FROM players")}
-
-
 async def test_new_senders_are_created_once_even_when_they_come_together(
     engine: Engine,
 ) -> None:
@@ -213,9 +210,9 @@ async def test_a_rename_is_written_whether_cached_or_not(engine: Engine) -> None
     players = engine.players()
     pid = await players.player(_user(1), "old")
     assert await players.player(_user(1), "new") == pid  # cached: the hash of the name differs
-    assert (await _names(engine))[pid] == "new"
+    assert (await _names(engine.query))[pid] == "new"
     assert await engine.players().player(_user(1), "newer") == pid  # cold: the read's differs
-    assert (await _names(engine))[pid] == "newer"
+    assert (await _names(engine.query))[pid] == "newer"
 
 
 async def test_past_the_cache_senders_keep_their_ids(engine: Engine) -> None:
