@@ -18,6 +18,7 @@ SETS = [
     ("blind2_answers.toml", "blind2_split.toml"),
     ("blind3_answers.toml", "blind3_split.toml"),
     ("blind4_answers.toml", "blind4_split.toml"),
+    ("blind5_answers.toml", "blind5_split.toml"),
 ]
 KINDS = {"good", "paraphrase", "partial", "wrong", "negated", "terse", "off_topic"}
 
