@@ -37,7 +37,7 @@ from bot.storage.sqlite.values import from_json, json_text
 __all__ = ["CACHE_SIZE", "Players"]
 
 log = logging.getLogger(__name__)
-_SERVED_PLATFORMS = frozenset(p.value for p in Platform)
+_PLATFORMS = {p.value: p for p in Platform}  # the platforms this version serves
 
 PRELOAD_PAGE = 1_000  # stored senders read and cached at a time (about 2 ms of the loop a page)
 _COUNT_SQL = "SELECT count(*) FROM identities"
@@ -129,10 +129,11 @@ class Players(CachedPlayers):
             after: tuple[str, str] = ("", "")
             while True:
                 rows = await self._db.read(_PAGE_SQL, (*after, PRELOAD_PAGE))
-                for platform, user_id, player_id, name in rows:
-                    if platform not in _SERVED_PLATFORMS:
+                for stored_platform, user_id, player_id, name in rows:
+                    platform = _PLATFORMS.get(stored_platform)
+                    if platform is None:
                         continue  # not a platform this version serves: never looked up
-                    key = cache_key(UserRef(Platform(platform), user_id))
+                    key = cache_key(UserRef(platform, user_id))
                     if key not in self._cache:
                         self._cache.put(key, player_id, name)
                 if len(rows) < PRELOAD_PAGE:
